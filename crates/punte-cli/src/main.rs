@@ -1,0 +1,2 @@
+//! The punte binary.
+fn main() {}
