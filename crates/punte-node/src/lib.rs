@@ -1,1 +1,347 @@
-//! punte-node.
+//! Punte's use-cases: everything an organisation does with its node, independent of HTTP.
+//!
+//! [`Node`] owns the store and the keys. Each change runs in one store transaction; the HTTP
+//! server and the CLI both call these methods, so both obey the same rules.
+
+mod documents;
+mod error;
+mod indicators;
+pub mod keys;
+mod tokens;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use punte_model::{
+    Adaptation, AdaptationContent, Evaluation, EvaluationContent, OrganisationProfile, Practice,
+    PracticeContent, Validate, ValidationErrors,
+};
+use punte_store::Store;
+use punte_store::documents::{
+    self as docs, DocKind, EvaluationFilter, Page, PracticeFilter, VersionInfo,
+};
+
+pub use documents::Document;
+pub use error::{NodeError, Result};
+pub use indicators::parse_indicator_csv;
+pub use keys::NodeKeys;
+pub use tokens::{Role, TokenPrincipal};
+
+/// Name of the database file inside the data directory.
+pub const DATABASE_FILE: &str = "punte.db";
+/// Folder of key files inside the data directory.
+pub const KEYS_DIR: &str = "keys";
+/// Lock file held by a running `punte serve`.
+pub const SERVE_LOCK_FILE: &str = "serve.lock";
+/// Most items in one page of a list.
+pub const MAX_PAGE: u32 = 200;
+
+/// What a node needs to open.
+#[derive(Debug, Clone)]
+pub struct NodeSettings {
+    pub data_dir: PathBuf,
+    /// The public URL ids are built on, without a trailing slash (`https://ngo.example.org`).
+    pub base_url: String,
+    /// Disclosure-control threshold: cells below `k` never leave the node.
+    pub disclosure_k: u64,
+}
+
+/// One organisation's node.
+#[derive(Debug)]
+pub struct Node {
+    settings: NodeSettings,
+    store: Store,
+    keys: NodeKeys,
+}
+
+/// Creates the data directory with mode 0700 if missing.
+fn prepare_data_dir(dir: &Path) -> Result<()> {
+    let err = |source| NodeError::DataDir {
+        path: dir.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir).map_err(err)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+        }
+    }
+    Ok(())
+}
+
+const META_ORGANISATION: &str = "organisation";
+
+impl Node {
+    /// Opens the node in `settings.data_dir`, creating the directory, keys and database on
+    /// first use and applying database migrations.
+    pub fn open(settings: NodeSettings) -> Result<Self> {
+        prepare_data_dir(&settings.data_dir)?;
+        let keys = NodeKeys::load_or_create(&settings.data_dir.join(KEYS_DIR))?;
+        let store = Store::open(&settings.data_dir.join(DATABASE_FILE))?;
+        Ok(Self {
+            settings,
+            store,
+            keys,
+        })
+    }
+
+    /// Takes the data directory's serve lock: one `punte serve` per data directory. The lock
+    /// is released when the returned file is dropped (or the process dies).
+    pub fn lock_for_serving(&self) -> Result<File> {
+        let path = self.settings.data_dir.join(SERVE_LOCK_FILE);
+        let file = File::create(&path).map_err(|source| NodeError::DataDir {
+            path: path.display().to_string(),
+            source,
+        })?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(NodeError::Locked(
+                self.settings.data_dir.display().to_string(),
+            )),
+            Err(std::fs::TryLockError::Error(source)) => Err(NodeError::DataDir {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &NodeSettings {
+        &self.settings
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn keys(&self) -> &NodeKeys {
+        &self.keys
+    }
+
+    /// Closes the database cleanly (checkpointing the WAL).
+    pub fn close(self) -> Result<()> {
+        Ok(self.store.close()?)
+    }
+
+    pub(crate) fn now(&self) -> time::OffsetDateTime {
+        time::OffsetDateTime::now_utc()
+    }
+
+    // ----- organisation -----
+
+    pub fn organisation(&self) -> Result<Option<OrganisationProfile>> {
+        self.store.read(|conn| {
+            let Some(json) = punte_store::meta::get(conn, META_ORGANISATION)? else {
+                return Ok(None);
+            };
+            serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|source| NodeError::Decode {
+                    what: "organisation profile".into(),
+                    source,
+                })
+        })
+    }
+
+    pub fn set_organisation(&self, profile: &OrganisationProfile) -> Result<()> {
+        profile.validate()?;
+        let json = serde_json::to_string(profile).map_err(|source| NodeError::Encode {
+            what: "organisation",
+            source,
+        })?;
+        self.store
+            .write(|tx| Ok(punte_store::meta::set(tx, META_ORGANISATION, &json)?))
+    }
+
+    // ----- practices -----
+
+    pub fn create_practice(&self, content: PracticeContent) -> Result<Practice> {
+        self.create_document(content, &|_, _| Ok(()))
+    }
+
+    /// Stores a new version; `expected` is the version the editor saw (If-Match).
+    pub fn update_practice(
+        &self,
+        id: &str,
+        expected: Option<u32>,
+        content: PracticeContent,
+    ) -> Result<Practice> {
+        self.update_document(id, expected, content, &|_, _| Ok(()))
+    }
+
+    pub fn delete_practice(&self, id: &str, expected: Option<u32>) -> Result<()> {
+        self.delete_document::<Practice>(id, expected)
+    }
+
+    /// The current version, or `version` when given (also of a deleted practice).
+    pub fn practice(&self, id: &str, version: Option<u32>) -> Result<Practice> {
+        self.get_document(id, version)
+    }
+
+    pub fn practice_versions(&self, id: &str) -> Result<Vec<VersionInfo>> {
+        self.document_versions::<Practice>(id)
+    }
+
+    pub fn list_practices(
+        &self,
+        filter: &PracticeFilter,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Page<Practice>> {
+        let page = self
+            .store
+            .read(|conn| docs::list_practices(conn, filter, after, limit.clamp(1, MAX_PAGE)))?;
+        Self::decode_page(page)
+    }
+
+    // ----- evaluations -----
+
+    /// Checks the subject exists (pinning the practice's current version when none is given)
+    /// and every indicator value against its `code@version` definition.
+    fn check_evaluation(
+        conn: &punte_store::Connection,
+        content: &mut EvaluationContent,
+    ) -> Result<()> {
+        let mut errors = ValidationErrors::new();
+        if let Some(practice) = &content.subject.practice {
+            match content.subject.practice_version {
+                Some(v) => {
+                    if let Err(e) = docs::get_version(conn, DocKind::Practice, practice, v) {
+                        errors.add("subject.practiceVersion", e.to_string());
+                    }
+                }
+                None => match docs::current_version(conn, DocKind::Practice, practice, None) {
+                    Ok(v) => content.subject.practice_version = Some(v),
+                    Err(e) => errors.add("subject.practice", e.to_string()),
+                },
+            }
+        }
+        if let Some(adaptation) = &content.subject.adaptation {
+            if let Err(e) = docs::current_version(conn, DocKind::Adaptation, adaptation, None) {
+                errors.add("subject.adaptation", e.to_string());
+            }
+        }
+        let definitions = indicators::definitions_for(conn, &content.values)?;
+        if let Err(e) = content.validate_against(|r| definitions.get(r)) {
+            errors.0.extend(e.0);
+        }
+        errors.into_result().map_err(NodeError::Invalid)
+    }
+
+    pub fn create_evaluation(&self, content: EvaluationContent) -> Result<Evaluation> {
+        self.create_document(content, &Self::check_evaluation)
+    }
+
+    pub fn update_evaluation(
+        &self,
+        id: &str,
+        expected: Option<u32>,
+        content: EvaluationContent,
+    ) -> Result<Evaluation> {
+        self.update_document(id, expected, content, &Self::check_evaluation)
+    }
+
+    pub fn delete_evaluation(&self, id: &str, expected: Option<u32>) -> Result<()> {
+        self.delete_document::<Evaluation>(id, expected)
+    }
+
+    pub fn evaluation(&self, id: &str, version: Option<u32>) -> Result<Evaluation> {
+        self.get_document(id, version)
+    }
+
+    pub fn evaluation_versions(&self, id: &str) -> Result<Vec<VersionInfo>> {
+        self.document_versions::<Evaluation>(id)
+    }
+
+    pub fn list_evaluations(
+        &self,
+        filter: &EvaluationFilter,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Page<Evaluation>> {
+        let page = self
+            .store
+            .read(|conn| docs::list_evaluations(conn, filter, after, limit.clamp(1, MAX_PAGE)))?;
+        Self::decode_page(page)
+    }
+
+    /// An evaluation as it may leave the node: disclosure control applied to its values.
+    pub fn evaluation_for_publication(&self, id: &str) -> Result<Evaluation> {
+        let mut evaluation = self.evaluation(id, None)?;
+        let definitions = self
+            .store
+            .read(|conn| indicators::definitions_for(conn, &evaluation.content.values))?;
+        evaluation.content.values = punte_model::disclosure::apply(
+            &evaluation.content.values,
+            self.settings.disclosure_k,
+            |r| definitions.get(r).map(|d| d.measure),
+        );
+        Ok(evaluation)
+    }
+
+    // ----- adaptations -----
+
+    pub fn create_adaptation(&self, content: AdaptationContent) -> Result<Adaptation> {
+        self.create_document(content, &|_, _| Ok(()))
+    }
+
+    pub fn update_adaptation(
+        &self,
+        id: &str,
+        expected: Option<u32>,
+        content: AdaptationContent,
+    ) -> Result<Adaptation> {
+        self.update_document(id, expected, content, &|_, _| Ok(()))
+    }
+
+    pub fn delete_adaptation(&self, id: &str, expected: Option<u32>) -> Result<()> {
+        self.delete_document::<Adaptation>(id, expected)
+    }
+
+    pub fn adaptation(&self, id: &str, version: Option<u32>) -> Result<Adaptation> {
+        self.get_document(id, version)
+    }
+
+    pub fn list_adaptations(&self, after: Option<i64>, limit: u32) -> Result<Page<Adaptation>> {
+        let page = self
+            .store
+            .read(|conn| docs::list_adaptations(conn, after, limit.clamp(1, MAX_PAGE)))?;
+        Self::decode_page(page)
+    }
+
+    // ----- export -----
+
+    /// The whole node as one JSON document: organisation, indicators, and the current version
+    /// of every practice, evaluation and adaptation.
+    pub fn export(&self) -> Result<serde_json::Value> {
+        let organisation = self.organisation()?;
+        let (practices, evaluations, adaptations, indicators) =
+            self.store.read(|conn| -> Result<_> {
+                let parse = |kind| -> Result<Vec<serde_json::Value>> {
+                    docs::all_current(conn, kind)?
+                        .iter()
+                        .map(|r| documents::decode(kind, r))
+                        .collect()
+                };
+                let indicators = indicators::all(conn)?;
+                Ok((
+                    parse(DocKind::Practice)?,
+                    parse(DocKind::Evaluation)?,
+                    parse(DocKind::Adaptation)?,
+                    indicators,
+                ))
+            })?;
+        Ok(serde_json::json!({
+            "format": "punte-export/v1",
+            "baseUrl": self.settings.base_url,
+            "exportedAt": punte_store::timestamp(self.now()),
+            "organisation": organisation,
+            "indicators": indicators,
+            "practices": practices,
+            "evaluations": evaluations,
+            "adaptations": adaptations,
+        }))
+    }
+}

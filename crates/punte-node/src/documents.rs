@@ -1,0 +1,222 @@
+//! Create, edit, delete and read versioned documents: one generic path for practices,
+//! evaluations and adaptations, each change in one transaction.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use punte_model::{
+    Adaptation, AdaptationContent, Evaluation, EvaluationContent, Practice, PracticeContent,
+    Validate,
+};
+use punte_store::documents::{self as docs, DocKind, DocRecord, Page, VersionInfo};
+use punte_store::{Connection, timestamp};
+
+use crate::Node;
+use crate::error::{NodeError, Result};
+
+/// A versioned document kind: how to build a stored version and keep its indexes.
+pub trait Document: Serialize + DeserializeOwned {
+    type Content: Validate + Serialize;
+    const KIND: DocKind;
+    fn build(
+        id: String,
+        version: u32,
+        content: Self::Content,
+        created_at: String,
+        updated_at: String,
+    ) -> Self;
+    fn content(&self) -> &Self::Content;
+    fn index(conn: &Connection, id: &str, content: &Self::Content) -> punte_store::Result<()>;
+    fn unindex(conn: &Connection, id: &str) -> punte_store::Result<()>;
+}
+
+impl Document for Practice {
+    type Content = PracticeContent;
+    const KIND: DocKind = DocKind::Practice;
+    fn build(
+        id: String,
+        version: u32,
+        content: PracticeContent,
+        created_at: String,
+        updated_at: String,
+    ) -> Self {
+        Self {
+            id,
+            version,
+            content,
+            created_at,
+            updated_at,
+        }
+    }
+    fn content(&self) -> &PracticeContent {
+        &self.content
+    }
+    fn index(conn: &Connection, id: &str, content: &PracticeContent) -> punte_store::Result<()> {
+        docs::index_practice(conn, id, content)
+    }
+    fn unindex(conn: &Connection, id: &str) -> punte_store::Result<()> {
+        docs::unindex_practice(conn, id)
+    }
+}
+
+impl Document for Evaluation {
+    type Content = EvaluationContent;
+    const KIND: DocKind = DocKind::Evaluation;
+    fn build(
+        id: String,
+        version: u32,
+        content: EvaluationContent,
+        created_at: String,
+        updated_at: String,
+    ) -> Self {
+        Self {
+            id,
+            version,
+            content,
+            created_at,
+            updated_at,
+        }
+    }
+    fn content(&self) -> &EvaluationContent {
+        &self.content
+    }
+    fn index(conn: &Connection, id: &str, content: &EvaluationContent) -> punte_store::Result<()> {
+        docs::index_evaluation(conn, id, content)
+    }
+    fn unindex(conn: &Connection, id: &str) -> punte_store::Result<()> {
+        docs::unindex_evaluation(conn, id)
+    }
+}
+
+impl Document for Adaptation {
+    type Content = AdaptationContent;
+    const KIND: DocKind = DocKind::Adaptation;
+    fn build(
+        id: String,
+        version: u32,
+        content: AdaptationContent,
+        created_at: String,
+        updated_at: String,
+    ) -> Self {
+        Self {
+            id,
+            version,
+            content,
+            created_at,
+            updated_at,
+        }
+    }
+    fn content(&self) -> &AdaptationContent {
+        &self.content
+    }
+    fn index(_: &Connection, _: &str, _: &AdaptationContent) -> punte_store::Result<()> {
+        Ok(())
+    }
+    fn unindex(_: &Connection, _: &str) -> punte_store::Result<()> {
+        Ok(())
+    }
+}
+
+pub(crate) fn decode<D: DeserializeOwned>(kind: DocKind, rec: &DocRecord) -> Result<D> {
+    serde_json::from_str(&rec.body).map_err(|source| NodeError::Decode {
+        what: format!("{} {} version {}", kind.as_str(), rec.id, rec.version),
+        source,
+    })
+}
+
+/// A check run inside the write transaction before a version is stored (e.g. that an
+/// evaluation's indicators exist); it may fill in defaults.
+pub(crate) type Check<'a, C> = &'a dyn Fn(&Connection, &mut C) -> Result<()>;
+
+impl Node {
+    pub(crate) fn create_document<D: Document>(
+        &self,
+        mut content: D::Content,
+        check: Check<'_, D::Content>,
+    ) -> Result<D> {
+        content.validate()?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let now = timestamp(self.now());
+        self.store.write(|tx| {
+            check(tx, &mut content)?;
+            let doc = D::build(id.clone(), 1, content, now.clone(), now.clone());
+            let body = serde_json::to_string(&doc).map_err(|source| NodeError::Encode {
+                what: "document",
+                source,
+            })?;
+            docs::insert_new(tx, D::KIND, &id, &body, &now)?;
+            D::index(tx, &id, doc.content())?;
+            Ok(doc)
+        })
+    }
+
+    pub(crate) fn update_document<D: Document>(
+        &self,
+        id: &str,
+        expected: Option<u32>,
+        mut content: D::Content,
+        check: Check<'_, D::Content>,
+    ) -> Result<D> {
+        content.validate()?;
+        let now = timestamp(self.now());
+        self.store.write(|tx| {
+            let current = docs::current_version(tx, D::KIND, id, expected)?;
+            let first = docs::get_version(tx, D::KIND, id, 1)?;
+            check(tx, &mut content)?;
+            let doc = D::build(
+                id.to_string(),
+                current + 1,
+                content,
+                first.created_at,
+                now.clone(),
+            );
+            let body = serde_json::to_string(&doc).map_err(|source| NodeError::Encode {
+                what: "document",
+                source,
+            })?;
+            docs::insert_version(tx, D::KIND, id, current + 1, &body, &now)?;
+            D::index(tx, id, doc.content())?;
+            Ok(doc)
+        })
+    }
+
+    pub(crate) fn delete_document<D: Document>(
+        &self,
+        id: &str,
+        expected: Option<u32>,
+    ) -> Result<()> {
+        let now = timestamp(self.now());
+        self.store.write(|tx| {
+            docs::mark_deleted(tx, D::KIND, id, expected, &now)?;
+            D::unindex(tx, id)?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn get_document<D: Document>(&self, id: &str, version: Option<u32>) -> Result<D> {
+        self.store.read(|conn| {
+            let rec = match version {
+                Some(v) => docs::get_version(conn, D::KIND, id, v)?,
+                None => docs::get_current(conn, D::KIND, id)?,
+            };
+            decode(D::KIND, &rec)
+        })
+    }
+
+    pub(crate) fn document_versions<D: Document>(&self, id: &str) -> Result<Vec<VersionInfo>> {
+        self.store
+            .read(|conn| Ok(docs::list_versions(conn, D::KIND, id)?))
+    }
+
+    pub(crate) fn decode_page<D: Document>(page: Page<DocRecord>) -> Result<Page<D>> {
+        let items = page
+            .items
+            .iter()
+            .map(|r| decode(D::KIND, r))
+            .collect::<Result<Vec<D>>>()?;
+        Ok(Page {
+            items,
+            next_after: page.next_after,
+        })
+    }
+}
