@@ -1,2 +1,127 @@
-//! The punte binary.
-fn main() {}
+//! The `punte` binary: parses the command line, loads the config once, sets up logging, and
+//! hands over to the node, the server or a one-off command.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use punte_server::Config;
+use punte_server::config::LogFormat;
+
+/// Punte: good practices and impact evaluations of civil-society organisations, published as
+/// signed ActivityPub activities to partner nodes.
+#[derive(Debug, Parser)]
+#[command(name = "punte", version, about, long_about = None)]
+pub struct Cli {
+    /// TOML config file (see config/punte.example.toml).
+    #[arg(long, global = true, env = "PUNTE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory: database and keys [default: ./punte-data].
+    #[arg(long, global = true, env = "PUNTE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the node: creates keys and the database on first start.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, env = "PUNTE_LISTEN", value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// Public URL the node's ids are built on [default: http:// + listen address].
+        #[arg(long, env = "PUNTE_BASE_URL", value_name = "URL")]
+        base_url: Option<String>,
+    },
+    /// Set the organisation's name, country, public base URL and languages.
+    Init(commands::InitArgs),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(commands::TokenCommand),
+    /// Add, list and show good practices.
+    #[command(subcommand)]
+    Practice(commands::PracticeCommand),
+    /// Add, list and show evaluations.
+    #[command(subcommand)]
+    Evaluation(commands::EvaluationCommand),
+    /// Import and list indicator definitions.
+    #[command(subcommand)]
+    Indicator(commands::IndicatorCommand),
+    /// Write the whole node as JSON (to a file, or standard output).
+    Export {
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Make a consistent copy of the live database (safe while the node runs).
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        out: PathBuf,
+    },
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let file = match &cli.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            Some((path.display().to_string(), text))
+        }
+        None => None,
+    };
+    let mut config = Config::load(
+        file.as_ref().map(|(o, t)| (o.as_str(), t.as_str())),
+        std::env::vars(),
+    )?;
+    if let Some(dir) = &cli.data_dir {
+        config.storage.data_dir = dir.clone();
+    }
+    if let Command::Serve { listen, base_url } = &cli.command {
+        if let Some(listen) = listen {
+            config.server.listen = *listen;
+        }
+        if let Some(url) = base_url {
+            config.server.base_url = Some(
+                punte_server::config::normalise_base_url(url)
+                    .map_err(|e| anyhow::anyhow!("--base-url: {e}"))?,
+            );
+        }
+    }
+    Ok(config)
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.logging.level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.logging.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match load_config(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("punte: configuration error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    match commands::run(cli.command, config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("punte: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

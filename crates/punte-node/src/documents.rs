@@ -28,6 +28,11 @@ pub trait Document: Serialize + DeserializeOwned {
     fn content(&self) -> &Self::Content;
     fn index(conn: &Connection, id: &str, content: &Self::Content) -> punte_store::Result<()>;
     fn unindex(conn: &Connection, id: &str) -> punte_store::Result<()>;
+    /// Checks run inside the write transaction before a version is stored (e.g. that an
+    /// evaluation's indicators exist); may fill in defaults.
+    fn check(_conn: &Connection, _content: &mut Self::Content) -> Result<()> {
+        Ok(())
+    }
 }
 
 impl Document for Practice {
@@ -86,6 +91,9 @@ impl Document for Evaluation {
     fn unindex(conn: &Connection, id: &str) -> punte_store::Result<()> {
         docs::unindex_evaluation(conn, id)
     }
+    fn check(conn: &Connection, content: &mut EvaluationContent) -> Result<()> {
+        crate::check_evaluation(conn, content)
+    }
 }
 
 impl Document for Adaptation {
@@ -124,21 +132,14 @@ pub(crate) fn decode<D: DeserializeOwned>(kind: DocKind, rec: &DocRecord) -> Res
     })
 }
 
-/// A check run inside the write transaction before a version is stored (e.g. that an
-/// evaluation's indicators exist); it may fill in defaults.
-pub(crate) type Check<'a, C> = &'a dyn Fn(&Connection, &mut C) -> Result<()>;
-
 impl Node {
-    pub(crate) fn create_document<D: Document>(
-        &self,
-        mut content: D::Content,
-        check: Check<'_, D::Content>,
-    ) -> Result<D> {
+    /// Stores version 1 of a new document.
+    pub fn create<D: Document>(&self, mut content: D::Content) -> Result<D> {
         content.validate()?;
         let id = uuid::Uuid::now_v7().to_string();
         let now = timestamp(self.now());
         self.store.write(|tx| {
-            check(tx, &mut content)?;
+            D::check(tx, &mut content)?;
             let doc = D::build(id.clone(), 1, content, now.clone(), now.clone());
             let body = serde_json::to_string(&doc).map_err(|source| NodeError::Encode {
                 what: "document",
@@ -150,19 +151,19 @@ impl Node {
         })
     }
 
-    pub(crate) fn update_document<D: Document>(
+    /// Stores a new version; `expected` is the version the editor saw (If-Match).
+    pub fn update<D: Document>(
         &self,
         id: &str,
         expected: Option<u32>,
         mut content: D::Content,
-        check: Check<'_, D::Content>,
     ) -> Result<D> {
         content.validate()?;
         let now = timestamp(self.now());
         self.store.write(|tx| {
             let current = docs::current_version(tx, D::KIND, id, expected)?;
             let first = docs::get_version(tx, D::KIND, id, 1)?;
-            check(tx, &mut content)?;
+            D::check(tx, &mut content)?;
             let doc = D::build(
                 id.to_string(),
                 current + 1,
@@ -180,11 +181,8 @@ impl Node {
         })
     }
 
-    pub(crate) fn delete_document<D: Document>(
-        &self,
-        id: &str,
-        expected: Option<u32>,
-    ) -> Result<()> {
+    /// Marks a document deleted; its versions stay.
+    pub fn delete<D: Document>(&self, id: &str, expected: Option<u32>) -> Result<()> {
         let now = timestamp(self.now());
         self.store.write(|tx| {
             docs::mark_deleted(tx, D::KIND, id, expected, &now)?;
@@ -193,7 +191,8 @@ impl Node {
         })
     }
 
-    pub(crate) fn get_document<D: Document>(&self, id: &str, version: Option<u32>) -> Result<D> {
+    /// The current version, or `version` when given (also of a deleted document).
+    pub fn get<D: Document>(&self, id: &str, version: Option<u32>) -> Result<D> {
         self.store.read(|conn| {
             let rec = match version {
                 Some(v) => docs::get_version(conn, D::KIND, id, v)?,
@@ -203,7 +202,7 @@ impl Node {
         })
     }
 
-    pub(crate) fn document_versions<D: Document>(&self, id: &str) -> Result<Vec<VersionInfo>> {
+    pub fn versions<D: Document>(&self, id: &str) -> Result<Vec<VersionInfo>> {
         self.store
             .read(|conn| Ok(docs::list_versions(conn, D::KIND, id)?))
     }

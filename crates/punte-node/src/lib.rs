@@ -13,18 +13,17 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use punte_model::{
-    Adaptation, AdaptationContent, Evaluation, EvaluationContent, OrganisationProfile, Practice,
-    PracticeContent, Validate, ValidationErrors,
+    Adaptation, Evaluation, EvaluationContent, OrganisationProfile, Practice, Validate,
+    ValidationErrors,
 };
 use punte_store::Store;
-use punte_store::documents::{
-    self as docs, DocKind, EvaluationFilter, Page, PracticeFilter, VersionInfo,
-};
+use punte_store::documents as docs;
 
 pub use documents::Document;
 pub use error::{NodeError, Result};
 pub use indicators::parse_indicator_csv;
 pub use keys::NodeKeys;
+pub use punte_store::documents::{DocKind, EvaluationFilter, Page, PracticeFilter, VersionInfo};
 pub use tokens::{Role, TokenPrincipal};
 
 /// Name of the database file inside the data directory.
@@ -73,6 +72,18 @@ fn prepare_data_dir(dir: &Path) -> Result<()> {
 }
 
 const META_ORGANISATION: &str = "organisation";
+const META_BASE_URL: &str = "base_url";
+
+/// The public base URL stored by `punte init`, if any (read before opening a node).
+pub fn stored_base_url(data_dir: &Path) -> Result<Option<String>> {
+    let path = data_dir.join(DATABASE_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let store = Store::open(&path)?;
+    let url = store.read(|conn| punte_store::meta::get(conn, META_BASE_URL))?;
+    Ok(url)
+}
 
 impl Node {
     /// Opens the node in `settings.data_dir`, creating the directory, keys and database on
@@ -145,6 +156,12 @@ impl Node {
         })
     }
 
+    /// Records the public base URL `punte serve` uses when none is configured.
+    pub fn set_base_url(&self, url: &str) -> Result<()> {
+        self.store
+            .write(|tx| Ok(punte_store::meta::set(tx, META_BASE_URL, url)?))
+    }
+
     pub fn set_organisation(&self, profile: &OrganisationProfile) -> Result<()> {
         profile.validate()?;
         let json = serde_json::to_string(profile).map_err(|source| NodeError::Encode {
@@ -155,34 +172,7 @@ impl Node {
             .write(|tx| Ok(punte_store::meta::set(tx, META_ORGANISATION, &json)?))
     }
 
-    // ----- practices -----
-
-    pub fn create_practice(&self, content: PracticeContent) -> Result<Practice> {
-        self.create_document(content, &|_, _| Ok(()))
-    }
-
-    /// Stores a new version; `expected` is the version the editor saw (If-Match).
-    pub fn update_practice(
-        &self,
-        id: &str,
-        expected: Option<u32>,
-        content: PracticeContent,
-    ) -> Result<Practice> {
-        self.update_document(id, expected, content, &|_, _| Ok(()))
-    }
-
-    pub fn delete_practice(&self, id: &str, expected: Option<u32>) -> Result<()> {
-        self.delete_document::<Practice>(id, expected)
-    }
-
-    /// The current version, or `version` when given (also of a deleted practice).
-    pub fn practice(&self, id: &str, version: Option<u32>) -> Result<Practice> {
-        self.get_document(id, version)
-    }
-
-    pub fn practice_versions(&self, id: &str) -> Result<Vec<VersionInfo>> {
-        self.document_versions::<Practice>(id)
-    }
+    // ----- lists (create, edit, delete and read are generic: `create::<Practice>` etc.) -----
 
     pub fn list_practices(
         &self,
@@ -194,65 +184,6 @@ impl Node {
             .store
             .read(|conn| docs::list_practices(conn, filter, after, limit.clamp(1, MAX_PAGE)))?;
         Self::decode_page(page)
-    }
-
-    // ----- evaluations -----
-
-    /// Checks the subject exists (pinning the practice's current version when none is given)
-    /// and every indicator value against its `code@version` definition.
-    fn check_evaluation(
-        conn: &punte_store::Connection,
-        content: &mut EvaluationContent,
-    ) -> Result<()> {
-        let mut errors = ValidationErrors::new();
-        if let Some(practice) = &content.subject.practice {
-            match content.subject.practice_version {
-                Some(v) => {
-                    if let Err(e) = docs::get_version(conn, DocKind::Practice, practice, v) {
-                        errors.add("subject.practiceVersion", e.to_string());
-                    }
-                }
-                None => match docs::current_version(conn, DocKind::Practice, practice, None) {
-                    Ok(v) => content.subject.practice_version = Some(v),
-                    Err(e) => errors.add("subject.practice", e.to_string()),
-                },
-            }
-        }
-        if let Some(adaptation) = &content.subject.adaptation {
-            if let Err(e) = docs::current_version(conn, DocKind::Adaptation, adaptation, None) {
-                errors.add("subject.adaptation", e.to_string());
-            }
-        }
-        let definitions = indicators::definitions_for(conn, &content.values)?;
-        if let Err(e) = content.validate_against(|r| definitions.get(r)) {
-            errors.0.extend(e.0);
-        }
-        errors.into_result().map_err(NodeError::Invalid)
-    }
-
-    pub fn create_evaluation(&self, content: EvaluationContent) -> Result<Evaluation> {
-        self.create_document(content, &Self::check_evaluation)
-    }
-
-    pub fn update_evaluation(
-        &self,
-        id: &str,
-        expected: Option<u32>,
-        content: EvaluationContent,
-    ) -> Result<Evaluation> {
-        self.update_document(id, expected, content, &Self::check_evaluation)
-    }
-
-    pub fn delete_evaluation(&self, id: &str, expected: Option<u32>) -> Result<()> {
-        self.delete_document::<Evaluation>(id, expected)
-    }
-
-    pub fn evaluation(&self, id: &str, version: Option<u32>) -> Result<Evaluation> {
-        self.get_document(id, version)
-    }
-
-    pub fn evaluation_versions(&self, id: &str) -> Result<Vec<VersionInfo>> {
-        self.document_versions::<Evaluation>(id)
     }
 
     pub fn list_evaluations(
@@ -267,9 +198,16 @@ impl Node {
         Self::decode_page(page)
     }
 
+    pub fn list_adaptations(&self, after: Option<i64>, limit: u32) -> Result<Page<Adaptation>> {
+        let page = self
+            .store
+            .read(|conn| docs::list_adaptations(conn, after, limit.clamp(1, MAX_PAGE)))?;
+        Self::decode_page(page)
+    }
+
     /// An evaluation as it may leave the node: disclosure control applied to its values.
     pub fn evaluation_for_publication(&self, id: &str) -> Result<Evaluation> {
-        let mut evaluation = self.evaluation(id, None)?;
+        let mut evaluation: Evaluation = self.get(id, None)?;
         let definitions = self
             .store
             .read(|conn| indicators::definitions_for(conn, &evaluation.content.values))?;
@@ -279,36 +217,6 @@ impl Node {
             |r| definitions.get(r).map(|d| d.measure),
         );
         Ok(evaluation)
-    }
-
-    // ----- adaptations -----
-
-    pub fn create_adaptation(&self, content: AdaptationContent) -> Result<Adaptation> {
-        self.create_document(content, &|_, _| Ok(()))
-    }
-
-    pub fn update_adaptation(
-        &self,
-        id: &str,
-        expected: Option<u32>,
-        content: AdaptationContent,
-    ) -> Result<Adaptation> {
-        self.update_document(id, expected, content, &|_, _| Ok(()))
-    }
-
-    pub fn delete_adaptation(&self, id: &str, expected: Option<u32>) -> Result<()> {
-        self.delete_document::<Adaptation>(id, expected)
-    }
-
-    pub fn adaptation(&self, id: &str, version: Option<u32>) -> Result<Adaptation> {
-        self.get_document(id, version)
-    }
-
-    pub fn list_adaptations(&self, after: Option<i64>, limit: u32) -> Result<Page<Adaptation>> {
-        let page = self
-            .store
-            .read(|conn| docs::list_adaptations(conn, after, limit.clamp(1, MAX_PAGE)))?;
-        Self::decode_page(page)
     }
 
     // ----- export -----
@@ -344,4 +252,36 @@ impl Node {
             "adaptations": adaptations,
         }))
     }
+}
+
+/// Checks an evaluation's subject exists (pinning the practice's current version when none is
+/// given) and every indicator value against its `code@version` definition.
+pub(crate) fn check_evaluation(
+    conn: &punte_store::Connection,
+    content: &mut EvaluationContent,
+) -> Result<()> {
+    let mut errors = ValidationErrors::new();
+    if let Some(practice) = &content.subject.practice {
+        match content.subject.practice_version {
+            Some(v) => {
+                if let Err(e) = docs::get_version(conn, DocKind::Practice, practice, v) {
+                    errors.add("subject.practiceVersion", e.to_string());
+                }
+            }
+            None => match docs::current_version(conn, DocKind::Practice, practice, None) {
+                Ok(v) => content.subject.practice_version = Some(v),
+                Err(e) => errors.add("subject.practice", e.to_string()),
+            },
+        }
+    }
+    if let Some(adaptation) = &content.subject.adaptation {
+        if let Err(e) = docs::current_version(conn, DocKind::Adaptation, adaptation, None) {
+            errors.add("subject.adaptation", e.to_string());
+        }
+    }
+    let definitions = indicators::definitions_for(conn, &content.values)?;
+    if let Err(e) = content.validate_against(|r| definitions.get(r)) {
+        errors.0.extend(e.0);
+    }
+    errors.into_result().map_err(NodeError::Invalid)
 }

@@ -1,1 +1,201 @@
-//! punte-server.
+//! Punte's HTTP face: the admin JSON API, health and the landing page, on actix-web.
+//!
+//! [`Application::build`] binds the listener first (port 0 works, for tests), then opens the
+//! node; [`Application::run_until_stopped`] serves until SIGINT/SIGTERM or [`ServerHandle`]
+//! stops it, lets in-flight requests finish and closes the database cleanly.
+
+pub mod api;
+pub mod config;
+pub mod extract;
+pub mod problem;
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Instant;
+
+use actix_web::dev::{Server, ServerHandle, Service};
+use actix_web::{App, HttpResponse, HttpServer, web};
+
+use punte_node::{Node, NodeSettings};
+
+pub use config::Config;
+use extract::Limits;
+use problem::ApiError;
+
+/// A node bound to its address, ready to serve.
+pub struct Application {
+    server: Server,
+    address: SocketAddr,
+    base_url: String,
+    node: web::Data<Node>,
+    _lock: std::fs::File,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Node(#[from] punte_node::NodeError),
+}
+
+impl Application {
+    /// Binds `config.server.listen` and opens the node in `config.storage.data_dir`.
+    pub fn build(config: &Config) -> Result<Self, StartError> {
+        let address = config.server.listen;
+        let listener =
+            TcpListener::bind(address).map_err(|source| StartError::Bind { address, source })?;
+        Self::with_listener(config, listener)
+    }
+
+    /// Like [`Application::build`] with an already-bound listener.
+    pub fn with_listener(config: &Config, listener: TcpListener) -> Result<Self, StartError> {
+        let address = listener.local_addr().map_err(|source| StartError::Bind {
+            address: config.server.listen,
+            source,
+        })?;
+        let base_url = match &config.server.base_url {
+            Some(url) => config::normalise_base_url(url).unwrap_or_else(|_| url.clone()),
+            None => format!("http://{address}"),
+        };
+        let node = Node::open(NodeSettings {
+            data_dir: config.storage.data_dir.clone(),
+            base_url: base_url.clone(),
+            disclosure_k: config.disclosure.k,
+        })?;
+        let lock = node.lock_for_serving()?;
+        let node = web::Data::new(node);
+        let limits = web::Data::new(Limits {
+            max_body_bytes: config.server.max_body_bytes,
+        });
+        let app_node = node.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_node.clone())
+                .app_data(limits.clone())
+                .wrap_fn(|req, srv| {
+                    let started = Instant::now();
+                    let method = req.method().clone();
+                    let path = req.path().to_owned();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        tracing::info!(
+                            %method,
+                            %path,
+                            status = res.status().as_u16(),
+                            ms = started.elapsed().as_secs_f64() * 1000.0,
+                            "request"
+                        );
+                        Ok(res)
+                    }
+                })
+                .route("/healthz", web::get().to(health))
+                .route("/", web::get().to(landing))
+                .configure(api::configure)
+                .default_service(web::to(not_found))
+        })
+        .shutdown_timeout(config.server.shutdown_timeout_secs)
+        .listen(listener)
+        .map_err(|source| StartError::Bind { address, source })?;
+        if config.server.workers > 0 {
+            server = server.workers(config.server.workers);
+        }
+        Ok(Self {
+            server: server.run(),
+            address,
+            base_url,
+            node,
+            _lock: lock,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The node, for in-process tests and the CLI.
+    pub fn node(&self) -> web::Data<Node> {
+        self.node.clone()
+    }
+
+    /// A handle that stops the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped, then closes the database.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let Self {
+            server,
+            node,
+            _lock,
+            ..
+        } = self;
+        server.await?;
+        // The workers are gone; if nothing else holds the node, checkpoint the WAL and close.
+        match std::sync::Arc::try_unwrap(web::Data::into_inner(node)) {
+            Ok(node) => {
+                if let Err(e) = node.close() {
+                    tracing::warn!(error = %e, "database did not close cleanly; it is still consistent");
+                }
+            }
+            Err(_) => tracing::debug!(
+                "node still shared at shutdown; the database closes when the last user drops it"
+            ),
+        }
+        drop(_lock);
+        Ok(())
+    }
+}
+
+async fn health(node: web::Data<Node>) -> Result<HttpResponse, ApiError> {
+    web::block(move || node.organisation()).await??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })))
+}
+
+async fn landing(node: web::Data<Node>) -> Result<HttpResponse, ApiError> {
+    let base = node.settings().base_url.clone();
+    let profile = web::block(move || node.organisation()).await??;
+    let name = profile
+        .as_ref()
+        .and_then(|p| p.name.iter().next().map(|(_, n)| n.to_string()))
+        .unwrap_or_else(|| "A Punte node (not set up yet: run `punte init`)".into());
+    let escaped: String = name
+        .chars()
+        .map(|c| match c {
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '&' => "&amp;".to_string(),
+            '"' => "&quot;".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <title>{escaped}</title></head><body><main><h1>{escaped}</h1>\
+         <p>This is a Punte node: good practices and impact evaluations of civil-society organisations.</p>\
+         <p>Administrators use the JSON API at <code>{base}/api/v1</code>.</p></main></body></html>"
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found(format!(
+        "nothing at {} {}",
+        req.method(),
+        req.path()
+    )))
+}

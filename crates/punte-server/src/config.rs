@@ -1,0 +1,276 @@
+//! The node's configuration: one struct with sections, from defaults, a TOML file and
+//! `PUNTE_SECTION__KEY` environment variables, in that order. Unknown keys are errors.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Everything a node can be configured with. `config/punte.example.toml` documents each key.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub federation: FederationConfig,
+    pub disclosure: DisclosureConfig,
+    pub logging: LoggingConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Public URL the node's ids are built on; `http://` + `listen` when absent.
+    pub base_url: Option<String>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Seconds in-flight requests get to finish on shutdown.
+    pub shutdown_timeout_secs: u64,
+    /// Worker threads; 0 = one per core.
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Where the database and keys live.
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FederationConfig {
+    /// Allow fetching from and delivering to private, loopback and link-local addresses.
+    /// Only for tests and closed networks.
+    pub allow_private_addresses: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DisclosureConfig {
+    /// Cells computed from fewer than `k` people never leave the node.
+    pub k: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    /// A tracing filter: `info`, `punte=debug,actix_web=info`, …
+    pub level: String,
+    /// `text` for people, `json` for log collectors.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_url: None,
+            max_body_bytes: 1024 * 1024,
+            shutdown_timeout_secs: 30,
+            workers: 0,
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("punte-data"),
+        }
+    }
+}
+
+impl Default for FederationConfig {
+    fn default() -> Self {
+        Self {
+            allow_private_addresses: false,
+        }
+    }
+}
+
+impl Default for DisclosureConfig {
+    fn default() -> Self {
+        Self {
+            k: punte_model::disclosure::DEFAULT_K,
+        }
+    }
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            storage: StorageConfig::default(),
+            federation: FederationConfig::default(),
+            disclosure: DisclosureConfig::default(),
+            logging: LoggingConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{origin}: {message}")]
+    Invalid { origin: String, message: String },
+}
+
+/// Prefix of environment variables that set config keys: `PUNTE_SERVER__LISTEN=0.0.0.0:8080`.
+pub const ENV_PREFIX: &str = "PUNTE_";
+
+impl Config {
+    /// Builds the config from an optional TOML file (`origin` names it in errors) and the
+    /// environment. Only variables of the form `PUNTE_SECTION__KEY` are read here.
+    pub fn load(
+        file: Option<(&str, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some((origin, text)) => {
+                toml::from_str::<toml::Table>(text).map_err(|e| ConfigError::Invalid {
+                    origin: origin.to_string(),
+                    message: e.to_string(),
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        let mut env: Vec<(String, String)> = env.into_iter().collect();
+        env.sort();
+        for (name, raw) in env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let Some((section, key)) = rest.split_once("__") else {
+                continue;
+            };
+            let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
+            let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or(toml::Value::String(raw.clone()));
+            let entry = table
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry {
+                toml::Value::Table(t) => {
+                    t.insert(key, value);
+                }
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        origin: name,
+                        message: format!("'{section}' is not a section"),
+                    });
+                }
+            }
+        }
+        let origin = file
+            .map(|(o, _)| o.to_string())
+            .unwrap_or_else(|| "environment".into());
+        let config: Config =
+            Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid {
+                origin,
+                message: e.to_string().trim().to_string(),
+            })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: String| {
+            Err(ConfigError::Invalid {
+                origin: key.to_string(),
+                message,
+            })
+        };
+        if let Some(url) = &self.server.base_url {
+            if let Err(e) = normalise_base_url(url) {
+                return bad("server.base_url", e);
+            }
+        }
+        if self.server.max_body_bytes < 1024 {
+            return bad("server.max_body_bytes", "must be at least 1024".into());
+        }
+        if self.disclosure.k < 1 {
+            return bad("disclosure.k", "must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// Checks a public base URL and returns it without a trailing slash.
+pub fn normalise_base_url(url: &str) -> Result<String, String> {
+    let trimmed = url.trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or_else(|| format!("'{url}' must start with https:// or http://"))?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', ' ', '@']) {
+        return Err(format!(
+            "'{url}' must be a scheme and host (and port) only, e.g. https://ngo.example.org"
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn defaults_file_and_environment_layer_in_order() {
+        let c = Config::load(None, []).unwrap();
+        assert_eq!(c, Config::default());
+        let file = "[server]\nlisten = \"0.0.0.0:9000\"\nbase_url = \"https://ngo.example.org/\"\n[disclosure]\nk = 10\n";
+        let env = [
+            ("PUNTE_DISCLOSURE__K".to_string(), "7".to_string()),
+            ("PUNTE_LISTEN".into(), "ignored".into()),
+        ];
+        let c = Config::load(Some(("punte.toml", file)), env).unwrap();
+        assert_eq!(c.server.listen.port(), 9000);
+        assert_eq!(c.disclosure.k, 7);
+        let env = [(
+            "PUNTE_STORAGE__DATA_DIR".to_string(),
+            "/var/lib/punte".to_string(),
+        )];
+        assert_eq!(
+            Config::load(None, env).unwrap().storage.data_dir,
+            PathBuf::from("/var/lib/punte")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_that_name_the_key() {
+        let e = Config::load(Some(("f.toml", "[server]\nlisen = \"x\"\n")), [])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lisen"), "{e}");
+        let e = Config::load(None, [("PUNTE_SERVER__PORTT".to_string(), "1".to_string())])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("portt"), "{e}");
+        let e = Config::load(Some(("f.toml", "[sever]\n")), [])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sever"), "{e}");
+        assert!(Config::load(Some(("f.toml", "[server]\nbase_url = \"ftp://x\"\n")), []).is_err());
+    }
+}
