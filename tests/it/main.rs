@@ -1,1 +1,5 @@
-//! End-to-end tests.
+//! End-to-end tests: real nodes in-process on loopback port 0, each with its own data directory.
+
+mod api;
+mod bad_input;
+mod support;

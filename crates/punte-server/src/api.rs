@@ -268,7 +268,6 @@ async fn list_versions<D: Resource>(
 /// Query parameters of every list; unknown parameters are refused so typos do not silently
 /// return everything.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ListQuery {
     limit: Option<u32>,
     after: Option<i64>,
@@ -285,15 +284,14 @@ struct ListQuery {
 const DEFAULT_PAGE: u32 = 50;
 
 fn parse_query(req: &HttpRequest, allowed: &[&str]) -> Result<ListQuery, ApiError> {
-    let query: ListQuery = serde_urlencoded::from_str(req.query_string()).map_err(|e| {
-        ApiError::field(
-            StatusCode::BAD_REQUEST,
-            "query",
-            format!("bad query parameters: {e}"),
-        )
-    })?;
     let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+        serde_urlencoded::from_str(req.query_string()).map_err(|e| {
+            ApiError::field(
+                StatusCode::BAD_REQUEST,
+                "query",
+                format!("bad query string: {e}"),
+            )
+        })?;
     for (k, _) in pairs {
         if !allowed.contains(&k.as_str()) && !["limit", "after"].contains(&k.as_str()) {
             return Err(ApiError::field(
@@ -306,6 +304,13 @@ fn parse_query(req: &HttpRequest, allowed: &[&str]) -> Result<ListQuery, ApiErro
             ));
         }
     }
+    let query: ListQuery = serde_urlencoded::from_str(req.query_string()).map_err(|e| {
+        ApiError::field(
+            StatusCode::BAD_REQUEST,
+            "query",
+            format!("bad query parameters: {e}"),
+        )
+    })?;
     if let Some(limit) = query.limit {
         if !(1..=punte_node::MAX_PAGE).contains(&limit) {
             return Err(ApiError::field(
