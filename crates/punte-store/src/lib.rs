@@ -10,6 +10,7 @@ mod migrations;
 
 pub mod documents;
 pub mod indicators;
+pub mod log;
 pub mod meta;
 pub mod tokens;
 
