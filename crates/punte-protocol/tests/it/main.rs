@@ -7,11 +7,17 @@
     clippy::panic
 )]
 
+mod activity;
+mod actor;
+mod context;
 mod httpsig;
 mod jcs;
 mod keys;
 mod multikey;
+mod objects;
 mod proof;
+mod samples;
+mod urls;
 mod webfinger;
 
 use std::path::PathBuf;
