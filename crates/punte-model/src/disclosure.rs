@@ -128,11 +128,11 @@ pub fn apply(
                     sa.total_cmp(&sb)
                 })
                 .or(Some(margin).filter(|&m| out.get(m).is_some_and(|v| v.suppressed.is_none())));
-            if let Some(i) = candidate {
-                if let Some(v) = out.get_mut(i) {
-                    blank(v, Suppression::Secondary);
-                    changed = true;
-                }
+            if let Some(i) = candidate
+                && let Some(v) = out.get_mut(i)
+            {
+                blank(v, Suppression::Secondary);
+                changed = true;
             }
         }
         if !changed {

@@ -264,19 +264,19 @@ impl Validate for EvaluationContent {
                     "a plan (stage 'plan') has no actual results yet",
                 );
             }
-            if let Some(p) = &v.period {
-                if let Err(e) = p.check() {
-                    errors.add(f("period"), e);
-                }
+            if let Some(p) = &v.period
+                && let Err(e) = p.check()
+            {
+                errors.add(f("period"), e);
             }
             for (name, x) in [("numerator", v.numerator), ("denominator", v.denominator)] {
-                if let Some(x) = x {
-                    if !x.is_finite() || x < 0.0 {
-                        errors.add(
-                            f(name),
-                            format!("{x} is negative; counts are never negative"),
-                        );
-                    }
+                if let Some(x) = x
+                    && (!x.is_finite() || x < 0.0)
+                {
+                    errors.add(
+                        f(name),
+                        format!("{x} is negative; counts are never negative"),
+                    );
                 }
             }
             if v.denominator == Some(0.0) {
@@ -289,13 +289,13 @@ impl Validate for EvaluationContent {
                 if !(ci.level > 0.0 && ci.level < 1.0) {
                     errors.add(f("ci.level"), "must be between 0 and 1 (e.g. 0.95)");
                 }
-                if let Some(a) = v.actual {
-                    if a < ci.lower || a > ci.upper {
-                        errors.add(
-                            f("ci"),
-                            format!("actual {a} lies outside its confidence interval"),
-                        );
-                    }
+                if let Some(a) = v.actual
+                    && (a < ci.lower || a > ci.upper)
+                {
+                    errors.add(
+                        f("ci"),
+                        format!("actual {a} lies outside its confidence interval"),
+                    );
                 }
             }
             if v.baseline.is_none() && v.target.is_none() && v.actual.is_none() {
@@ -334,13 +334,13 @@ impl EvaluationContent {
                 ("target", v.target),
                 ("actual", v.actual),
             ] {
-                if let Some(x) = x {
-                    if let Err(e) = def.measure.check(x) {
-                        errors.add(
-                            f(name),
-                            format!("{e} ({} is a {})", v.indicator, def.measure.as_str()),
-                        );
-                    }
+                if let Some(x) = x
+                    && let Err(e) = def.measure.check(x)
+                {
+                    errors.add(
+                        f(name),
+                        format!("{e} ({} is a {})", v.indicator, def.measure.as_str()),
+                    );
                 }
             }
             for (dim, cat) in &v.disaggregation {

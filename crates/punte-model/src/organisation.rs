@@ -26,13 +26,13 @@ impl Validate for OrganisationProfile {
         if self.languages.is_empty() {
             errors.add("languages", "list at least one language");
         }
-        if let Some(r) = &self.region {
-            if r.country_prefix() != self.country.nuts_prefix() {
-                errors.add(
-                    "region",
-                    format!("NUTS region {r} is not in country {}", self.country),
-                );
-            }
+        if let Some(r) = &self.region
+            && r.country_prefix() != self.country.nuts_prefix()
+        {
+            errors.add(
+                "region",
+                format!("NUTS region {r} is not in country {}", self.country),
+            );
         }
         if let Err(e) = self.name.check_max_chars(200) {
             errors.extend_nested("name", e);

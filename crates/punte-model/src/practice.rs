@@ -179,29 +179,29 @@ impl Validate for PracticeContent {
         }
         check_unique(&mut errors, "themes", &self.themes);
         check_unique(&mut errors, "sdgTargets", &self.sdg_targets);
-        if let Some(region) = &self.region {
-            if region.country_prefix() != self.country.nuts_prefix() {
-                errors.add(
-                    "region",
-                    format!("NUTS region {region} is not in country {}", self.country),
-                );
-            }
+        if let Some(region) = &self.region
+            && region.country_prefix() != self.country.nuts_prefix()
+        {
+            errors.add(
+                "region",
+                format!("NUTS region {region} is not in country {}", self.country),
+            );
         }
-        if let Some(period) = &self.period {
-            if let Err(e) = period.check() {
-                errors.add("period", e);
-            }
+        if let Some(period) = &self.period
+            && let Err(e) = period.check()
+        {
+            errors.add("period", e);
         }
         if let Some(r) = &self.resources {
-            if let Some(fte) = r.staff_fte {
-                if !fte.is_finite() || fte < 0.0 {
-                    errors.add("resources.staffFte", "must be a non-negative number");
-                }
+            if let Some(fte) = r.staff_fte
+                && (!fte.is_finite() || fte < 0.0)
+            {
+                errors.add("resources.staffFte", "must be a non-negative number");
             }
-            if let Some(b) = &r.budget {
-                if !b.amount.is_finite() || b.amount < 0.0 {
-                    errors.add("resources.budget.amount", "must be a non-negative number");
-                }
+            if let Some(b) = &r.budget
+                && (!b.amount.is_finite() || b.amount < 0.0)
+            {
+                errors.add("resources.budget.amount", "must be a non-negative number");
             }
         }
         errors.into_result()
@@ -244,7 +244,7 @@ pub struct Practice {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     pub(crate) fn sample() -> serde_json::Value {
