@@ -1,5 +1,6 @@
 //! Create, edit, delete and read versioned documents: one generic path for practices,
-//! evaluations and adaptations, each change in one transaction.
+//! evaluations and adaptations, each change in one transaction with its signed activity
+//! (Create, Update, Delete with a Tombstone) and log entry.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -13,11 +14,19 @@ use punte_store::{Connection, timestamp};
 
 use crate::Node;
 use crate::error::{NodeError, Result};
+use crate::publish::{LogWriter, Verb};
+use punte_protocol::activity::tombstone;
+use punte_protocol::objects::{self, ObjectKind};
+use punte_protocol::urls::NodeUrls;
 
 /// A versioned document kind: how to build a stored version and keep its indexes.
-pub trait Document: Serialize + DeserializeOwned {
+pub trait Document: Serialize + DeserializeOwned + Clone {
     type Content: Validate + Serialize;
     const KIND: DocKind;
+    /// The kind of ActivityStreams object it is published as.
+    const OBJECT_KIND: ObjectKind;
+    /// The published object (built by `punte_protocol::objects`).
+    fn to_object(&self, urls: &NodeUrls) -> serde_json::Value;
     fn build(
         id: String,
         version: u32,
@@ -33,11 +42,20 @@ pub trait Document: Serialize + DeserializeOwned {
     fn check(_conn: &Connection, _content: &mut Self::Content) -> Result<()> {
         Ok(())
     }
+    /// The document as it may leave the node (disclosure control for evaluations); the
+    /// stored version is not changed.
+    fn for_publication(&self, _conn: &Connection, _k: u64) -> Result<Self> {
+        Ok(self.clone())
+    }
 }
 
 impl Document for Practice {
     type Content = PracticeContent;
     const KIND: DocKind = DocKind::Practice;
+    const OBJECT_KIND: ObjectKind = ObjectKind::Practice;
+    fn to_object(&self, urls: &NodeUrls) -> serde_json::Value {
+        objects::practice_to_object(self, urls)
+    }
     fn build(
         id: String,
         version: u32,
@@ -67,6 +85,10 @@ impl Document for Practice {
 impl Document for Evaluation {
     type Content = EvaluationContent;
     const KIND: DocKind = DocKind::Evaluation;
+    const OBJECT_KIND: ObjectKind = ObjectKind::Evaluation;
+    fn to_object(&self, urls: &NodeUrls) -> serde_json::Value {
+        objects::evaluation_to_object(self, urls)
+    }
     fn build(
         id: String,
         version: u32,
@@ -94,11 +116,20 @@ impl Document for Evaluation {
     fn check(conn: &Connection, content: &mut EvaluationContent) -> Result<()> {
         crate::check_evaluation(conn, content)
     }
+    fn for_publication(&self, conn: &Connection, k: u64) -> Result<Self> {
+        let mut published = self.clone();
+        published.content.values = crate::disclosed_values(conn, &self.content.values, k)?;
+        Ok(published)
+    }
 }
 
 impl Document for Adaptation {
     type Content = AdaptationContent;
     const KIND: DocKind = DocKind::Adaptation;
+    const OBJECT_KIND: ObjectKind = ObjectKind::Adaptation;
+    fn to_object(&self, urls: &NodeUrls) -> serde_json::Value {
+        objects::adaptation_to_object(self, urls)
+    }
     fn build(
         id: String,
         version: u32,
@@ -138,7 +169,7 @@ impl Node {
         content.validate()?;
         let id = uuid::Uuid::now_v7().to_string();
         let now = timestamp(self.now());
-        self.store.write(|tx| {
+        self.change(|tx, log| {
             D::check(tx, &mut content)?;
             let doc = D::build(id.clone(), 1, content, now.clone(), now.clone());
             let body = serde_json::to_string(&doc).map_err(|source| NodeError::Encode {
@@ -147,6 +178,7 @@ impl Node {
             })?;
             docs::insert_new(tx, D::KIND, &id, &body, &now)?;
             D::index(tx, &id, doc.content())?;
+            self.publish_document(tx, log, Verb::Create, &doc)?;
             Ok(doc)
         })
     }
@@ -160,7 +192,7 @@ impl Node {
     ) -> Result<D> {
         content.validate()?;
         let now = timestamp(self.now());
-        self.store.write(|tx| {
+        self.change(|tx, log| {
             let current = docs::current_version(tx, D::KIND, id, expected)?;
             let first = docs::get_version(tx, D::KIND, id, 1)?;
             D::check(tx, &mut content)?;
@@ -177,6 +209,7 @@ impl Node {
             })?;
             docs::insert_version(tx, D::KIND, id, current + 1, &body, &now)?;
             D::index(tx, id, doc.content())?;
+            self.publish_document(tx, log, Verb::Update, &doc)?;
             Ok(doc)
         })
     }
@@ -184,9 +217,13 @@ impl Node {
     /// Marks a document deleted; its versions stay.
     pub fn delete<D: Document>(&self, id: &str, expected: Option<u32>) -> Result<()> {
         let now = timestamp(self.now());
-        self.store.write(|tx| {
+        self.change(|tx, log| {
             docs::mark_deleted(tx, D::KIND, id, expected, &now)?;
             D::unindex(tx, id)?;
+            let url = log.urls().object(D::OBJECT_KIND.collection(), id);
+            let former = D::OBJECT_KIND.former_type();
+            let deleted = log.published();
+            log.activity(Verb::Delete, tombstone(&url, &former, &deleted))?;
             Ok(())
         })
     }
@@ -205,6 +242,19 @@ impl Node {
     pub fn versions<D: Document>(&self, id: &str) -> Result<Vec<VersionInfo>> {
         self.store
             .read(|conn| Ok(docs::list_versions(conn, D::KIND, id)?))
+    }
+
+    /// Appends the Create or Update activity of `doc` (as it may leave the node).
+    fn publish_document<D: Document>(
+        &self,
+        tx: &Connection,
+        log: &mut LogWriter<'_>,
+        verb: Verb,
+        doc: &D,
+    ) -> Result<()> {
+        let published = doc.for_publication(tx, self.settings.disclosure_k)?;
+        log.activity(verb, published.to_object(log.urls()))?;
+        Ok(())
     }
 
     pub(crate) fn decode_page<D: Document>(page: Page<DocRecord>) -> Result<Page<D>> {

@@ -33,6 +33,27 @@ pub enum NodeError {
     },
     #[error("the organisation is not set up yet; run `punte init`")]
     NotInitialised,
+    /// The request names a part of the log that does not exist (maps to 400).
+    #[error("{0}")]
+    LogRange(String),
+    #[error("base url {0:?} has no host to name the log after")]
+    BaseUrl(String),
+    #[error(
+        "the identity key file does not match the current key of the log's key history; restore keys/identity.ed25519.pem"
+    )]
+    KeyMismatch,
+    #[error("signed history: {0}")]
+    Log(String),
+    #[error("cannot build a log entry: {0}")]
+    Entry(#[from] punte_log::entry::EntryError),
+    #[error("cannot sign a checkpoint: {0}")]
+    Checkpoint(#[from] punte_log::checkpoint::CheckpointError),
+    #[error("cannot sign an activity: {0}")]
+    Proof(#[from] punte_protocol::proof::ProofError),
+    #[error("the base url cannot name this node's objects: {0}")]
+    Url(#[from] punte_protocol::urls::UrlError),
+    #[error("cannot canonicalise an activity: {0}")]
+    Canonical(#[from] punte_protocol::jcs::JcsError),
 }
 
 impl From<ValidationErrors> for NodeError {

@@ -11,6 +11,9 @@ use punte_store::{Connection, indicators as store, timestamp};
 
 use crate::Node;
 use crate::error::{NodeError, Result};
+use crate::publish::Verb;
+use punte_protocol::activity::tombstone;
+use punte_protocol::objects::{self, ObjectKind};
 
 fn decode(rec: &store::IndicatorRecord) -> Result<IndicatorDefinition> {
     serde_json::from_str(&rec.body).map_err(|source| NodeError::Decode {
@@ -88,13 +91,15 @@ impl Node {
             });
         }
         let now = timestamp(self.now());
-        self.store.write(|tx| {
+        self.change(|tx, log| {
             for d in &definitions {
                 let body = serde_json::to_string(d).map_err(|source| NodeError::Encode {
                     what: "indicator",
                     source,
                 })?;
                 store::insert(tx, d.code.as_str(), d.version, &body, &now)?;
+                let object = objects::indicator_to_object(d, log.urls());
+                log.activity(Verb::Create, object)?;
             }
             Ok(definitions)
         })
@@ -128,13 +133,13 @@ impl Node {
     /// Withdraws a definition no evaluation uses.
     pub fn delete_indicator(&self, reference: &IndicatorRef) -> Result<()> {
         let now = timestamp(self.now());
-        self.store.write(|tx| {
-            Ok(store::mark_deleted(
-                tx,
-                reference.code.as_str(),
-                reference.version,
-                &now,
-            )?)
+        self.change(|tx, log| {
+            store::mark_deleted(tx, reference.code.as_str(), reference.version, &now)?;
+            let url = log.urls().indicator(reference);
+            let former = ObjectKind::IndicatorDefinition.former_type();
+            let deleted = log.published();
+            log.activity(Verb::Delete, tombstone(&url, &former, &deleted))?;
+            Ok(())
         })
     }
 }

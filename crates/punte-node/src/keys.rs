@@ -59,6 +59,15 @@ pub enum KeyError {
 pub const IDENTITY_FILE: &str = "identity.ed25519.pem";
 pub const WITNESS_FILE: &str = "witness.ed25519.pem";
 pub const RSA_FILE: &str = "rsa.pem";
+/// A new identity key written before a rotation commits (see `Node::rotate_identity_key`).
+pub const IDENTITY_NEXT_FILE: &str = "identity.next.ed25519.pem";
+/// Folder of retired identity keys, `retired/identity-<n>.ed25519.pem`; never deleted.
+pub const RETIRED_DIR: &str = "retired";
+
+/// File name of the `n`th identity key (1 = the first) once retired.
+pub fn retired_identity_file(n: u64) -> String {
+    format!("identity-{n}.ed25519.pem")
+}
 
 impl NodeKeys {
     /// Loads the keys in `dir`, creating any that are missing (and `dir` with mode 0700).
@@ -75,7 +84,7 @@ impl NodeKeys {
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
     let err = |source| KeyError::Write {
         path: dir.to_path_buf(),
         source,
@@ -118,7 +127,7 @@ fn read_private(path: &Path) -> Result<Option<String>, KeyError> {
 }
 
 /// Writes a new secret file atomically: a 0600 temporary file, fsync, rename, fsync the folder.
-fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
+pub(crate) fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError> {
     let err = |source| KeyError::Write {
         path: path.to_path_buf(),
         source,
@@ -151,18 +160,38 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], KeyError> {
     Ok(bytes)
 }
 
-fn load_or_create_ed25519(path: &Path) -> Result<SigningKey, KeyError> {
-    if let Some(pem) = read_private(path)? {
-        return SigningKey::from_pkcs8_pem(&pem).map_err(|_| KeyError::Invalid {
+/// Reads an Ed25519 PKCS#8 PEM key file (mode 0600), if it exists.
+pub(crate) fn read_ed25519(path: &Path) -> Result<Option<SigningKey>, KeyError> {
+    let Some(pem) = read_private(path)? else {
+        return Ok(None);
+    };
+    SigningKey::from_pkcs8_pem(&pem)
+        .map(Some)
+        .map_err(|_| KeyError::Invalid {
             path: path.to_path_buf(),
             kind: "Ed25519",
-        });
-    }
-    let key = SigningKey::from_bytes(&random_bytes::<32>()?);
+        })
+}
+
+/// A new Ed25519 key from the operating system's CSPRNG.
+pub(crate) fn generate_ed25519() -> Result<SigningKey, KeyError> {
+    Ok(SigningKey::from_bytes(&random_bytes::<32>()?))
+}
+
+/// Writes `key` as PKCS#8 PEM to a new 0600 file (atomically).
+pub(crate) fn write_ed25519(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
     let pem = key
         .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
         .map_err(|e| KeyError::Generate(e.to_string()))?;
-    write_private(path, pem.as_bytes())?;
+    write_private(path, pem.as_bytes())
+}
+
+fn load_or_create_ed25519(path: &Path) -> Result<SigningKey, KeyError> {
+    if let Some(key) = read_ed25519(path)? {
+        return Ok(key);
+    }
+    let key = generate_ed25519()?;
+    write_ed25519(path, &key)?;
     tracing::info!(path = %path.display(), "created Ed25519 key");
     Ok(key)
 }

@@ -7,10 +7,13 @@ mod documents;
 mod error;
 mod indicators;
 pub mod keys;
+mod log;
+pub mod publish;
 mod tokens;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::{RwLock, RwLockReadGuard};
 
 use punte_model::{
     Adaptation, Evaluation, EvaluationContent, OrganisationProfile, Practice, Validate,
@@ -23,7 +26,9 @@ pub use documents::Document;
 pub use error::{NodeError, Result};
 pub use indicators::parse_indicator_csv;
 pub use keys::NodeKeys;
+pub use log::{EntriesPage, KeysSummary, MAX_ENTRIES_PAGE, OUTBOX_PAGE_SIZE, OutboxPage, Rotated};
 pub use punte_store::documents::{DocKind, EvaluationFilter, Page, PracticeFilter, VersionInfo};
+pub use punte_store::log::StoredEntry;
 pub use tokens::{Role, TokenPrincipal};
 
 /// Name of the database file inside the data directory.
@@ -50,7 +55,8 @@ pub struct NodeSettings {
 pub struct Node {
     settings: NodeSettings,
     store: Store,
-    keys: NodeKeys,
+    /// Behind a lock because `punte keys rotate` replaces the identity key.
+    keys: RwLock<NodeKeys>,
 }
 
 /// Creates the data directory with mode 0700 if missing.
@@ -92,11 +98,13 @@ impl Node {
         prepare_data_dir(&settings.data_dir)?;
         let keys = NodeKeys::load_or_create(&settings.data_dir.join(KEYS_DIR))?;
         let store = Store::open(&settings.data_dir.join(DATABASE_FILE))?;
-        Ok(Self {
+        let node = Self {
             settings,
             store,
-            keys,
-        })
+            keys: RwLock::new(keys),
+        };
+        node.finish_interrupted_rotation()?;
+        Ok(node)
     }
 
     /// Takes the data directory's serve lock: one `punte serve` per data directory. The lock
@@ -127,8 +135,25 @@ impl Node {
         &self.store
     }
 
-    pub fn keys(&self) -> &NodeKeys {
-        &self.keys
+    pub fn keys(&self) -> RwLockReadGuard<'_, NodeKeys> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs a change in one write transaction together with its log entries: `f` writes the
+    /// change and appends its activities to the [`publish::LogWriter`]; the new tree state
+    /// and checkpoint are written before the commit. Any error rolls everything back.
+    pub(crate) fn change<T>(
+        &self,
+        f: impl FnOnce(&punte_store::Transaction<'_>, &mut publish::LogWriter<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let now = self.now();
+        self.store.write(|tx| {
+            let key = self.signing_key_for(tx)?;
+            let mut log = publish::LogWriter::open(tx, key, &self.settings.base_url, now)?;
+            let value = f(tx, &mut log)?;
+            log.finish()?;
+            Ok(value)
+        })
     }
 
     /// Closes the database cleanly (checkpointing the WAL).
@@ -168,8 +193,15 @@ impl Node {
             what: "organisation",
             source,
         })?;
-        self.store
-            .write(|tx| Ok(punte_store::meta::set(tx, META_ORGANISATION, &json)?))
+        self.change(|tx, log| {
+            punte_store::meta::set(tx, META_ORGANISATION, &json)?;
+            let mut object = serde_json::Map::new();
+            object.insert("id".into(), log.urls().actor().into());
+            object.insert("type".into(), "Organization".into());
+            object.extend(punte_protocol::objects::organisation_fields(profile));
+            log.activity(publish::Verb::Update, object.into())?;
+            Ok(())
+        })
     }
 
     // ----- lists (create, edit, delete and read are generic: `create::<Practice>` etc.) -----
@@ -208,14 +240,10 @@ impl Node {
     /// An evaluation as it may leave the node: disclosure control applied to its values.
     pub fn evaluation_for_publication(&self, id: &str) -> Result<Evaluation> {
         let mut evaluation: Evaluation = self.get(id, None)?;
-        let definitions = self
+        let k = self.settings.disclosure_k;
+        evaluation.content.values = self
             .store
-            .read(|conn| indicators::definitions_for(conn, &evaluation.content.values))?;
-        evaluation.content.values = punte_model::disclosure::apply(
-            &evaluation.content.values,
-            self.settings.disclosure_k,
-            |r| definitions.get(r).map(|d| d.measure),
-        );
+            .read(|conn| disclosed_values(conn, &evaluation.content.values, k))?;
         Ok(evaluation)
     }
 
@@ -252,6 +280,18 @@ impl Node {
             "adaptations": adaptations,
         }))
     }
+}
+
+/// Indicator values as they may leave the node: disclosure control with threshold `k`.
+pub(crate) fn disclosed_values(
+    conn: &punte_store::Connection,
+    values: &[punte_model::evaluation::IndicatorValue],
+    k: u64,
+) -> Result<Vec<punte_model::evaluation::IndicatorValue>> {
+    let definitions = indicators::definitions_for(conn, values)?;
+    Ok(punte_model::disclosure::apply(values, k, |r| {
+        definitions.get(r).map(|d| d.measure)
+    }))
 }
 
 /// Checks an evaluation's subject exists (pinning the practice's current version when none is
