@@ -16,6 +16,8 @@ pub struct TestNode {
     pub reader: String,
     pub handle: actix_web::dev::ServerHandle,
     pub dir: tempfile::TempDir,
+    /// The running node, for use-cases without an HTTP route (redaction, key rotation).
+    pub node: actix_web::web::Data<punte_node::Node>,
 }
 
 /// Starts a node on 127.0.0.1:0 with a fresh data directory and one token per role.
@@ -43,6 +45,7 @@ pub async fn spawn_node() -> TestNode {
         reader,
         handle,
         dir,
+        node,
     }
 }
 

@@ -110,6 +110,8 @@ pub fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Indicator(cmd) => indicator(&open_node(&config)?, cmd),
         Command::Export { out } => export(&open_node(&config)?, out),
         Command::Backup { out } => backup(&open_node(&config)?, &out),
+        Command::Keys(cmd) => crate::log_commands::keys(&open_node(&config)?, cmd),
+        Command::Redact(args) => crate::log_commands::redact(&open_node(&config)?, &args),
     }
 }
 

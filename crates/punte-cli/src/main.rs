@@ -2,6 +2,7 @@
 //! hands over to the node, the server or a one-off command.
 
 mod commands;
+mod log_commands;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,6 +63,12 @@ pub enum Command {
         /// Where to write the copy; must not exist yet.
         out: PathBuf,
     },
+    /// Show the node's verifier keys, or rotate the identity key.
+    #[command(subcommand)]
+    Keys(log_commands::KeysCommand),
+    /// Erase an activity's bytes from the signed history (the entry stays; a signed
+    /// redaction entry records why).
+    Redact(log_commands::RedactArgs),
 }
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {

@@ -49,14 +49,13 @@ pub(crate) fn all(conn: &Connection) -> Result<Vec<IndicatorDefinition>> {
 
 impl Node {
     pub fn create_indicator(&self, definition: IndicatorDefinition) -> Result<IndicatorDefinition> {
-        Ok(self
-            .import_indicators(vec![definition])?
+        self.import_indicators(vec![definition])?
             .into_iter()
             .next()
             .ok_or(NodeError::Invalid(ValidationErrors::single(
                 "",
                 "nothing to import",
-            )))?)
+            )))
     }
 
     /// Stores several definitions in one transaction: all or none.

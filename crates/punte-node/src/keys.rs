@@ -145,10 +145,10 @@ pub(crate) fn write_private(path: &Path, contents: &[u8]) -> Result<(), KeyError
     file.sync_all().map_err(err)?;
     drop(file);
     fs::rename(&tmp, path).map_err(err)?;
-    if let Some(parent) = path.parent() {
-        if let Ok(dir) = fs::File::open(parent) {
-            dir.sync_all().map_err(err)?;
-        }
+    if let Some(parent) = path.parent()
+        && let Ok(dir) = fs::File::open(parent)
+    {
+        dir.sync_all().map_err(err)?;
     }
     Ok(())
 }

@@ -314,10 +314,10 @@ pub(crate) fn check_evaluation(
             },
         }
     }
-    if let Some(adaptation) = &content.subject.adaptation {
-        if let Err(e) = docs::current_version(conn, DocKind::Adaptation, adaptation, None) {
-            errors.add("subject.adaptation", e.to_string());
-        }
+    if let Some(adaptation) = &content.subject.adaptation
+        && let Err(e) = docs::current_version(conn, DocKind::Adaptation, adaptation, None)
+    {
+        errors.add("subject.adaptation", e.to_string());
     }
     let definitions = indicators::definitions_for(conn, &content.values)?;
     if let Err(e) = content.validate_against(|r| definitions.get(r)) {

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod config;
 pub mod extract;
+pub mod log_routes;
 pub mod problem;
 
 use std::net::{SocketAddr, TcpListener};
@@ -95,6 +96,7 @@ impl Application {
                 .route("/healthz", web::get().to(health))
                 .route("/", web::get().to(landing))
                 .configure(api::configure)
+                .configure(log_routes::configure)
                 .default_service(web::to(not_found))
         })
         .shutdown_timeout(config.server.shutdown_timeout_secs)

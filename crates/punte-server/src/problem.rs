@@ -187,6 +187,7 @@ impl From<NodeError> for ApiError {
                 ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, errors)
             }
             NodeError::Store(e) => e.into(),
+            NodeError::LogRange(detail) => ApiError::bad_request(detail),
             NodeError::NotInitialised => ApiError::new(
                 StatusCode::CONFLICT,
                 "not-initialised",
