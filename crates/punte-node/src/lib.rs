@@ -3,6 +3,7 @@
 //! [`Node`] owns the store and the keys. Each change runs in one store transaction; the HTTP
 //! server and the CLI both call these methods, so both obey the same rules.
 
+pub mod audit;
 mod documents;
 mod error;
 mod indicators;
