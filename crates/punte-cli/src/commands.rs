@@ -112,6 +112,7 @@ pub fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Backup { out } => backup(&open_node(&config)?, &out),
         Command::Keys(cmd) => crate::log_commands::keys(&open_node(&config)?, cmd),
         Command::Redact(args) => crate::log_commands::redact(&open_node(&config)?, &args),
+        Command::Audit(args) => crate::audit::run_and_exit(&args),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `punte` binary: parses the command line, loads the config once, sets up logging, and
 //! hands over to the node, the server or a one-off command.
 
+mod audit;
 mod commands;
 mod log_commands;
 
@@ -69,6 +70,8 @@ pub enum Command {
     /// Erase an activity's bytes from the signed history (the entry stays; a signed
     /// redaction entry records why).
     Redact(log_commands::RedactArgs),
+    /// Audit nodes' signed histories (or re-verify an evidence bundle offline).
+    Audit(audit::AuditArgs),
 }
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {

@@ -1,0 +1,516 @@
+//! `punte audit`: audits other nodes' signed histories over HTTP (full or incremental), or
+//! re-verifies an evidence bundle offline, and prints one report per node. Exit code 0 when
+//! every audit is clean, 1 when any found a problem, 2 when any could not run.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use punte_node::audit::{
+    AnchorSource, AuditMode, AuditRequest, Bundle, Crawler, DEFAULT_TIMESTAMP_TOLERANCE_MS,
+    FetchOptions, FindingSeverity, Progress, Report, SavedState, TrustAnchor, node_file_stem,
+    normalise_node_url, parse_anchor, verify,
+};
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Exit status: 0 every audit is clean, 1 an audit found a problem, 2 an audit could not run.
+With several URLs, --bundle, --save-state and --since name directories holding one file per
+node (HOST_PORT.bundle.json, HOST_PORT.state.json).")]
+pub struct AuditArgs {
+    /// Base URLs of the nodes to audit, e.g. https://ngo.example.org.
+    #[arg(value_name = "URL", required_unless_present = "offline")]
+    pub urls: Vec<String>,
+    /// Re-verify an evidence bundle without the network.
+    #[arg(long, value_name = "BUNDLE", conflicts_with_all = ["urls", "since", "bundle", "save_state"])]
+    pub offline: Option<PathBuf>,
+    /// Print the report as JSON (an object; an array with several URLs).
+    #[arg(long)]
+    pub json: bool,
+    /// Audit incrementally from a state saved by an earlier audit.
+    #[arg(long, value_name = "FILE")]
+    pub since: Option<PathBuf>,
+    /// Write an evidence bundle that re-verifies offline (and, unless --save-state is
+    /// given, the state beside it as OUT.state.json).
+    #[arg(long, value_name = "OUT")]
+    pub bundle: Option<PathBuf>,
+    /// Where to save the state for the next --since (written only after a clean audit).
+    #[arg(long, value_name = "FILE")]
+    pub save_state: Option<PathBuf>,
+    /// The log's first key (C2SP verifier key, as `punte keys show` prints it). Without
+    /// it, the first key the node publishes is trusted on first use. Repeat for several
+    /// nodes: each node uses the key named after its origin.
+    #[arg(long, value_name = "VKEY")]
+    pub key: Vec<String>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Verification threads [default: all cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Timeout of each HTTP request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Entry pages fetched at the same time.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Allowed backwards step of entry timestamps, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_TIMESTAMP_TOLERANCE_MS)]
+    pub timestamp_tolerance_ms: i64,
+}
+
+/// The result of auditing one node (or one bundle).
+enum Outcome {
+    Audited {
+        report: Box<Report>,
+        notes: Vec<String>,
+        /// Offline: whether the bundle's findings were reached again.
+        reproduced: Option<bool>,
+    },
+    Failed {
+        source: String,
+        error: anyhow::Error,
+    },
+}
+
+impl Outcome {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Audited {
+                report, reproduced, ..
+            } => u8::from(!report.clean || *reproduced == Some(false)),
+            Outcome::Failed { .. } => 2,
+        }
+    }
+}
+
+/// Runs the command and exits the process with its verdict (0, 1 or 2).
+pub fn run_and_exit(args: &AuditArgs) -> ! {
+    let code = run(args);
+    std::process::exit(i32::from(code))
+}
+
+/// Runs the command; never panics on remote data; returns the exit code.
+pub fn run(args: &AuditArgs) -> u8 {
+    let outcomes = match &args.offline {
+        Some(path) => vec![offline(args, path).unwrap_or_else(|error| Outcome::Failed {
+            source: path.display().to_string(),
+            error,
+        })],
+        None => online(args),
+    };
+    let printed = if args.json {
+        print_json(&outcomes)
+    } else {
+        print_text(&outcomes)
+    };
+    if let Err(e) = printed {
+        eprintln!("punte audit: cannot write the report: {e}");
+        return 2;
+    }
+    outcomes.iter().map(Outcome::exit_code).max().unwrap_or(2)
+}
+
+fn threads(args: &AuditArgs) -> usize {
+    args.threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// A per-node path: the path itself for one node, or `DIR/STEM.SUFFIX` for several.
+fn node_path(path: &Path, several: bool, url: &str, suffix: &str) -> PathBuf {
+    if several {
+        path.join(format!("{}.{suffix}", node_file_stem(url)))
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// `x.json` → `x.state.json`; anything else gets `.state.json` appended.
+fn state_beside(bundle: &Path) -> PathBuf {
+    let name = bundle
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "audit".to_owned());
+    let stem = name
+        .strip_suffix(".bundle.json")
+        .or_else(|| name.strip_suffix(".json"))
+        .unwrap_or(&name);
+    bundle.with_file_name(format!("{stem}.state.json"))
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn online(args: &AuditArgs) -> Vec<Outcome> {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return vec![Outcome::Failed {
+                source: args.urls.join(" "),
+                error: anyhow::Error::new(e).context("cannot start the async runtime"),
+            }];
+        }
+    };
+    let several = args.urls.len() > 1;
+    args.urls
+        .iter()
+        .map(|url| {
+            audit_node(args, &runtime, url, several).unwrap_or_else(|error| Outcome::Failed {
+                source: url.clone(),
+                error,
+            })
+        })
+        .collect()
+}
+
+fn audit_node(
+    args: &AuditArgs,
+    runtime: &tokio::runtime::Runtime,
+    url: &str,
+    several: bool,
+) -> anyhow::Result<Outcome> {
+    let base_url = normalise_node_url(url)?;
+    let pinned = args
+        .key
+        .iter()
+        .map(|k| parse_anchor(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let since = match &args.since {
+        Some(path) => {
+            let path = node_path(path, several, &base_url, "state.json");
+            let bytes = std::fs::read(&path)
+                .with_context(|| format!("cannot read the state {}", path.display()))?;
+            let state =
+                SavedState::from_json(&bytes).with_context(|| format!("in {}", path.display()))?;
+            Some(state)
+        }
+        None => None,
+    };
+    let mut notes = Vec::new();
+    if let Some(state) = &since
+        && state.source != base_url
+    {
+        notes.push(format!(
+            "the saved state was taken from {}, not {base_url}",
+            state.source
+        ));
+    }
+    let request = AuditRequest {
+        base_url: base_url.clone(),
+        pinned,
+        since,
+        fetched_at: now_rfc3339(),
+        timestamp_tolerance_ms: args.timestamp_tolerance_ms,
+    };
+    let crawler = Crawler::new(FetchOptions {
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        concurrency: args.concurrency.max(1),
+        ..FetchOptions::default()
+    })?;
+
+    let bar = progress_bar(args.quiet);
+    bar.set_message(format!("fetching {base_url}"));
+    let progress = Bar(bar.clone());
+    let evidence = runtime.block_on(crawler.collect(&request, &progress));
+    let evidence = match evidence {
+        Ok(e) => e,
+        Err(e) => {
+            bar.finish_and_clear();
+            return Err(e.into());
+        }
+    };
+    bar.set_message(format!("verifying {} entries", evidence.entries.len()));
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let verified = verify(&evidence, threads(args));
+    bar.finish_and_clear();
+    let verified = verified?;
+    if !evidence.unavailable.is_empty() {
+        notes.push(format!(
+            "the node failed to serve {} entries (HTTP 5xx); they are reported missing",
+            evidence.unavailable.len()
+        ));
+    }
+
+    let report = verified.report;
+    let mut state_path = args
+        .save_state
+        .as_ref()
+        .map(|p| node_path(p, several, &base_url, "state.json"));
+    if let Some(out) = &args.bundle {
+        let path = node_path(out, several, &base_url, "bundle.json");
+        let bundle = Bundle::new(evidence, report.clone());
+        let bytes = serde_json::to_vec(&bundle).context("cannot encode the bundle")?;
+        write_file(&path, &bytes)?;
+        notes.push(format!("evidence bundle written to {}", path.display()));
+        if state_path.is_none() {
+            state_path = Some(state_beside(&path));
+        }
+    }
+    if let Some(path) = state_path {
+        match &verified.end_state {
+            Some(state) => {
+                let bytes = serde_json::to_vec_pretty(state).context("cannot encode the state")?;
+                write_file(&path, &bytes)?;
+                notes.push(format!(
+                    "state for the next --since written to {}",
+                    path.display()
+                ));
+            }
+            None => notes.push(
+                "state not saved: only a clean audit whose checkpoint matches the log is saved"
+                    .to_owned(),
+            ),
+        }
+    }
+    Ok(Outcome::Audited {
+        report: Box::new(report),
+        notes,
+        reproduced: None,
+    })
+}
+
+fn offline(args: &AuditArgs, path: &Path) -> anyhow::Result<Outcome> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the bundle {}", path.display()))?;
+    let bundle = Bundle::from_json(&bytes).with_context(|| format!("in {}", path.display()))?;
+    let mut evidence = bundle.evidence;
+    let mut notes = vec![format!(
+        "offline re-verification of {} (fetched from {} at {})",
+        path.display(),
+        evidence.source,
+        evidence.fetched_at
+    )];
+    if let [key] = args.key.as_slice() {
+        let key = parse_anchor(key)?;
+        if key.to_vkey() != evidence.anchor.vkey {
+            notes.push(format!(
+                "the bundle's trust anchor {} is replaced by --key",
+                evidence.anchor.vkey
+            ));
+        }
+        evidence.anchor = TrustAnchor {
+            vkey: key.to_vkey(),
+            source: AnchorSource::Given,
+        };
+    } else if args.key.len() > 1 {
+        bail!("--offline takes at most one --key");
+    }
+    let bar = progress_bar(args.quiet);
+    bar.set_message(format!("verifying {} entries", evidence.entries.len()));
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let verified = verify(&evidence, threads(args));
+    bar.finish_and_clear();
+    let report = verified?.report;
+    let reproduced = report.findings == bundle.report.findings;
+    if !reproduced {
+        notes.push(format!(
+            "the bundle records {} findings, this verification reached {}: they differ",
+            bundle.report.findings.len(),
+            report.findings.len()
+        ));
+    }
+    Ok(Outcome::Audited {
+        report: Box::new(report),
+        notes,
+        reproduced: Some(reproduced),
+    })
+}
+
+/// A progress bar on standard error, hidden when it is not a terminal or with --quiet.
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    let style =
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} entries, {per_sec}, eta {eta}")
+            .map(|s| s.progress_chars("=> "))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn set_total(&self, entries: u64) {
+        self.0.set_length(entries);
+    }
+    fn advance(&self, entries: u64) {
+        self.0.inc(entries);
+    }
+}
+
+fn print_json(outcomes: &[Outcome]) -> anyhow::Result<()> {
+    let values: Vec<serde_json::Value> = outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Audited {
+                report,
+                notes,
+                reproduced,
+            } => {
+                let mut value = serde_json::to_value(report).unwrap_or_default();
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("notes".to_owned(), notes.clone().into());
+                    if let Some(r) = reproduced {
+                        object.insert("reproduced".to_owned(), (*r).into());
+                    }
+                }
+                value
+            }
+            Outcome::Failed { source, error } => serde_json::json!({
+                "source": source,
+                "error": format!("{error:#}"),
+            }),
+        })
+        .collect();
+    let value = match <[serde_json::Value; 1]>::try_from(values) {
+        Ok([one]) => one,
+        Err(many) => serde_json::Value::Array(many),
+    };
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn print_text(outcomes: &[Outcome]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for (n, outcome) in outcomes.iter().enumerate() {
+        if n > 0 {
+            writeln!(out)?;
+        }
+        match outcome {
+            Outcome::Failed { source, error } => {
+                writeln!(out, "audit of {source}: COULD NOT RUN")?;
+                writeln!(out, "  {error:#}")?;
+            }
+            Outcome::Audited {
+                report,
+                notes,
+                reproduced,
+            } => write_report(&mut out, report, notes, *reproduced)?,
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn write_report(
+    out: &mut impl std::io::Write,
+    report: &Report,
+    notes: &[String],
+    reproduced: Option<bool>,
+) -> std::io::Result<()> {
+    let errors = report.errors().count();
+    let verdict = if report.clean {
+        "CLEAN".to_owned()
+    } else {
+        format!("{errors} FINDING{}", if errors == 1 { "" } else { "S" })
+    };
+    writeln!(
+        out,
+        "audit of {} ({}): {verdict}",
+        report.source, report.origin
+    )?;
+    let mode = match report.mode {
+        AuditMode::Full => "full",
+        AuditMode::Incremental => "incremental",
+    };
+    writeln!(
+        out,
+        "  {mode} audit of entries {}..{} ({} {}), tree size {}, root {}",
+        report.from_index,
+        report.from_index.saturating_add(report.entries),
+        report.entries,
+        if report.entries == 1 {
+            "entry"
+        } else {
+            "entries"
+        },
+        report.size,
+        report.root
+    )?;
+    let how = match report.anchor.source {
+        AnchorSource::Given => "given with --key",
+        AnchorSource::FirstUse => {
+            "TRUSTED ON FIRST USE: the first key the node publishes at /log/key; \
+             pin it with --key"
+        }
+        AnchorSource::SavedState => "from the saved state",
+    };
+    writeln!(out, "  trust anchor: {} ({how})", report.anchor.vkey)?;
+    for period in &report.keys {
+        writeln!(
+            out,
+            "  key from entry {}: {}",
+            period.from_index, period.vkey
+        )?;
+    }
+    for checkpoint in &report.checkpoints {
+        let matches = if checkpoint.matches_log {
+            "matches the log"
+        } else {
+            "DOES NOT MATCH the log"
+        };
+        write!(
+            out,
+            "  checkpoint size {}: signed, {matches}",
+            checkpoint.size
+        )?;
+        for (witness, time) in &checkpoint.cosigners {
+            write!(out, "; cosigned by {witness} at {time}")?;
+        }
+        writeln!(out)?;
+    }
+    if report.findings.is_empty() {
+        writeln!(out, "  no findings")?;
+    }
+    for finding in &report.findings {
+        let severity = match finding.severity {
+            FindingSeverity::Error => "error",
+            FindingSeverity::Info => "info ",
+        };
+        let at = finding
+            .index
+            .map(|i| format!("entry {i}"))
+            .unwrap_or_else(|| "log".to_owned());
+        writeln!(
+            out,
+            "  {severity} {:<24} {at:<12} {}",
+            finding.kind, finding.message
+        )?;
+    }
+    match reproduced {
+        Some(true) => writeln!(out, "  the bundle's findings were reproduced")?,
+        Some(false) => writeln!(out, "  the bundle's findings were NOT reproduced")?,
+        None => {}
+    }
+    for note in notes {
+        writeln!(out, "  note: {note}")?;
+    }
+    Ok(())
+}
