@@ -1,0 +1,780 @@
+//! The web interface, driven over HTTP like a browser without JavaScript: pages in Romanian
+//! and English, language switching, sign-in and out, CSRF refusals that write nothing, form
+//! errors next to their fields, escaping, and what changed between two versions.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::{TestNode, evaluation_json, indicator_json, practice_json, spawn_node};
+
+/// A cookie-keeping client that does not follow redirects.
+struct Browser {
+    node: TestNode,
+    client: reqwest::Client,
+    cookies: Mutex<BTreeMap<String, String>>,
+    accept_language: Mutex<String>,
+}
+
+struct Page {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The value of the first `name="csrf"` hidden input.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a csrf field");
+        let rest = &self.body[at + "name=\"csrf\" value=\"".len()..];
+        rest[..rest.find('"').unwrap()].to_string()
+    }
+
+    fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Whether the page's text (character references decoded) contains `needle`.
+    fn has(&self, needle: &str) -> bool {
+        unescape(&self.body).contains(needle)
+    }
+
+    /// Whether the HTML source as sent contains `needle`.
+    fn raw_has(&self, needle: &str) -> bool {
+        self.body.contains(needle)
+    }
+
+    /// Whether the error `id` comes right before the input with id `input` (same field box).
+    fn error_before_input(&self, input: &str) -> bool {
+        let error = self.body.find(&format!("id=\"{input}-error\""));
+        let field = self.body.find(&format!("id=\"{input}\" name=\"{input}\""));
+        match (error, field) {
+            (Some(e), Some(f)) => e < f && !self.body[e..f].contains("class=\"field"),
+            _ => false,
+        }
+    }
+}
+
+/// Decodes the character references the templates' escaping produces.
+fn unescape(html: &str) -> String {
+    html.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+impl Browser {
+    async fn new() -> Self {
+        Self {
+            node: spawn_node().await,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Mutex::new(BTreeMap::new()),
+            accept_language: Mutex::new("en".into()),
+        }
+    }
+
+    fn speak(&self, lang: &str) {
+        *self.accept_language.lock().unwrap() = lang.into();
+    }
+
+    async fn send(&self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.node.base))
+            .header(
+                "accept-language",
+                self.accept_language.lock().unwrap().clone(),
+            );
+        let cookie: Vec<String> = self
+            .cookies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !cookie.is_empty() {
+            req = req.header("cookie", cookie.join("; "));
+        }
+        if let Some(fields) = form {
+            req = req.form(fields);
+        }
+        let res = req.send().await.unwrap();
+        let page = Page {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: res.text().await.unwrap(),
+        };
+        for c in page.set_cookies() {
+            let pair = c.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            let removed = value.is_empty() || c.to_ascii_lowercase().contains("max-age=0");
+            let mut jar = self.cookies.lock().unwrap();
+            if removed {
+                jar.remove(name);
+            } else {
+                jar.insert(name.to_string(), value.to_string());
+            }
+        }
+        page
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        self.send(Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(Method::POST, path, Some(form)).await
+    }
+
+    async fn sign_in(&self, token: &str) -> Page {
+        let form = self.get("/signin").await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        let csrf = form.csrf();
+        self.post(
+            "/signin",
+            &[("csrf", &csrf), ("token", token), ("next", "/practices")],
+        )
+        .await
+    }
+
+    /// The CSRF token of the signed-in session (from any page's sign-out form).
+    async fn csrf(&self) -> String {
+        self.get("/").await.csrf()
+    }
+
+    async fn create_practice(&self, body: serde_json::Value) -> String {
+        let a = self.node.post("/api/v1/practices", body).await;
+        assert_eq!(a.status, 201, "{}", a.body);
+        a.body["id"].as_str().unwrap().to_string()
+    }
+}
+
+fn practice_form<'a>(csrf: &'a str, title: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("lang_0", "ro"),
+        ("title_0", title),
+        ("summary_0", "Sprijin la teme"),
+        ("problem_0", "Abandon școlar"),
+        ("solution_0", "Mentori voluntari\nîn fiecare zi"),
+        ("coreComponents_0", "Mentori\nGustare"),
+        ("lang_1", "en"),
+        ("method_1", "human"),
+        ("title_1", "After-school club"),
+        ("summary_1", "Homework help"),
+        ("coreComponents_1", "Mentors\nSnack"),
+        ("country", "RO"),
+        ("region", "RO32"),
+        ("themes", "education, youth"),
+        ("sdgTargets", "4.1"),
+        ("maturity", "promising"),
+        ("licence", "CC-BY-4.0"),
+        ("periodStart", "2024-09-01"),
+        ("staffFte", "1,5"),
+        ("action", "save"),
+    ]
+}
+
+#[tokio::test]
+async fn pages_render_in_romanian_and_in_english_with_content_languages_marked() {
+    let b = Browser::new().await;
+    let id = b.create_practice(practice_json()).await;
+
+    b.speak("ro-RO,ro;q=0.9,en;q=0.5");
+    let home = b.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(home.has("<html lang=\"ro\">"), "{}", home.body);
+    assert!(home.has("Practici recente"));
+    assert!(
+        home.has("lang=\"ro\">Școala de după școală</a>"),
+        "{}",
+        home.body
+    );
+    let practice = b.get(&format!("/practices/{id}")).await;
+    assert!(practice.has("Problema abordată"));
+    assert!(practice.has("<h1 lang=\"ro\">Școala de după școală</h1>"));
+
+    b.speak("en-GB,en;q=0.8");
+    let home = b.get("/").await;
+    assert!(home.has("<html lang=\"en\">"));
+    assert!(home.has("Recent practices"));
+    assert!(
+        home.has("lang=\"en\">After-school club</a>"),
+        "{}",
+        home.body
+    );
+    let practice = b.get(&format!("/practices/{id}")).await;
+    assert!(practice.has("Problem addressed"));
+    assert!(practice.has("<h1 lang=\"en\">After-school club</h1>"));
+    assert!(
+        practice.has("Original language: <strong>ro</strong>"),
+        "{}",
+        practice.body
+    );
+
+    // A language the practice lacks: shown in the original, marked as such.
+    b.speak("en");
+    let mut only_ro = practice_json();
+    only_ro["title"] = json!({"ro": "Doar în română"});
+    only_ro["summary"] = json!({"ro": "Rezumat"});
+    only_ro["problem"] = json!({"ro": "Problemă"});
+    only_ro["solution"] = json!({"ro": "Soluție"});
+    only_ro["translations"] = json!({});
+    let ro_id = b.create_practice(only_ro).await;
+    let page = b.get(&format!("/practices/{ro_id}")).await;
+    assert!(page.has("<h1 lang=\"ro\">Doar în română</h1>"));
+    assert!(page.has("no text in your language"));
+
+    for path in ["/", "/practices", &format!("/practices/{id}"), "/signin"] {
+        let p = b.get(path).await;
+        assert_eq!(p.status, 200, "{path}");
+        let csp = p.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"));
+        assert!(!csp.contains("unsafe-inline"));
+        assert_eq!(p.headers["x-content-type-options"], "nosniff");
+        assert_eq!(p.headers["referrer-policy"], "same-origin");
+        assert!(!p.has("<script"), "{path} has inline script");
+    }
+    let css = b.get("/static/style.css").await;
+    assert_eq!(css.status, 200);
+    assert!(
+        css.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+}
+
+#[tokio::test]
+async fn the_practice_list_filters_searches_and_pages() {
+    let b = Browser::new().await;
+    b.create_practice(practice_json()).await;
+    let mut other = practice_json();
+    other["title"] = json!({"ro": "Grădina comunitară", "en": "Community garden"});
+    other["country"] = json!("IT");
+    other["region"] = json!("ITC4");
+    other["themes"] = json!(["environment"]);
+    other["maturity"] = json!("good");
+    b.create_practice(other).await;
+
+    let all = b.get("/practices").await;
+    assert!(all.has("After-school club") && all.has("Community garden"));
+    for (query, shown, hidden) in [
+        ("q=scoala", "After-school club", "Community garden"),
+        ("q=gradina", "Community garden", "After-school club"),
+        ("country=IT", "Community garden", "After-school club"),
+        ("theme=education", "After-school club", "Community garden"),
+        ("maturity=good", "Community garden", "After-school club"),
+        ("sdg=4.1&language=ro", "After-school club", "zzz"),
+    ] {
+        let p = b.get(&format!("/practices?{query}")).await;
+        assert_eq!(p.status, 200);
+        assert!(p.has(shown) && !p.has(hidden), "{query}");
+    }
+    let none = b.get("/practices?q=nothingmatches").await;
+    assert!(none.has("No practice matches."));
+
+    for i in 0..21 {
+        let mut p = practice_json();
+        p["title"] = json!({"ro": format!("Practica {i}")});
+        p["translations"] = json!({});
+        b.create_practice(p).await;
+    }
+    let first = b.get("/practices").await;
+    assert!(first.has("rel=\"next\""));
+    let at = first.body.find("rel=\"next\"").unwrap();
+    let href_start = first.body[..at].rfind("href=\"").unwrap() + 6;
+    let href = &first.body[href_start..first.body[href_start..].find('"').unwrap() + href_start];
+    let second = b.get(&unescape(href)).await;
+    assert_eq!(second.status, 200);
+    assert!(second.has("First page"));
+}
+
+#[tokio::test]
+async fn the_language_switcher_remembers_the_choice_and_only_goes_back_home() {
+    let b = Browser::new().await;
+    b.speak("en");
+    let switched = b.get("/lang/ro?next=/practices%3Fq%3Dx").await;
+    assert_eq!(switched.status, 303);
+    assert_eq!(switched.location(), "/practices?q=x");
+    let cookie = switched.set_cookies().join(" ");
+    assert!(cookie.contains("punte_lang=ro"), "{cookie}");
+    let page = b.get("/practices").await;
+    assert!(
+        page.has("<html lang=\"ro\">"),
+        "the cookie beats Accept-Language"
+    );
+    assert!(page.has("href=\"/lang/en?next=/practices\""));
+
+    let evil = b.get("/lang/en?next=//evil.example/x").await;
+    assert_eq!(evil.location(), "/");
+    assert_eq!(b.get("/lang/fr").await.status, 404);
+}
+
+#[tokio::test]
+async fn signing_in_and_out_with_a_token_checked_on_every_request() {
+    let b = Browser::new().await;
+    let anonymous = b.get("/practices/new").await;
+    assert_eq!(anonymous.status, 303);
+    assert_eq!(anonymous.location(), "/signin?next=/practices/new");
+
+    let form = b.get("/signin").await;
+    let session_cookie = form.set_cookies().join(" ");
+    assert!(session_cookie.contains("HttpOnly"), "{session_cookie}");
+    assert!(session_cookie.contains("SameSite=Lax"));
+    assert!(!session_cookie.contains("Secure"), "plain http base url");
+    let csrf = form.csrf();
+    let wrong = b
+        .post(
+            "/signin",
+            &[("csrf", &csrf), ("token", "punte_nope"), ("next", "/")],
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.error_before_input("token"), "{}", wrong.body);
+    assert!(wrong.has("not valid or was revoked"));
+
+    let ok = b.sign_in(&b.node.editor).await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    assert_eq!(ok.location(), "/practices");
+    let cookie = ok.set_cookies().join(" ");
+    assert!(cookie.contains("Max-Age=28800"), "{cookie}");
+    assert!(!cookie.contains(&b.node.editor), "the token is encrypted");
+    let new = b.get("/practices/new").await;
+    assert_eq!(new.status, 200);
+    assert!(new.has("Signed in as editor"));
+
+    let csrf = b.csrf().await;
+    let out = b.post("/signout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(b.get("/practices/new").await.status, 303);
+
+    // A reader may browse but not open forms.
+    b.sign_in(&b.node.reader).await;
+    assert_eq!(b.get("/practices").await.status, 200);
+    let denied = b.get("/practices/new").await;
+    assert_eq!(denied.status, 403);
+    assert!(denied.has("only allows reading"));
+
+    // Revoking the token ends the session at once.
+    let created = b
+        .node
+        .send(
+            Method::POST,
+            "/api/v1/tokens",
+            Some(&b.node.admin),
+            Some(json!({"role": "editor", "label": "web"})),
+        )
+        .await;
+    let token = created.body["token"].as_str().unwrap().to_string();
+    let token_id = created.body["id"].as_str().unwrap().to_string();
+    b.sign_in(&token).await;
+    assert_eq!(b.get("/practices/new").await.status, 200);
+    let revoked = b
+        .node
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{token_id}"),
+            Some(&b.node.admin),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, 204);
+    assert_eq!(b.get("/practices/new").await.status, 303);
+}
+
+#[tokio::test]
+async fn posts_without_the_sessions_csrf_token_are_refused_and_write_nothing() {
+    let b = Browser::new().await;
+    b.sign_in(&b.node.editor).await;
+    let csrf = b.csrf().await;
+    let mut no_token = practice_form(&csrf, "Fără jeton");
+    no_token.retain(|(k, _)| *k != "csrf");
+    let refused = b.post("/practices", &no_token).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.has("did not come from this site"));
+    let wrong = practice_form("AAAAwrong", "Jeton greșit");
+    assert_eq!(b.post("/practices", &wrong).await.status, 403);
+    assert_eq!(b.node.count("practices").await, 0);
+
+    // Also on the other forms, and without any session at all.
+    let id = b.create_practice(practice_json()).await;
+    let edit = practice_form("bad", "Schimbat");
+    assert_eq!(
+        b.post(&format!("/practices/{id}/edit"), &edit).await.status,
+        403
+    );
+    let eval = [("csrf", "bad"), ("evaluatorName", "X")];
+    assert_eq!(
+        b.post(&format!("/practices/{id}/evaluations"), &eval)
+            .await
+            .status,
+        403
+    );
+    assert_eq!(b.post("/signout", &[("csrf", "bad")]).await.status, 403);
+    assert!(
+        b.get("/").await.has("Signed in as editor"),
+        "still signed in"
+    );
+    let versions = b
+        .node
+        .get(&format!("/api/v1/practices/{id}/versions"))
+        .await;
+    assert_eq!(
+        versions.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        versions.body
+    );
+    assert_eq!(b.node.count("evaluations").await, 0);
+
+    let stranger = Browser::new().await;
+    let p = stranger
+        .post("/signin", &[("csrf", ""), ("token", &stranger.node.editor)])
+        .await;
+    assert_eq!(p.status, 403);
+}
+
+#[tokio::test]
+async fn practices_are_added_and_edited_through_the_forms() {
+    let b = Browser::new().await;
+    b.sign_in(&b.node.editor).await;
+    let csrf = b.csrf().await;
+
+    // "Add another language" keeps what was typed and adds an empty group.
+    let mut more = practice_form(&csrf, "Clubul de teme");
+    more.retain(|(k, _)| *k != "action");
+    more.push(("action", "add_language"));
+    let grown = b.post("/practices", &more).await;
+    assert_eq!(grown.status, 200);
+    assert!(grown.has("id=\"lang_2\""));
+    assert!(grown.has("value=\"Clubul de teme\""));
+    assert_eq!(b.node.count("practices").await, 0);
+
+    let saved = b
+        .post("/practices", &practice_form(&csrf, "Clubul de teme"))
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let href = saved.location().to_string();
+    let id = href.trim_start_matches("/practices/").to_string();
+    let stored = b.node.get(&format!("/api/v1/practices/{id}")).await;
+    assert_eq!(
+        stored.body["title"],
+        json!({"ro": "Clubul de teme", "en": "After-school club"})
+    );
+    assert_eq!(
+        stored.body["coreComponents"],
+        json!([{"ro": "Mentori", "en": "Mentors"}, {"ro": "Gustare", "en": "Snack"}])
+    );
+    assert_eq!(stored.body["resources"]["staffFte"], json!(1.5));
+    assert_eq!(stored.body["translations"]["en"]["method"], "human");
+    assert!(b.get("/practices").await.has("After-school club"));
+
+    let edit = b.get(&format!("{href}/edit")).await;
+    assert_eq!(edit.status, 200);
+    assert!(edit.has("value=\"Clubul de teme\""));
+    assert!(edit.has(">Mentori\nGustare</textarea>"), "{}", edit.body);
+    let mut changed = practice_form(&csrf, "Clubul de teme și joacă");
+    changed.push(("version", "1"));
+    let updated = b.post(&format!("{href}/edit"), &changed).await;
+    assert_eq!(updated.status, 303, "{}", updated.body);
+    let v2 = b.node.get(&format!("/api/v1/practices/{id}")).await;
+    assert_eq!(v2.body["version"], 2);
+
+    // Saving from a stale form says so and keeps the text.
+    let mut stale = practice_form(&csrf, "Versiune veche");
+    stale.push(("version", "1"));
+    let conflict = b.post(&format!("{href}/edit"), &stale).await;
+    assert_eq!(conflict.status, 409);
+    assert!(conflict.has("Someone saved this practice"));
+    assert!(conflict.has("value=\"Versiune veche\""));
+}
+
+#[tokio::test]
+async fn form_errors_sit_next_to_their_fields_and_keep_what_was_typed() {
+    let b = Browser::new().await;
+    b.sign_in(&b.node.editor).await;
+    let csrf = b.csrf().await;
+    let mut bad = practice_form(&csrf, "Titlu păstrat");
+    for (k, v) in bad.iter_mut() {
+        match *k {
+            "summary_0" => *v = "",
+            "staffFte" => *v = "mult",
+            "lang_1" => *v = "english",
+            _ => {}
+        }
+    }
+    let page = b.post("/practices", &bad).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    for input in ["summary_0", "staffFte", "lang_1"] {
+        assert!(page.error_before_input(input), "{input}: {}", page.body);
+    }
+    assert!(
+        page.has("aria-describedby=\" summary_0-error\""),
+        "{}",
+        page.body
+    );
+    assert!(page.has("value=\"Titlu păstrat\""));
+    assert!(page.has("value=\"mult\""));
+    assert!(
+        page.has("href=\"#staffFte\""),
+        "the summary links to the field"
+    );
+
+    // Errors found by the domain rules are mapped to inputs too.
+    let mut wrong_region = practice_form(&csrf, "Regiune");
+    for (k, v) in wrong_region.iter_mut() {
+        match *k {
+            "region" => *v = "IT32",
+            "sdgTargets" => *v = "4.1, 99.9",
+            "country" => *v = "Romania",
+            _ => {}
+        }
+    }
+    let page = b.post("/practices", &wrong_region).await;
+    assert_eq!(page.status, 422);
+    assert!(page.error_before_input("country"), "{}", page.body);
+    assert!(page.error_before_input("sdgTargets"), "{}", page.body);
+    let mut wrong_region = practice_form(&csrf, "Regiune");
+    for (k, v) in wrong_region.iter_mut() {
+        if *k == "region" {
+            *v = "IT32";
+        }
+    }
+    let page = b.post("/practices", &wrong_region).await;
+    assert_eq!(page.status, 422);
+    assert!(page.error_before_input("region"), "{}", page.body);
+    assert!(
+        page.has("NUTS region IT32 is not in country RO"),
+        "{}",
+        page.body
+    );
+    assert_eq!(b.node.count("practices").await, 0);
+
+    // Evaluation rows: the out-of-range value is flagged in its own row.
+    assert_eq!(
+        b.node
+            .post("/api/v1/indicators", indicator_json())
+            .await
+            .status,
+        201
+    );
+    let id = b.create_practice(practice_json()).await;
+    let form_page = b.get(&format!("/practices/{id}/evaluations/new")).await;
+    assert_eq!(form_page.status, 200);
+    assert!(form_page.has("esl-rate@1"));
+    let path = format!("/practices/{id}/evaluations");
+    let base = vec![
+        ("csrf", csrf.as_str()),
+        ("evaluatorName", "Ana Pop"),
+        ("evaluatorRole", "external"),
+        ("method", "prePost"),
+        ("evidenceLevel", "3"),
+        ("stage", "results"),
+        ("periodStart", "2024-09-01"),
+        ("periodEnd", "2025-06-30"),
+        ("indicator_0", "esl-rate@1"),
+        ("baseline_0", "18.5"),
+        ("actual_0", "12.1"),
+        ("n_0", "240"),
+        ("indicator_1", ""),
+        ("indicator_2", "esl-rate@1"),
+        ("actual_2", "11"),
+        ("group_2", "sex=female"),
+        ("action", "save"),
+    ];
+    let mut out_of_range = base.clone();
+    out_of_range[14] = ("actual_2", "120");
+    let page = b.post(&path, &out_of_range).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.error_before_input("actual_2"), "{}", page.body);
+    assert!(page.has("value=\"Ana Pop\""));
+    assert_eq!(b.node.count("evaluations").await, 0);
+
+    let saved = b.post(&path, &base).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let shown = b.get(&format!("/practices/{id}")).await;
+    assert!(
+        shown.has("esl-rate@1") && shown.has("12.1") && shown.has("sex=female"),
+        "{}",
+        shown.body
+    );
+}
+
+#[tokio::test]
+async fn everything_is_escaped() {
+    let b = Browser::new().await;
+    let mut p = practice_json();
+    p["title"] = json!({"ro": "<script>alert(1)</script> & \"co\""});
+    p["summary"] = json!({"ro": "<img src=x onerror=alert(1)>"});
+    p["translations"] = json!({});
+    let id = b.create_practice(p).await;
+    for path in [
+        "/".to_string(),
+        "/practices".into(),
+        format!("/practices/{id}"),
+    ] {
+        let page = b.get(&path).await;
+        assert!(!page.raw_has("<script>alert"), "{path}");
+        assert!(!page.raw_has("<img src=x"), "{path}");
+        assert!(
+            page.raw_has("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;")
+                || page.raw_has("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{path}: {}",
+            page.body
+        );
+    }
+    let q = b.get("/practices?q=%3Cscript%3Ex").await;
+    assert!(!q.raw_has("<script>x"));
+}
+
+#[tokio::test]
+async fn versions_are_listed_and_compared_field_by_field() {
+    let b = Browser::new().await;
+    let id = b.create_practice(practice_json()).await;
+    let mut edited = practice_json();
+    edited["title"]["en"] = json!("Homework club");
+    edited["maturity"] = json!("good");
+    edited["themes"] = json!(["education"]);
+    let put = b
+        .node
+        .send(
+            Method::PUT,
+            &format!("/api/v1/practices/{id}"),
+            Some(&b.node.editor),
+            Some(edited),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+
+    let page = b.get(&format!("/practices/{id}")).await;
+    assert!(page.has(&format!("href=\"/practices/{id}/versions/1\"")));
+    let old = b.get(&format!("/practices/{id}/versions/1")).await;
+    assert!(old.has("You are reading version 1; the current version is 2."));
+    assert!(old.has("After-school club"));
+
+    let diff = b.get(&format!("/practices/{id}/diff?from=1&to=2")).await;
+    assert_eq!(diff.status, 200);
+    assert!(diff.has("What changed from version 1 to version 2"));
+    assert!(
+        diff.has("<del class=\"text\" lang=\"en\">After-school club</del>"),
+        "{}",
+        diff.body
+    );
+    assert!(diff.has("<ins class=\"text\" lang=\"en\">Homework club</ins>"));
+    assert!(
+        diff.has("<del class=\"text\">promising</del>")
+            && diff.has("<ins class=\"text\">good</ins>")
+    );
+    assert!(diff.has("education, youth") && diff.has(">education</ins>"));
+    assert!(
+        !diff.has("Problem addressed"),
+        "unchanged fields are left out"
+    );
+    b.speak("ro");
+    let ro = b.get(&format!("/practices/{id}/diff")).await;
+    assert!(ro.has("Ce s-a schimbat de la versiunea 1 la versiunea 2"));
+    assert!(ro.has("Maturitate"));
+    assert_eq!(
+        b.get(&format!("/practices/{id}/diff?from=9")).await.status,
+        404
+    );
+    assert_eq!(b.get("/practices/not-an-id").await.status, 404);
+}
+
+#[tokio::test]
+async fn evaluations_show_their_values_on_the_practice_page() {
+    let b = Browser::new().await;
+    assert_eq!(
+        b.node
+            .post("/api/v1/indicators", indicator_json())
+            .await
+            .status,
+        201
+    );
+    let id = b.create_practice(practice_json()).await;
+    assert_eq!(
+        b.node
+            .post("/api/v1/evaluations", evaluation_json(&id))
+            .await
+            .status,
+        201
+    );
+    b.speak("ro");
+    let page = b.get(&format!("/practices/{id}")).await;
+    assert!(page.has("Rata abandonului școlar"), "{}", page.body);
+    assert!(page.has("Înainte și după"));
+    assert!(page.has("18.5") && page.has("sex=female"));
+}
+
+#[test]
+fn the_catalogues_have_the_same_keys_and_no_empty_text() {
+    use punte_server::webui::i18n;
+    let parsed: Vec<(i18n::UiLang, BTreeMap<String, String>)> = i18n::SOURCES
+        .iter()
+        .map(|(lang, source)| (*lang, i18n::parse_catalogue(source).unwrap()))
+        .collect();
+    let (first_lang, first) = &parsed[0];
+    for (lang, catalogue) in &parsed {
+        let missing: Vec<&String> = first
+            .keys()
+            .filter(|k| !catalogue.contains_key(*k))
+            .collect();
+        let extra: Vec<&String> = catalogue
+            .keys()
+            .filter(|k| !first.contains_key(*k))
+            .collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{} vs {}: missing {missing:?}, extra {extra:?}",
+            lang.code(),
+            first_lang.code()
+        );
+        let empty: Vec<&String> = catalogue
+            .iter()
+            .filter(|(_, v)| v.trim().is_empty())
+            .map(|(k, _)| k)
+            .collect();
+        assert!(empty.is_empty(), "{}: empty {empty:?}", lang.code());
+    }
+    // Every key a template asks for by name exists.
+    for (name, source) in punte_server::webui::TEMPLATES {
+        for piece in source
+            .split("t(\"")
+            .skip(1)
+            .chain(source.split("t('").skip(1))
+        {
+            let key: String = piece
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let rest = &piece[key.len()..];
+            if rest.starts_with("\")") || rest.starts_with("')") {
+                assert!(first.contains_key(&key), "{name} uses unknown key {key}");
+            }
+        }
+    }
+}
