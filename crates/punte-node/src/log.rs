@@ -288,6 +288,13 @@ impl Node {
         })
     }
 
+    /// Publishes `object` as a signed activity with a log entry and checkpoint, in its own
+    /// transaction, without any stored change (benchmarks; later, activities such as Announce
+    /// that change nothing stored). Returns the log index.
+    pub fn publish_object(&self, verb: crate::publish::Verb, object: Value) -> Result<u64> {
+        self.change(|_, log| Ok(log.activity(verb, object)?.0.index))
+    }
+
     /// Erases the activity bytes of entry `index` and appends a signed redaction entry with
     /// `reason`, in one transaction. The erased entry stays, so the tree still verifies.
     /// Returns the index of the redaction entry.
