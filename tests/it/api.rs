@@ -248,6 +248,14 @@ async fn tokens_roles_and_export() {
         "tokens are never shown again"
     );
     let id = made.body["id"].as_str().unwrap();
+    let entry = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .unwrap()
+        .clone();
+    assert!(entry["lastUsedAt"].is_string(), "use is recorded: {entry}");
     assert_eq!(
         node.send(
             Method::DELETE,

@@ -104,14 +104,14 @@ pub fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve { .. } => serve(config),
         Command::Init(args) => init(&config, args),
-        Command::Token(cmd) => token(&open_node(&config)?, cmd),
-        Command::Practice(cmd) => practice(&open_node(&config)?, cmd),
-        Command::Evaluation(cmd) => evaluation(&open_node(&config)?, cmd),
-        Command::Indicator(cmd) => indicator(&open_node(&config)?, cmd),
-        Command::Export { out } => export(&open_node(&config)?, out),
-        Command::Backup { out } => backup(&open_node(&config)?, &out),
-        Command::Keys(cmd) => crate::log_commands::keys(&open_node(&config)?, cmd),
-        Command::Redact(args) => crate::log_commands::redact(&open_node(&config)?, &args),
+        Command::Token(cmd) => token(&open_existing_node(&config)?, cmd),
+        Command::Practice(cmd) => practice(&open_existing_node(&config)?, cmd),
+        Command::Evaluation(cmd) => evaluation(&open_existing_node(&config)?, cmd),
+        Command::Indicator(cmd) => indicator(&open_existing_node(&config)?, cmd),
+        Command::Export { out } => export(&open_existing_node(&config)?, out),
+        Command::Backup { out } => backup(&open_existing_node(&config)?, &out),
+        Command::Keys(cmd) => crate::log_commands::keys(&open_existing_node(&config)?, cmd),
+        Command::Redact(args) => crate::log_commands::redact(&open_existing_node(&config)?, &args),
         Command::Audit(args) => crate::audit::run_and_exit(&args),
     }
 }
@@ -140,13 +140,28 @@ fn open_node(config: &Config) -> anyhow::Result<Node> {
     })
 }
 
+/// Opens a node that must exist already: only `init` and `serve` create one, so a command run
+/// in the wrong folder says so instead of working on a new, empty node.
+fn open_existing_node(config: &Config) -> anyhow::Result<Node> {
+    let db = config.storage.data_dir.join(punte_node::DATABASE_FILE);
+    if !db.exists() {
+        bail!(
+            "no node in {} (no {}); run `punte init` or `punte serve` first, or pass --data-dir",
+            config.storage.data_dir.display(),
+            punte_node::DATABASE_FILE
+        );
+    }
+    open_node(config)
+}
+
 fn serve(mut config: Config) -> anyhow::Result<()> {
     if config.server.base_url.is_none() {
         config.server.base_url = punte_node::stored_base_url(&config.storage.data_dir)?;
     }
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&config)?;
-        println!(
+        let _ = writeln!(
+            std::io::stdout(),
             "punte {} listening on http://{} as {} (data in {})",
             env!("CARGO_PKG_VERSION"),
             app.address(),
@@ -154,10 +169,46 @@ fn serve(mut config: Config) -> anyhow::Result<()> {
             config.storage.data_dir.display()
         );
         let _ = std::io::stdout().flush();
+        actix_web::rt::spawn(stop_on_signals(app.handle()));
         app.run_until_stopped().await.context("server failed")?;
-        println!("punte stopped");
+        // standard output may be gone (a closed pipe); stopping cleanly matters more
+        let _ = writeln!(std::io::stdout(), "punte stopped");
         Ok(())
     })
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM: stop accepting, let in-flight requests finish, close the
+/// database. A second signal stops at once.
+async fn stop_on_signals(handle: actix_web::dev::ServerHandle) {
+    let mut graceful = true;
+    loop {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let Ok(mut term) = signal(SignalKind::terminate()) else {
+                tracing::error!("cannot listen for SIGTERM");
+                return;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        if graceful {
+            tracing::info!("stopping: finishing requests in flight (signal again to stop at once)");
+            let handle = handle.clone();
+            actix_web::rt::spawn(async move { handle.stop(true).await });
+            graceful = false;
+        } else {
+            tracing::warn!("stopping at once");
+            handle.stop(false).await;
+            return;
+        }
+    }
 }
 
 fn init(config: &Config, args: InitArgs) -> anyhow::Result<()> {
@@ -440,19 +491,10 @@ fn backup(node: &Node, out: &Path) -> anyhow::Result<()> {
     if out.exists() {
         bail!("{} exists already; choose a new file name", out.display());
     }
-    let mut last_shown = -1;
+    eprintln!("backing up {} …", node.store().path().display());
     node.store()
-        .backup(out, |remaining, total| {
-            if total > 0 {
-                let pct = (100 * (total - remaining) / total).clamp(0, 100);
-                if pct / 10 != last_shown / 10 {
-                    eprint!("\rbackup: {pct:3}%");
-                    last_shown = pct;
-                }
-            }
-        })
+        .backup(out)
         .with_context(|| format!("backup to {} failed", out.display()))?;
-    eprintln!("\rbackup: 100%");
     println!(
         "backed up {} to {}",
         node.store().path().display(),

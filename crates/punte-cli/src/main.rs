@@ -104,10 +104,19 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.logging.level))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// Sets up logging to standard error. `RUST_LOG` wins over `logging.level`; a level that does
+/// not parse is a configuration error naming where it came from.
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.is_empty() => tracing_subscriber::EnvFilter::try_new(&spec)
+            .map_err(|e| anyhow::anyhow!("RUST_LOG '{spec}' is not a log filter: {e}"))?,
+        _ => tracing_subscriber::EnvFilter::try_new(&config.logging.level).map_err(|e| {
+            anyhow::anyhow!(
+                "logging.level '{}' is not a log filter (e.g. 'info' or 'punte=debug'): {e}",
+                config.logging.level
+            )
+        })?,
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -115,6 +124,24 @@ fn init_logging(config: &Config) {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
+    Ok(())
+}
+
+/// An error and its causes on one line, skipping a cause whose text the message before it
+/// already ends with (many messages embed their cause).
+fn describe(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn main() -> ExitCode {
@@ -122,15 +149,18 @@ fn main() -> ExitCode {
     let config = match load_config(&cli) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("punte: configuration error: {e:#}");
+            eprintln!("punte: configuration error: {}", describe(&e));
             return ExitCode::from(2);
         }
     };
-    init_logging(&config);
+    if let Err(e) = init_logging(&config) {
+        eprintln!("punte: configuration error: {}", describe(&e));
+        return ExitCode::from(2);
+    }
     match commands::run(cli.command, config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("punte: {e:#}");
+            eprintln!("punte: {}", describe(&e));
             ExitCode::FAILURE
         }
     }

@@ -76,9 +76,17 @@ impl Node {
         let found = self
             .store
             .read(|conn| -> Result<_> { Ok(store::role_of(conn, token)?) })?;
-        let Some((token_id, role)) = found else {
+        let Some((token_id, role, last_used)) = found else {
             return Ok(None);
         };
+        // Record use at most hourly, so a busy client does not turn reads into writes.
+        let now = self.now();
+        let hour_ago = timestamp(now - time::Duration::hours(1));
+        if last_used.is_none_or(|t| t < hour_ago) {
+            let stamp = timestamp(now);
+            self.store
+                .write(|tx| -> Result<()> { Ok(store::touch(tx, &token_id, &stamp)?) })?;
+        }
         let role = Role::parse(&role).ok_or_else(|| {
             NodeError::Store(punte_store::StoreError::Corrupt(format!(
                 "token {token_id} has unknown role"

@@ -100,6 +100,9 @@ impl Application {
                 .default_service(web::to(not_found))
         })
         .shutdown_timeout(config.server.shutdown_timeout_secs)
+        // Signals are the caller's: `punte serve` maps both SIGINT and SIGTERM to a graceful
+        // stop (actix would treat SIGINT as a forced one); tests stop through the handle.
+        .disable_signals()
         .listen(listener)
         .map_err(|source| StartError::Bind { address, source })?;
         if config.server.workers > 0 {
@@ -145,7 +148,11 @@ impl Application {
             ..
         } = self;
         server.await?;
-        // The workers are gone; if nothing else holds the node, checkpoint the WAL and close.
+        // The workers are gone: fold the write-ahead log into the database file, then close
+        // if nothing else (a test, a worker's leftover clone) still holds the node.
+        if let Err(e) = node.store().checkpoint_wal() {
+            tracing::warn!(error = %e, "could not checkpoint the write-ahead log; the database is still consistent");
+        }
         match std::sync::Arc::try_unwrap(web::Data::into_inner(node)) {
             Ok(node) => {
                 if let Err(e) = node.close() {

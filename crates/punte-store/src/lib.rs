@@ -139,9 +139,20 @@ impl Store {
         Ok(conn)
     }
 
-    /// Writes a consistent copy of the live database to `out` with SQLite's online backup API.
-    /// `progress` is called with (pages remaining, total pages).
-    pub fn backup(&self, out: &Path, mut progress: impl FnMut(i32, i32)) -> Result<()> {
+    /// Writes a consistent copy of the live database to `out` (created with mode 0600; it must
+    /// not exist) with SQLite's online backup API, in one step: in WAL mode the copy reads one
+    /// snapshot while the node keeps writing, and cannot be restarted by concurrent writes.
+    pub fn backup(&self, out: &Path) -> Result<()> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        options
+            .open(out)
+            .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", out.display())))?;
         let src = self.open_reader()?;
         let mut dst = Connection::open(out).map_err(|source| StoreError::Open {
             path: out.display().to_string(),
@@ -150,15 +161,8 @@ impl Store {
         {
             let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
             loop {
-                let step = backup.step(256)?;
-                let p = backup.progress();
-                progress(p.remaining, p.pagecount);
-                match step {
+                match backup.step(-1)? {
                     rusqlite::backup::StepResult::Done => break,
-                    rusqlite::backup::StepResult::More => {}
-                    rusqlite::backup::StepResult::Busy | rusqlite::backup::StepResult::Locked => {
-                        std::thread::sleep(Duration::from_millis(50))
-                    }
                     _ => std::thread::sleep(Duration::from_millis(50)),
                 }
             }
@@ -169,6 +173,13 @@ impl Store {
                 "backup failed its integrity check: {ok}"
             )));
         }
+        Ok(())
+    }
+
+    /// Copies the write-ahead log into the database file and truncates it (clean shutdown).
+    pub fn checkpoint_wal(&self) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
         Ok(())
     }
 

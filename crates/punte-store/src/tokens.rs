@@ -35,13 +35,13 @@ pub fn insert(
     Ok(())
 }
 
-/// The role of a valid, unrevoked token.
-pub fn role_of(conn: &Connection, token: &str) -> Result<Option<(String, String)>> {
+/// A valid, unrevoked token: `(id, role, last_used_at)`.
+pub fn role_of(conn: &Connection, token: &str) -> Result<Option<(String, String, Option<String>)>> {
     Ok(conn
         .query_row(
-            "SELECT id, role FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
+            "SELECT id, role, last_used_at FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
             params![hash(token).as_slice()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?)
 }

@@ -1,6 +1,6 @@
 //! The commands an operator types.
 
-use crate::{ok, punte};
+use crate::{init, ok, punte};
 
 #[test]
 fn init_token_practice_indicator_evaluation_export_and_backup() {
@@ -80,7 +80,17 @@ start = 2024-09-01
     assert_eq!(export["evaluations"].as_array().unwrap().len(), 1);
 
     ok(&punte(d, &["backup", "copy.db"]));
-    assert!(d.join("copy.db").metadata().unwrap().len() > 0);
+    let copy = d.join("copy.db").metadata().unwrap();
+    assert!(copy.len() > 0);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            copy.permissions().mode() & 0o777,
+            0o600,
+            "backups are private"
+        );
+    }
     let again = punte(d, &["backup", "copy.db"]);
     assert!(
         !again.status.success(),
@@ -97,6 +107,12 @@ start = 2024-09-01
 fn bad_files_and_config_are_explained() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    // outside a node's folder, commands refuse instead of creating an empty node
+    let out = punte(d, &["practice", "list"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("punte init"));
+    assert!(!d.join("punte-data").exists());
+    init(d);
     std::fs::write(d.join("bad.json"), r#"{"title": {"ro": "x"}, "summary": {"ro": "x"}, "problem": {"ro": "x"}, "solution": {"ro": "x"}, "originalLanguage": "ro", "country": "ROM", "maturity": "good"}"#).unwrap();
     let out = punte(d, &["practice", "add", "bad.json"]);
     assert!(!out.status.success());
@@ -129,7 +145,7 @@ fn bad_files_and_config_are_explained() {
 fn keys_are_private_files() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    ok(&punte(dir.path(), &["token", "list"]));
+    init(dir.path());
     let keys = dir.path().join("punte-data/keys");
     assert_eq!(
         std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777,

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::{ok, punte, serve};
+use crate::{init, ok, punte, serve};
 
 fn practice(n: usize) -> serde_json::Value {
     serde_json::json!({
@@ -15,6 +15,7 @@ fn practice(n: usize) -> serde_json::Value {
 async fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    init(d);
     let token = ok(&punte(d, &["token", "create", "--role", "editor"]))
         .lines()
         .last()
@@ -87,6 +88,58 @@ async fn acknowledged_writes_survive_sigkill() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_and_sigint_stop_gracefully_and_close_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d);
+    let token = ok(&punte(d, &["token", "create", "--role", "editor"]))
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let client = reqwest::Client::new();
+    for (n, signal) in ["-TERM", "-INT"].into_iter().enumerate() {
+        let (mut child, base) = serve(d);
+        let res = client
+            .post(format!("{base}/api/v1/practices"))
+            .bearer_auth(&token)
+            .json(&practice(n))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let status = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = child.wait().unwrap();
+        assert!(exit.success(), "punte exited with {exit:?} on {signal}");
+        // a clean close checkpoints the write-ahead log into the database file
+        let wal = d.join("punte-data/punte.db-wal");
+        assert!(
+            !wal.exists() || wal.metadata().unwrap().len() == 0,
+            "WAL left behind after a clean stop on {signal}"
+        );
+    }
+    // the serve lock is free again and both practices are there
+    let (mut child, base) = serve(d);
+    let list: serde_json::Value = client
+        .get(format!("{base}/api/v1/practices"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
     child.kill().unwrap();
     child.wait().unwrap();
 }

@@ -34,6 +34,22 @@ pub fn ok(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
+/// Sets up a node in `dir` (`punte init`), as an operator does before anything else.
+pub fn init(dir: &Path) {
+    ok(&punte(
+        dir,
+        &[
+            "init",
+            "--name",
+            "Test",
+            "--country",
+            "RO",
+            "--base-url",
+            "http://127.0.0.1:1",
+        ],
+    ));
+}
+
 /// Starts `punte serve` on a free port in `dir` and returns the child and its base URL.
 pub fn serve(dir: &Path) -> (Child, String) {
     let mut child = Command::new(BIN)
@@ -46,8 +62,16 @@ pub fn serve(dir: &Path) -> (Child, String) {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    let mut reader = BufReader::new(stdout);
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
+    reader.read_line(&mut line).unwrap();
+    // keep draining standard output so the node never blocks on a full pipe
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        while reader.read_line(&mut rest).is_ok_and(|n| n > 0) {
+            rest.clear();
+        }
+    });
     let address = line
         .split("listening on ")
         .nth(1)
