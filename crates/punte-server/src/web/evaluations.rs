@@ -272,7 +272,7 @@ async fn blank_form(ctx: &Ctx, id: String) -> Result<EvaluationForm, WebError> {
 
 pub async fn new_form(req: HttpRequest, path: web::Path<String>) -> WebResult {
     let ctx = Ctx::load(&req).await?;
-    if let Err(answer) = ctx.require(Role::Editor) {
+    if let Some(answer) = ctx.require(Role::Editor) {
         return answer;
     }
     let id = checked_id(&ctx, &path)?;
@@ -284,7 +284,7 @@ pub async fn create(req: HttpRequest, path: web::Path<String>, payload: web::Pay
     let ctx = Ctx::load(&req).await?;
     let data = form::read(&ctx, &req, payload).await?;
     ctx.check_csrf(&data)?;
-    if let Err(answer) = ctx.require(Role::Editor) {
+    if let Some(answer) = ctx.require(Role::Editor) {
         return answer;
     }
     let id = checked_id(&ctx, &path)?;
@@ -311,7 +311,7 @@ pub async fn create(req: HttpRequest, path: web::Path<String>, payload: web::Pay
             if e.errors.is_empty() {
                 errors.add(None, e.detail.clone(), Some("en".into()));
             }
-            errors.from_model(&ctx, &e.errors, |f| EvaluationForm::input_for(f, &origin));
+            errors.add_model_errors(&ctx, &e.errors, |f| EvaluationForm::input_for(f, &origin));
             page.errors = errors;
             return ctx
                 .render_status(unprocessable, "evaluation_form.html", "practices", &page)
@@ -321,7 +321,7 @@ pub async fn create(req: HttpRequest, path: web::Path<String>, payload: web::Pay
     match ctx.run(move |n| n.create::<Evaluation>(content)).await? {
         Ok(_) => Ok(ctx.redirect(&format!("/practices/{id}#evaluations"))),
         Err(NodeError::Invalid(e)) => {
-            errors.from_model(&ctx, &e.0, |f| EvaluationForm::input_for(f, &origin));
+            errors.add_model_errors(&ctx, &e.0, |f| EvaluationForm::input_for(f, &origin));
             page.errors = errors;
             ctx.render_status(unprocessable, "evaluation_form.html", "practices", &page)
                 .await

@@ -121,6 +121,8 @@ pub struct FormErrors {
 pub struct SummaryItem {
     /// `#input` when the message sits next to an input.
     pub href: Option<String>,
+    /// The field's label, in the interface language.
+    pub label: Option<String>,
     pub text: String,
     pub lang: Option<String>,
 }
@@ -132,8 +134,20 @@ impl FormErrors {
 
     /// Adds a message next to `input` (or only to the summary when `None`).
     pub fn add(&mut self, input: Option<String>, text: String, lang: Option<String>) {
+        self.add_labelled(None, input, text, lang);
+    }
+
+    /// Like [`FormErrors::add`]; the summary names the field by `label`.
+    fn add_labelled(
+        &mut self,
+        label: Option<String>,
+        input: Option<String>,
+        text: String,
+        lang: Option<String>,
+    ) {
         self.summary.push(SummaryItem {
             href: input.as_ref().map(|i| format!("#{i}")),
+            label,
             text: text.clone(),
             lang: lang.clone(),
         });
@@ -147,11 +161,12 @@ impl FormErrors {
 
     /// A message from the interface catalogue.
     pub fn local(&mut self, ctx: &Ctx, input: &str, key: &str) {
-        self.add(Some(input.to_string()), ctx.text(key), None);
+        let label = label_for(ctx, input);
+        self.add_labelled(label, Some(input.to_string()), ctx.text(key), None);
     }
 
     /// Errors from the model, each placed by `map` (field path -> input name).
-    pub fn from_model(
+    pub fn add_model_errors(
         &mut self,
         ctx: &Ctx,
         errors: &[punte_model::FieldError],
@@ -166,9 +181,44 @@ impl FormErrors {
             } else {
                 format!("{}: {}", e.field, e.message)
             };
-            self.add(input, text, lang.clone());
+            let label = input.as_deref().and_then(|i| label_for(ctx, i));
+            self.add_labelled(label, input, text, lang.clone());
         }
     }
+}
+
+/// The label of an input (`summary_0`, `actual_2`), numbered when it repeats.
+fn label_for(ctx: &Ctx, input: &str) -> Option<String> {
+    let (name, index) = match input.rsplit_once('_') {
+        Some((name, n)) => (name, n.parse::<usize>().ok()),
+        None => (input, None),
+    };
+    let key = match name {
+        "lang" => "form_language_code".to_string(),
+        "periodStart" => "field_start".into(),
+        "periodEnd" => "field_end".into(),
+        "budgetAmount" => "field_amount".into(),
+        "budgetCurrency" => "field_currency".into(),
+        "evaluatorName" => "field_name".into(),
+        "evaluatorRole" => "field_role".into(),
+        "evaluatorOrganisation" => "field_organisation".into(),
+        "ciLower" => "form_ci_lower".into(),
+        "ciUpper" => "form_ci_upper".into(),
+        "token" => "signin_token".into(),
+        "evidenceLevel" => "eval_evidence_level".into(),
+        "indicator" | "baseline" | "target" | "actual" | "n" | "group" | "method" | "stage" => {
+            format!("eval_{name}")
+        }
+        other => format!("field_{other}"),
+    };
+    let text = ctx.text(&key);
+    if text == key {
+        return None;
+    }
+    Some(match index {
+        Some(i) if i > 0 => format!("{text} ({})", i + 1),
+        _ => text,
+    })
 }
 
 /// Splits a path like `values[2].actual` into its first segment and the rest

@@ -119,10 +119,10 @@ pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>) -> UiLang 
                 q = value.trim().parse().unwrap_or(0.0);
             }
         }
-        if q > 0.0 {
-            if let Some(lang) = UiLang::parse(tag) {
-                choices.push((q, position, lang));
-            }
+        if q > 0.0
+            && let Some(lang) = UiLang::parse(tag)
+        {
+            choices.push((q, position, lang));
         }
     }
     choices.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));

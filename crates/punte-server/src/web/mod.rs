@@ -398,13 +398,13 @@ impl Ctx {
         }
     }
 
-    /// `Ok(principal)` when signed in with at least `role`; otherwise a redirect to sign-in
-    /// (not signed in) or a 403 page (role too low).
-    pub fn require(&self, role: Role) -> Result<&TokenPrincipal, Result<HttpResponse, WebError>> {
+    /// `None` when signed in with at least `role`; otherwise the answer: a redirect to
+    /// sign-in (not signed in) or a 403 page (role too low).
+    pub fn require(&self, role: Role) -> Option<WebResult> {
         match &self.user {
-            Some(user) if user.role.allows(role) => Ok(user),
-            Some(_) => Err(Err(self.error(StatusCode::FORBIDDEN, "error_role"))),
-            None => Err(Ok(
+            Some(user) if user.role.allows(role) => None,
+            Some(_) => Some(Err(self.error(StatusCode::FORBIDDEN, "error_role"))),
+            None => Some(Ok(
                 self.redirect(&format!("/signin?next={}", form::urlencode(&self.path)))
             )),
         }
@@ -474,10 +474,10 @@ impl Ctx {
     }
 
     fn set_cookies(&self, response: &mut HttpResponseBuilder) {
-        if let Some(s) = &self.new_session {
-            if let Some(c) = session::cookie(s, &self.key, self.secure) {
-                response.cookie(c);
-            }
+        if let Some(s) = &self.new_session
+            && let Some(c) = session::cookie(s, &self.key, self.secure)
+        {
+            response.cookie(c);
         }
     }
 }

@@ -354,14 +354,14 @@ impl PracticeForm {
     }
 
     /// The form as the reader submitted it.
-    fn from_submission(&mut self, data: &FormData) {
+    fn fill_from_submission(&mut self, data: &FormData) {
         let count = data.count("lang", MAX_SLOTS).max(1);
         self.slots = (0..count)
             .map(|i| {
                 let mut slot = Slot::empty(i);
                 slot.lang = data.get(&format!("lang_{i}")).to_string();
                 let method = data.get(&format!("method_{i}"));
-                if self.methods.iter().any(|m| *m == method) {
+                if self.methods.contains(&method) {
                     slot.method = method.to_string();
                 }
                 for text in slot.texts.iter_mut() {
@@ -377,7 +377,7 @@ impl PracticeForm {
     }
 
     /// The form filled from a stored practice.
-    fn from_practice(&mut self, p: &Practice) {
+    fn fill_from_practice(&mut self, p: &Practice) {
         let c = &p.content;
         let mut languages: Vec<LanguageTag> = vec![c.original_language.clone()];
         let mut others = BTreeSet::new();
@@ -544,10 +544,10 @@ impl PracticeForm {
             for k in 0..rows {
                 let mut map = Map::new();
                 for (lines, lang) in per_slot.iter().zip(&languages) {
-                    if let (Some(lang), Some(line)) = (lang, lines.get(k)) {
-                        if !line.is_empty() {
-                            map.insert(lang.to_string(), Json::String(line.to_string()));
-                        }
+                    if let (Some(lang), Some(line)) = (lang, lines.get(k))
+                        && !line.is_empty()
+                    {
+                        map.insert(lang.to_string(), Json::String(line.to_string()));
                     }
                 }
                 if !map.is_empty() {
@@ -563,10 +563,10 @@ impl PracticeForm {
         }
         let mut translations = Map::new();
         for (slot, lang) in self.slots.iter().zip(&languages).skip(1) {
-            if let Some(lang) = lang {
-                if slot.texts.get("title").is_some_and(|t| !t.is_empty()) {
-                    translations.insert(lang.to_string(), json!({ "method": slot.method }));
-                }
+            if let Some(lang) = lang
+                && slot.texts.get("title").is_some_and(|t| !t.is_empty())
+            {
+                translations.insert(lang.to_string(), json!({ "method": slot.method }));
             }
         }
         if !translations.is_empty() {
@@ -747,7 +747,7 @@ fn lang_maps(c: &PracticeContent) -> Vec<(&'static str, &LangMap)> {
 
 pub async fn new_form(req: HttpRequest) -> WebResult {
     let ctx = Ctx::load(&req).await?;
-    if let Err(answer) = ctx.require(Role::Editor) {
+    if let Some(answer) = ctx.require(Role::Editor) {
         return answer;
     }
     let page = PracticeForm::blank(&ctx, "/practices".into(), "/practices".into());
@@ -756,7 +756,7 @@ pub async fn new_form(req: HttpRequest) -> WebResult {
 
 pub async fn edit_form(req: HttpRequest, path: web::Path<String>) -> WebResult {
     let ctx = Ctx::load(&req).await?;
-    if let Err(answer) = ctx.require(Role::Editor) {
+    if let Some(answer) = ctx.require(Role::Editor) {
         return answer;
     }
     let id = checked_id(&ctx, &path)?;
@@ -764,7 +764,7 @@ pub async fn edit_form(req: HttpRequest, path: web::Path<String>) -> WebResult {
     let practice: Practice = ctx.fetch(move |n| n.get(&id, None)).await?;
     let mut page = PracticeForm::blank(&ctx, format!("{href}/edit"), href);
     page.editing = true;
-    page.from_practice(&practice);
+    page.fill_from_practice(&practice);
     ctx.render("practice_form.html", "practices", &page).await
 }
 
@@ -772,7 +772,7 @@ pub async fn create(req: HttpRequest, payload: web::Payload) -> WebResult {
     let ctx = Ctx::load(&req).await?;
     let data = form::read(&ctx, &req, payload).await?;
     ctx.check_csrf(&data)?;
-    if let Err(answer) = ctx.require(Role::Editor) {
+    if let Some(answer) = ctx.require(Role::Editor) {
         return answer;
     }
     let page = PracticeForm::blank(&ctx, "/practices".into(), "/practices".into());
@@ -783,7 +783,7 @@ pub async fn update(req: HttpRequest, path: web::Path<String>, payload: web::Pay
     let ctx = Ctx::load(&req).await?;
     let data = form::read(&ctx, &req, payload).await?;
     ctx.check_csrf(&data)?;
-    if let Err(answer) = ctx.require(Role::Editor) {
+    if let Some(answer) = ctx.require(Role::Editor) {
         return answer;
     }
     let id = checked_id(&ctx, &path)?;
@@ -795,7 +795,7 @@ pub async fn update(req: HttpRequest, path: web::Path<String>, payload: web::Pay
 
 /// Validates and stores a submitted practice form, or shows it again with its errors.
 async fn save(ctx: Ctx, mut page: PracticeForm, data: FormData, id: Option<String>) -> WebResult {
-    page.from_submission(&data);
+    page.fill_from_submission(&data);
     let section = if id.is_some() { "practices" } else { "new" };
     if data.get("action") == "add_language" {
         if page.slots.len() < MAX_SLOTS {
@@ -822,7 +822,7 @@ async fn save(ctx: Ctx, mut page: PracticeForm, data: FormData, id: Option<Strin
             if e.errors.is_empty() {
                 errors.add(None, e.detail.clone(), Some("en".into()));
             }
-            errors.from_model(&ctx, &e.errors, |f| page.input_for(f));
+            errors.add_model_errors(&ctx, &e.errors, |f| page.input_for(f));
             page.errors = errors;
             return ctx
                 .render_status(
@@ -845,7 +845,7 @@ async fn save(ctx: Ctx, mut page: PracticeForm, data: FormData, id: Option<Strin
     match result {
         Ok(p) => Ok(ctx.redirect(&format!("/practices/{}", p.id))),
         Err(NodeError::Invalid(e)) => {
-            errors.from_model(&ctx, &e.0, |f| page.input_for(f));
+            errors.add_model_errors(&ctx, &e.0, |f| page.input_for(f));
             page.errors = errors;
             ctx.render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
