@@ -3,4 +3,6 @@
 mod api;
 mod bad_input;
 mod log;
+mod browser;
 mod support;
+mod web;

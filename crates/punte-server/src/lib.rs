@@ -9,6 +9,8 @@ pub mod config;
 pub mod extract;
 pub mod log_routes;
 pub mod problem;
+#[path = "web/mod.rs"]
+pub mod webui;
 
 use std::net::{SocketAddr, TcpListener};
 use std::time::Instant;
@@ -94,6 +96,7 @@ impl Application {
                     }
                 })
                 .route("/healthz", web::get().to(health))
+                .configure(webui::configure)
                 .route("/", web::get().to(landing))
                 .configure(api::configure)
                 .configure(log_routes::configure)
