@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use punte_node::audit::{
     AnchorSource, AuditMode, AuditRequest, Bundle, Crawler, DEFAULT_TIMESTAMP_TOLERANCE_MS,
     FetchOptions, FindingSeverity, Progress, Report, SavedState, TrustAnchor, node_file_stem,
-    normalise_node_url, parse_anchor, verify,
+    normalise_node_url, parse_anchor, parse_witness, verify,
 };
 
 #[derive(Debug, Args)]
@@ -46,6 +46,10 @@ pub struct AuditArgs {
     /// nodes: each node uses the key named after its origin.
     #[arg(long, value_name = "VKEY")]
     pub key: Vec<String>,
+    /// A witness verifier key (cosignature/v1) whose cosignatures on the checkpoint are
+    /// verified and reported; repeat for several. Offline, replaces the bundle's witnesses.
+    #[arg(long, value_name = "VKEY")]
+    pub witness: Vec<String>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -197,6 +201,11 @@ fn audit_node(
         .iter()
         .map(|k| parse_anchor(k))
         .collect::<Result<Vec<_>, _>>()?;
+    let witnesses = args
+        .witness
+        .iter()
+        .map(|k| parse_witness(k))
+        .collect::<Result<Vec<_>, _>>()?;
     let since = match &args.since {
         Some(path) => {
             let path = node_path(path, several, &base_url, "state.json");
@@ -220,6 +229,7 @@ fn audit_node(
     let request = AuditRequest {
         base_url: base_url.clone(),
         pinned,
+        witnesses,
         since,
         fetched_at: now_rfc3339(),
         timestamp_tolerance_ms: args.timestamp_tolerance_ms,
@@ -316,6 +326,13 @@ fn offline(args: &AuditArgs, path: &Path) -> anyhow::Result<Outcome> {
         };
     } else if args.key.len() > 1 {
         bail!("--offline takes at most one --key");
+    }
+    if !args.witness.is_empty() {
+        evidence.witness_keys = args
+            .witness
+            .iter()
+            .map(|k| parse_witness(k).map(|v| v.to_vkey()))
+            .collect::<Result<Vec<_>, _>>()?;
     }
     let bar = progress_bar(args.quiet);
     bar.set_message(format!("verifying {} entries", evidence.entries.len()));

@@ -65,6 +65,7 @@ fn build(n: u64) -> Evidence {
             vkey: vkey.clone(),
             source: AnchorSource::Given,
         },
+        witness_keys: Vec::new(),
         published_keys: vec![vkey],
         start: None,
         checkpoints: vec![checkpoint],

@@ -233,6 +233,10 @@ pub struct Evidence {
     /// RFC 3339 time the crawl started.
     pub fetched_at: String,
     pub anchor: TrustAnchor,
+    /// Witness verifier keys (`cosignature/v1`) given by the auditor; cosignatures by them
+    /// on the checkpoints are verified and reported.
+    #[serde(default)]
+    pub witness_keys: Vec<String>,
     /// Lines of `/log/key` as served.
     pub published_keys: Vec<String>,
     /// The state an incremental audit resumed from (`None`: full audit from index 0).
@@ -413,6 +417,19 @@ pub fn parse_anchor(vkey: &str) -> Result<NoteVerifier, AuditError> {
     Ok(verifier)
 }
 
+/// Parses a witness verifier key (C2SP `cosignature/v1`, type 0x04).
+pub fn parse_witness(vkey: &str) -> Result<NoteVerifier, AuditError> {
+    let verifier = NoteVerifier::parse(vkey.trim())
+        .map_err(|e| AuditError::Anchor(format!("{:?} is not a witness key: {e}", vkey.trim())))?;
+    if verifier.key_type() != KeyType::CosignatureV1 {
+        return Err(AuditError::Anchor(format!(
+            "{:?} is not a cosignature/v1 witness key",
+            vkey.trim()
+        )));
+    }
+    Ok(verifier)
+}
+
 /// What to audit and from where.
 #[derive(Debug, Clone)]
 pub struct AuditRequest {
@@ -421,6 +438,8 @@ pub struct AuditRequest {
     /// Keys pinned by the auditor; the one whose name is the node's origin is the anchor
     /// (a single key is used whatever its name).
     pub pinned: Vec<NoteVerifier>,
+    /// Witnesses whose cosignatures to verify.
+    pub witnesses: Vec<NoteVerifier>,
     /// Resume from this state (incremental audit).
     pub since: Option<SavedState>,
     /// RFC 3339 time, from the caller's clock.
@@ -582,6 +601,11 @@ impl Crawler {
             source: base.clone(),
             fetched_at: request.fetched_at.clone(),
             anchor,
+            witness_keys: request
+                .witnesses
+                .iter()
+                .map(NoteVerifier::to_vkey)
+                .collect(),
             published_keys,
             start: request.since.clone(),
             checkpoints,
@@ -857,6 +881,11 @@ pub fn verify(evidence: &Evidence, parallelism: usize) -> Result<Verification, A
         ),
     };
     let from_index = start.tree.size();
+    let witness_keys = evidence
+        .witness_keys
+        .iter()
+        .map(|k| parse_witness(k))
+        .collect::<Result<Vec<_>, _>>()?;
 
     let mut log_keys = vec![anchor.clone()];
     for period in &history {
@@ -899,7 +928,7 @@ pub fn verify(evidence: &Evidence, parallelism: usize) -> Result<Verification, A
         origin: &origin,
         start,
         log_keys: &log_keys,
-        witness_keys: &[],
+        witness_keys: &witness_keys,
         timestamp_tolerance_ms: evidence.timestamp_tolerance_ms,
         parallelism,
     };
@@ -920,7 +949,7 @@ pub fn verify(evidence: &Evidence, parallelism: usize) -> Result<Verification, A
             detail: serde_json::json!({"old_size": old_size, "new_size": new.size}),
         });
         if let Some(latest) = evidence.checkpoints.last()
-            && let Err(e) = open_checkpoint(latest.as_bytes(), &log_keys, &[])
+            && let Err(e) = open_checkpoint(latest.as_bytes(), &log_keys, &witness_keys)
         {
             findings.push(ReportFinding {
                 severity: FindingSeverity::Error,
@@ -1272,6 +1301,7 @@ mod tests {
                     vkey: self.vkey(),
                     source: AnchorSource::Given,
                 },
+                witness_keys: Vec::new(),
                 published_keys: vec![self.vkey()],
                 start: None,
                 checkpoints: vec![self.checkpoint()],
@@ -1382,6 +1412,35 @@ mod tests {
         });
         let report = verify(&evidence, 1).unwrap().report;
         assert!(kinds(&report).contains(&("inconsistent".to_owned(), Some(3))));
+    }
+
+    #[test]
+    fn witness_cosignatures_are_verified_and_reported() {
+        let log = make_log(2);
+        let witness = NoteSigner::new(
+            "partner.example/punte-witness",
+            KeyType::CosignatureV1,
+            SigningKey::from_bytes(&[9; 32]),
+        )
+        .unwrap();
+        let mut evidence = log.evidence();
+        let text = Checkpoint::new(ORIGIN, log.tree.size(), log.tree.root()).to_text();
+        let cosignature = witness.cosign(&text, 1_700_000_000).unwrap();
+        evidence.checkpoints[0] = punte_log::checkpoint::staple_cosignatures(
+            evidence.checkpoints[0].as_bytes(),
+            &[cosignature],
+        )
+        .unwrap();
+        evidence.witness_keys = vec![witness.verifier().to_vkey()];
+        let report = verify(&evidence, 1).unwrap().report;
+        assert!(report.clean, "{:?}", report.findings);
+        assert_eq!(
+            report.checkpoints[0].cosigners,
+            vec![("partner.example/punte-witness".to_owned(), 1_700_000_000)]
+        );
+        // A log key is not a witness key.
+        evidence.witness_keys = vec![log.vkey()];
+        assert!(verify(&evidence, 1).is_err());
     }
 
     #[test]

@@ -305,7 +305,7 @@ fn an_altered_checkpoint_is_invalid() {
     let report = audit_with_bundle(&node, &key, 1);
     let kinds: Vec<String> = errors(&report).into_iter().map(|(k, _)| k).collect();
     assert!(
-        kinds.iter().any(|k| k.starts_with("checkpoint_")),
+        kinds.iter().any(|k| k == "checkpoint_invalid"),
         "{report:#}"
     );
 }
@@ -370,4 +370,39 @@ fn an_unreachable_node_could_not_run() {
     assert!(report["error"].as_str().unwrap().contains("127.0.0.1:9"));
     let (code, _) = audit(dir.path(), &["--offline", "missing.json"]);
     assert_eq!(code, 2);
+}
+
+#[test]
+fn several_nodes_get_one_report_each() {
+    let mut clean = TestNode::new();
+    clean.add_practices(1, "first node");
+    let mut tampered = TestNode::new();
+    tampered.add_practices(2, "second node");
+    tampered.tamper("UPDATE log_entries SET activity = CAST('x' AS BLOB) WHERE idx = 0");
+    let out = clean.path().join("bundles");
+    let (code, reports) = audit(
+        clean.path(),
+        &[
+            &clean.base,
+            &tampered.base,
+            "--bundle",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{reports:#}");
+    let reports = reports.as_array().unwrap();
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0]["clean"], true);
+    assert_eq!(errors(&reports[1]), vec![("tampered".to_string(), Some(0))]);
+    let bundles = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".bundle.json")
+        })
+        .count();
+    assert_eq!(bundles, 2);
 }
