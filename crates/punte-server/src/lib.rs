@@ -1,4 +1,4 @@
-//! Punte's HTTP face: the admin JSON API, health and the landing page, on actix-web.
+//! Punte's HTTP face: the admin JSON API, the signed log, the web interface and health, on actix-web.
 //!
 //! [`Application::build`] binds the listener first (port 0 works, for tests), then opens the
 //! node; [`Application::run_until_stopped`] serves until SIGINT/SIGTERM or [`ServerHandle`]
@@ -97,7 +97,6 @@ impl Application {
                 })
                 .route("/healthz", web::get().to(health))
                 .configure(webui::configure)
-                .route("/", web::get().to(landing))
                 .configure(api::configure)
                 .configure(log_routes::configure)
                 .default_service(web::to(not_found))
@@ -174,34 +173,6 @@ impl Application {
 async fn health(node: web::Data<Node>) -> Result<HttpResponse, ApiError> {
     web::block(move || node.organisation()).await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })))
-}
-
-async fn landing(node: web::Data<Node>) -> Result<HttpResponse, ApiError> {
-    let base = node.settings().base_url.clone();
-    let profile = web::block(move || node.organisation()).await??;
-    let name = profile
-        .as_ref()
-        .and_then(|p| p.name.iter().next().map(|(_, n)| n.to_string()))
-        .unwrap_or_else(|| "A Punte node (not set up yet: run `punte init`)".into());
-    let escaped: String = name
-        .chars()
-        .map(|c| match c {
-            '<' => "&lt;".to_string(),
-            '>' => "&gt;".to_string(),
-            '&' => "&amp;".to_string(),
-            '"' => "&quot;".to_string(),
-            c => c.to_string(),
-        })
-        .collect();
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>{escaped}</title></head><body><main><h1>{escaped}</h1>\
-         <p>This is a Punte node: good practices and impact evaluations of civil-society organisations.</p>\
-         <p>Administrators use the JSON API at <code>{base}/api/v1</code>.</p></main></body></html>"
-    );
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(html))
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -246,10 +246,12 @@ fn list_where(
     after: Option<i64>,
     limit: u32,
 ) -> Result<Page<DocRecord>> {
+    // The page is chosen on the narrow `documents` rows first; bodies are read for that page
+    // only, not for every match (a broad search can match thousands of documents).
     let mut sql = String::from(
-        "SELECT d.seq, d.id, v.version, v.body, v.created_at FROM documents d
-         JOIN document_versions v ON v.kind = d.kind AND v.id = d.id AND v.version = d.current_version
-         WHERE d.kind = ? AND d.deleted_at IS NULL",
+        "SELECT d.seq, d.id, v.version, v.body, v.created_at FROM (
+           SELECT d.seq, d.kind, d.id, d.current_version FROM documents d
+           WHERE d.kind = ? AND d.deleted_at IS NULL",
     );
     let mut all: Vec<Box<dyn ToSql>> = vec![Box::new(kind.as_str())];
     for c in conditions {
@@ -261,7 +263,11 @@ fn list_where(
         sql.push_str(" AND d.seq < ?");
         all.push(Box::new(after));
     }
-    sql.push_str(" ORDER BY d.seq DESC LIMIT ?");
+    sql.push_str(
+        " ORDER BY d.seq DESC LIMIT ?) d
+         JOIN document_versions v ON v.kind = d.kind AND v.id = d.id AND v.version = d.current_version
+         ORDER BY d.seq DESC",
+    );
     all.push(Box::new(i64::from(limit) + 1));
     let mut stmt = conn.prepare(&sql)?;
     let refs: Vec<&dyn ToSql> = all.iter().map(|b| b.as_ref()).collect();
