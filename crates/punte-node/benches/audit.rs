@@ -76,16 +76,11 @@ fn build(n: u64) -> Evidence {
     }
 }
 
-/// Times `f` `rounds` times; returns the best duration (least disturbed by neighbours).
-fn best_of(rounds: usize, mut f: impl FnMut()) -> Duration {
-    (0..rounds)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .min()
-        .unwrap()
+/// Wall time of one run of `f`.
+fn time(f: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    f();
+    start.elapsed()
 }
 
 /// Raw `verify_batch` in batches of 256 over `threads` contiguous parts.
@@ -137,21 +132,32 @@ fn main() {
         assert_eq!(again.findings, bundle.report.findings);
         black_box(again);
     };
-    let rounds = 3;
-    let raw_1 = best_of(rounds, || raw_batch(&messages, &signatures, key, 1));
-    let raw_n = best_of(rounds, || raw_batch(&messages, &signatures, key, threads));
-    let verify_1 = best_of(rounds, || {
-        black_box(verify(&evidence, 1).unwrap());
-    });
-    let verify_n = best_of(rounds, || {
-        black_box(verify(&evidence, threads).unwrap());
-    });
-    let bundle_1 = best_of(rounds, || offline(1));
-    let bundle_n = best_of(rounds, || offline(threads));
+    // Interleaved rounds, so that the baseline and the audit see the same machine load;
+    // the best of each is kept.
+    let rounds = 5;
+    let mut best = [Duration::MAX; 6];
+    for _ in 0..rounds {
+        let times = [
+            time(|| raw_batch(&messages, &signatures, key, 1)),
+            time(|| {
+                black_box(verify(&evidence, 1).unwrap());
+            }),
+            time(|| offline(1)),
+            time(|| raw_batch(&messages, &signatures, key, threads)),
+            time(|| {
+                black_box(verify(&evidence, threads).unwrap());
+            }),
+            time(|| offline(threads)),
+        ];
+        for (b, t) in best.iter_mut().zip(times) {
+            *b = (*b).min(t);
+        }
+    }
+    let [raw_1, verify_1, bundle_1, raw_n, verify_n, bundle_n] = best;
 
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     println!(
-        "offline audit of {n} entries ({:.1} MiB bundle), best of {rounds}, {threads} cores",
+        "offline audit of {n} entries ({:.1} MiB bundle), best of {rounds} interleaved rounds, {threads} cores",
         bytes.len() as f64 / (1 << 20) as f64
     );
     println!("| measurement | 1 thread | {threads} threads |");
