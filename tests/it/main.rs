@@ -1,8 +1,16 @@
 //! End-to-end tests: real nodes in-process on loopback port 0, each with its own data directory.
 
+// Tests may fail loudly: a panic is how a test reports.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 mod api;
 mod bad_input;
-mod log;
 mod browser;
+mod log;
 mod support;
 mod web;

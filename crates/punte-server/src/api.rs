@@ -148,14 +148,14 @@ fn strip_read_only(value: &mut serde_json::Value, id: &str) -> Result<Option<u32
     let Some(object) = value.as_object_mut() else {
         return Ok(None);
     };
-    if let Some(sent) = object.remove("id") {
-        if sent.as_str() != Some(id) {
-            return Err(ApiError::field(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "id",
-                "does not match the id in the URL",
-            ));
-        }
+    if let Some(sent) = object.remove("id")
+        && sent.as_str() != Some(id)
+    {
+        return Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "id",
+            "does not match the id in the URL",
+        ));
     }
     object.remove("createdAt");
     object.remove("updatedAt");
@@ -311,14 +311,14 @@ fn parse_query(req: &HttpRequest, allowed: &[&str]) -> Result<ListQuery, ApiErro
             format!("bad query parameters: {e}"),
         )
     })?;
-    if let Some(limit) = query.limit {
-        if !(1..=punte_node::MAX_PAGE).contains(&limit) {
-            return Err(ApiError::field(
-                StatusCode::BAD_REQUEST,
-                "limit",
-                format!("must be 1 to {}", punte_node::MAX_PAGE),
-            ));
-        }
+    if let Some(limit) = query.limit
+        && !(1..=punte_node::MAX_PAGE).contains(&limit)
+    {
+        return Err(ApiError::field(
+            StatusCode::BAD_REQUEST,
+            "limit",
+            format!("must be 1 to {}", punte_node::MAX_PAGE),
+        ));
     }
     Ok(query)
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 /// Everything a node can be configured with. `config/punte.example.toml` documents each key.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[derive(Default)]
 pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
@@ -41,6 +42,7 @@ pub struct StorageConfig {
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[derive(Default)]
 pub struct FederationConfig {
     /// Allow fetching from and delivering to private, loopback and link-local addresses.
     /// Only for tests and closed networks.
@@ -90,14 +92,6 @@ impl Default for StorageConfig {
     }
 }
 
-impl Default for FederationConfig {
-    fn default() -> Self {
-        Self {
-            allow_private_addresses: false,
-        }
-    }
-}
-
 impl Default for DisclosureConfig {
     fn default() -> Self {
         Self {
@@ -111,18 +105,6 @@ impl Default for LoggingConfig {
         Self {
             level: "info".into(),
             format: LogFormat::Text,
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            storage: StorageConfig::default(),
-            federation: FederationConfig::default(),
-            disclosure: DisclosureConfig::default(),
-            logging: LoggingConfig::default(),
         }
     }
 }
@@ -200,10 +182,10 @@ impl Config {
                 message,
             })
         };
-        if let Some(url) = &self.server.base_url {
-            if let Err(e) = normalise_base_url(url) {
-                return bad("server.base_url", e);
-            }
+        if let Some(url) = &self.server.base_url
+            && let Err(e) = normalise_base_url(url)
+        {
+            return bad("server.base_url", e);
         }
         if self.server.max_body_bytes < 1024 {
             return bad("server.max_body_bytes", "must be at least 1024".into());

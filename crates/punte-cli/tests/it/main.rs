@@ -1,6 +1,11 @@
 //! Tests of the real `punte` binary: commands, configuration errors, and crash safety.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod audit;
 mod cli;
