@@ -318,4 +318,13 @@ async fn tokens_roles_and_export() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
+    let context = node
+        .client
+        .get(format!("{}/ns/v1", node.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(context.headers()["content-type"], "application/ld+json");
+    let context: serde_json::Value = context.json().await.unwrap();
+    assert!(context["@context"].is_object(), "{context}");
 }

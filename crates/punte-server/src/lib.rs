@@ -99,6 +99,7 @@ impl Application {
                 .configure(webui::configure)
                 .configure(api::configure)
                 .configure(log_routes::configure)
+                .route("/ns/v1", web::get().to(context_document))
                 .default_service(web::to(not_found))
         })
         .shutdown_timeout(config.server.shutdown_timeout_secs)
@@ -168,6 +169,16 @@ impl Application {
         drop(_lock);
         Ok(())
     }
+}
+
+/// The Punte JSON-LD context (`https://w3id.org/punte/v1`), served by every node so software
+/// that cannot reach w3id.org can still expand Punte objects.
+async fn context_document() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/ld+json")
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .json(punte_protocol::context::context_document())
 }
 
 async fn health(node: web::Data<Node>) -> Result<HttpResponse, ApiError> {
