@@ -35,6 +35,8 @@ pub trait Document: Serialize + DeserializeOwned + Clone {
         updated_at: String,
     ) -> Self;
     fn content(&self) -> &Self::Content;
+    fn id(&self) -> &str;
+    fn version(&self) -> u32;
     fn index(conn: &Connection, id: &str, content: &Self::Content) -> punte_store::Result<()>;
     fn unindex(conn: &Connection, id: &str) -> punte_store::Result<()>;
     /// Checks run inside the write transaction before a version is stored (e.g. that an
@@ -49,6 +51,37 @@ pub trait Document: Serialize + DeserializeOwned + Clone {
     }
 }
 
+/// The parts of [`Document`] that are the same for every versioned record: building a
+/// version from its fields and reading them back.
+macro_rules! record_accessors {
+    ($content:ty) => {
+        fn build(
+            id: String,
+            version: u32,
+            content: $content,
+            created_at: String,
+            updated_at: String,
+        ) -> Self {
+            Self {
+                id,
+                version,
+                content,
+                created_at,
+                updated_at,
+            }
+        }
+        fn content(&self) -> &$content {
+            &self.content
+        }
+        fn id(&self) -> &str {
+            &self.id
+        }
+        fn version(&self) -> u32 {
+            self.version
+        }
+    };
+}
+
 impl Document for Practice {
     type Content = PracticeContent;
     const KIND: DocKind = DocKind::Practice;
@@ -56,24 +89,7 @@ impl Document for Practice {
     fn to_object(&self, urls: &NodeUrls) -> serde_json::Value {
         objects::practice_to_object(self, urls)
     }
-    fn build(
-        id: String,
-        version: u32,
-        content: PracticeContent,
-        created_at: String,
-        updated_at: String,
-    ) -> Self {
-        Self {
-            id,
-            version,
-            content,
-            created_at,
-            updated_at,
-        }
-    }
-    fn content(&self) -> &PracticeContent {
-        &self.content
-    }
+    record_accessors!(PracticeContent);
     fn index(conn: &Connection, id: &str, content: &PracticeContent) -> punte_store::Result<()> {
         docs::index_practice(conn, id, content)
     }
@@ -89,24 +105,7 @@ impl Document for Evaluation {
     fn to_object(&self, urls: &NodeUrls) -> serde_json::Value {
         objects::evaluation_to_object(self, urls)
     }
-    fn build(
-        id: String,
-        version: u32,
-        content: EvaluationContent,
-        created_at: String,
-        updated_at: String,
-    ) -> Self {
-        Self {
-            id,
-            version,
-            content,
-            created_at,
-            updated_at,
-        }
-    }
-    fn content(&self) -> &EvaluationContent {
-        &self.content
-    }
+    record_accessors!(EvaluationContent);
     fn index(conn: &Connection, id: &str, content: &EvaluationContent) -> punte_store::Result<()> {
         docs::index_evaluation(conn, id, content)
     }
@@ -130,24 +129,7 @@ impl Document for Adaptation {
     fn to_object(&self, urls: &NodeUrls) -> serde_json::Value {
         objects::adaptation_to_object(self, urls)
     }
-    fn build(
-        id: String,
-        version: u32,
-        content: AdaptationContent,
-        created_at: String,
-        updated_at: String,
-    ) -> Self {
-        Self {
-            id,
-            version,
-            content,
-            created_at,
-            updated_at,
-        }
-    }
-    fn content(&self) -> &AdaptationContent {
-        &self.content
-    }
+    record_accessors!(AdaptationContent);
     fn index(_: &Connection, _: &str, _: &AdaptationContent) -> punte_store::Result<()> {
         Ok(())
     }

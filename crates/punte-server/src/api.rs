@@ -42,42 +42,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// A document kind as the API exposes it.
+/// A document kind as the API exposes it: its collection's path segment (`practices`).
 pub trait Resource: Document + Serialize + Send + 'static {
-    /// The collection's path segment: `practices`.
     const COLLECTION: &'static str;
-    fn version(&self) -> u32;
-    fn id(&self) -> &str;
 }
 
 impl Resource for Practice {
     const COLLECTION: &'static str = "practices";
-    fn version(&self) -> u32 {
-        self.version
-    }
-    fn id(&self) -> &str {
-        &self.id
-    }
 }
 
 impl Resource for Evaluation {
     const COLLECTION: &'static str = "evaluations";
-    fn version(&self) -> u32 {
-        self.version
-    }
-    fn id(&self) -> &str {
-        &self.id
-    }
 }
 
 impl Resource for Adaptation {
     const COLLECTION: &'static str = "adaptations";
-    fn version(&self) -> u32 {
-        self.version
-    }
-    fn id(&self) -> &str {
-        &self.id
-    }
 }
 
 fn document_routes<D: Resource>(cfg: &mut web::ServiceConfig)
