@@ -11,6 +11,7 @@ pub mod keys;
 mod log;
 pub mod publish;
 mod tokens;
+pub mod views;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
