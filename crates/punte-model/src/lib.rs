@@ -8,6 +8,7 @@
 mod codes;
 
 pub mod adaptation;
+pub mod analysis;
 pub mod common;
 pub mod disclosure;
 pub mod error;
