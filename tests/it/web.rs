@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use reqwest::Method;
 use serde_json::json;
@@ -14,7 +14,7 @@ use crate::support::{TestNode, evaluation_json, indicator_json, practice_json, s
 
 /// A cookie-keeping client that does not follow redirects.
 struct Browser {
-    node: TestNode,
+    node: Arc<TestNode>,
     client: reqwest::Client,
     cookies: Mutex<BTreeMap<String, String>>,
     accept_language: Mutex<String>,
@@ -85,8 +85,12 @@ fn unescape(html: &str) -> String {
 
 impl Browser {
     async fn new() -> Self {
+        Self::with_node(Arc::new(spawn_node().await))
+    }
+
+    fn with_node(node: Arc<TestNode>) -> Self {
         Self {
-            node: spawn_node().await,
+            node,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -94,6 +98,11 @@ impl Browser {
             cookies: Mutex::new(BTreeMap::new()),
             accept_language: Mutex::new("en".into()),
         }
+    }
+
+    /// A second browser (its own cookies) on the same node.
+    fn new_for(node: &Arc<TestNode>) -> Self {
+        Self::with_node(node.clone())
     }
 
     fn speak(&self, lang: &str) {
@@ -777,4 +786,691 @@ fn the_catalogues_have_the_same_keys_and_no_empty_text() {
             }
         }
     }
+}
+
+// ----- history, evaluations edit and delete, adaptations, organisation, tokens, live feed -----
+
+/// How many times `needle` occurs in the page's text.
+fn count(page: &Page, needle: &str) -> usize {
+    unescape(&page.body).matches(needle).count()
+}
+
+#[tokio::test]
+async fn the_history_shows_the_checkpoint_and_verifies_every_entry_newest_first() {
+    let b = Browser::new().await;
+    let id = b.create_practice(practice_json()).await;
+    assert_eq!(
+        b.node
+            .post("/api/v1/indicators", indicator_json())
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        b.node
+            .post("/api/v1/evaluations", evaluation_json(&id))
+            .await
+            .status,
+        201
+    );
+    // Entries 0 (practice), 1 (indicator), 2 (evaluation).
+    let page = b.get("/history").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.has("Signed history") && page.has("Latest checkpoint"));
+    let checkpoint = b.node.client.get(format!("{}/log/checkpoint", b.node.base));
+    let note = checkpoint.send().await.unwrap().text().await.unwrap();
+    let origin = note.lines().next().unwrap().to_string();
+    assert!(page.has(&origin), "{}", page.body);
+    assert!(page.has(&note), "the signed note is shown as served");
+    assert!(page.has("The checkpoint's signature verifies"));
+    assert!(page.has("None yet: no partner has cosigned"));
+    assert_eq!(count(&page, "badge verified\">"), 3, "{}", page.body);
+    assert!(!page.has("Does not verify"));
+    let text = unescape(&page.body);
+    let newest = text.find("href=\"/history/2\"").unwrap();
+    let oldest = text.find("href=\"/history/0\"").unwrap();
+    assert!(newest < oldest, "newest first");
+    assert!(
+        page.has("<strong>Create</strong> · Practice: <span lang=\"en\">After-school club</span>"),
+        "{}",
+        page.body
+    );
+    assert!(page.has("Signature: ok") && page.has("In checkpoint: ok"));
+
+    // One entry: its checks, proof and the activity as pretty JSON.
+    let entry = b.get("/history/0").await;
+    assert_eq!(entry.status, 200);
+    assert!(entry.has("Entry 0") && entry.has("✓ Verified"));
+    assert!(entry.has("\"type\": \"Create\""), "{}", entry.body);
+    assert!(entry.has("Inclusion proof in the tree of 3 entries"));
+    assert!(entry.has("/log/proof/inclusion?index=0&size=3"));
+    assert_eq!(b.get("/history/3").await.status, 404);
+    assert_eq!(b.get("/history/x").await.status, 404);
+
+    // A redacted entry still verifies and says why.
+    let node = b.node.node.clone();
+    tokio::task::spawn_blocking(move || node.redact(0, "erasure request").unwrap())
+        .await
+        .unwrap();
+    let page = b.get("/history").await;
+    assert_eq!(count(&page, "badge verified\">"), 4, "{}", page.body);
+    assert!(
+        page.has("Content: redacted (erasure request (#3))"),
+        "{}",
+        page.body
+    );
+    let entry = b.get("/history/0").await;
+    assert!(entry.has("The activity was erased"));
+    assert!(!entry.has("\"type\": \"Create\""));
+
+    // A key rotation: later entries verify with the new key, earlier ones with the old.
+    let node = b.node.node.clone();
+    tokio::task::spawn_blocking(move || node.rotate_identity_key().unwrap())
+        .await
+        .unwrap();
+    b.create_practice(practice_json()).await;
+    let page = b.get("/history").await;
+    assert_eq!(count(&page, "badge verified\">"), 6, "{}", page.body);
+    assert!(page.has("Key history") && page.has("key 2: signed entries 5"));
+    let latest = b.get("/history/5").await;
+    assert!(latest.has("#2 "), "signed by key 2: {}", latest.body);
+    assert!(b.get("/history/1").await.has("#1 "));
+
+    // Tampered bytes are caught.
+    b.node
+        .node
+        .store()
+        .write(|tx| -> Result<usize, punte_store::StoreError> {
+            Ok(tx.execute(
+                "UPDATE log_entries SET activity = X'7B7D' WHERE idx = 1",
+                [],
+            )?)
+        })
+        .unwrap();
+    let page = b.get("/history").await;
+    assert_eq!(count(&page, "badge failed\">"), 1, "{}", page.body);
+    assert!(page.has("Content: failed"));
+
+    b.speak("ro");
+    let ro = b.get("/history").await;
+    assert!(ro.has("Istoricul semnat") && ro.has("✓ Verificat"));
+}
+
+#[tokio::test]
+async fn the_entry_browser_pages_back_through_the_log() {
+    let b = Browser::new().await;
+    for i in 0..27 {
+        let mut p = practice_json();
+        p["title"] = json!({"ro": format!("Practica {i}")});
+        p["translations"] = json!({});
+        b.create_practice(p).await;
+    }
+    let first = b.get("/history").await;
+    assert!(
+        first.has("Entries 2 to 26, newest first."),
+        "{}",
+        first.body
+    );
+    assert_eq!(count(&first, "badge verified\">"), 25);
+    assert!(first.has("href=\"/history?before=2#entries\""));
+    let older = b.get("/history?before=2").await;
+    assert_eq!(older.status, 200);
+    assert!(older.has("Entries 0 to 1, newest first."));
+    assert_eq!(count(&older, "badge verified\">"), 2);
+    assert!(older.has("Newer entries") && !older.has("Older entries"));
+}
+
+#[tokio::test]
+async fn evaluations_are_edited_and_deleted_through_the_forms_keeping_what_the_form_hides() {
+    let b = Browser::new().await;
+    assert_eq!(
+        b.node
+            .post("/api/v1/indicators", indicator_json())
+            .await
+            .status,
+        201
+    );
+    let id = b.create_practice(practice_json()).await;
+    let mut evaluation = evaluation_json(&id);
+    evaluation["title"] = json!({"en": "Mid-term review"});
+    evaluation["dac"] = json!({"relevance": {"rating": 3}});
+    evaluation["values"][0]["numerator"] = json!(29);
+    evaluation["values"][0]["denominator"] = json!(240);
+    evaluation["values"][0]["ci"] = json!({"lower": 10.0, "upper": 14.0, "level": 0.9});
+    let created = b.node.post("/api/v1/evaluations", evaluation).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let eid = created.body["id"].as_str().unwrap().to_string();
+
+    // Not for anonymous readers or reader tokens.
+    let edit_path = format!("/evaluations/{eid}/edit");
+    assert_eq!(b.get(&edit_path).await.status, 303);
+    b.sign_in(&b.node.reader).await;
+    assert_eq!(b.get(&edit_path).await.status, 403);
+    b.sign_in(&b.node.editor).await;
+    let csrf = b.csrf().await;
+
+    let practice = b.get(&format!("/practices/{id}")).await;
+    assert!(practice.has(&format!("href=\"{edit_path}\"")));
+    let form = b.get(&edit_path).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.has("Edit the evaluation"));
+    assert!(form.has("value=\"Ana Pop\"") && form.has("value=\"18.5\""));
+    assert!(form.has("name=\"version\" value=\"1\""));
+    assert!(form.has("value=\"sex=female\""));
+
+    let fields = |version: &'static str, actual: &'static str| -> Vec<(&'static str, String)> {
+        vec![
+            ("evaluatorName", "Ana Pop".into()),
+            ("evaluatorRole", "external".into()),
+            ("method", "prePost".into()),
+            ("evidenceLevel", "4".into()),
+            ("stage", "results".into()),
+            ("periodStart", "2024-09-01".into()),
+            ("periodEnd", "2025-06-30".into()),
+            ("indicator_0", "esl-rate@1".into()),
+            ("baseline_0", "18.5".into()),
+            ("target_0", "10".into()),
+            ("actual_0", actual.into()),
+            ("n_0", "240".into()),
+            ("ciLower_0", "10".into()),
+            ("ciUpper_0", "14".into()),
+            ("from_0", "0".into()),
+            ("indicator_1", "esl-rate@1".into()),
+            ("actual_1", "11".into()),
+            ("n_1", "120".into()),
+            ("group_1", "sex=female".into()),
+            ("from_1", "1".into()),
+            ("indicator_2", "".into()),
+            ("version", version.into()),
+            ("action", "save".into()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>, token: String| {
+        let b = &b;
+        let edit_path = edit_path.clone();
+        async move {
+            let mut form: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
+            form.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
+            b.post(&edit_path, &form).await
+        }
+    };
+
+    // CSRF first: nothing changes.
+    assert_eq!(post(fields("1", "11.5"), "bad".into()).await.status, 403);
+    // An error sits next to its field.
+    let bad = post(fields("1", "eleven"), csrf.clone()).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.error_before_input("actual_0"), "{}", bad.body);
+    assert!(bad.has("value=\"eleven\""));
+
+    let saved = post(fields("1", "11.5"), csrf.clone()).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(
+        saved.location(),
+        format!("/practices/{id}#evaluation-{eid}")
+    );
+    let stored = b.node.get(&format!("/api/v1/evaluations/{eid}")).await;
+    assert_eq!(stored.body["version"], 2);
+    assert_eq!(stored.body["evidenceLevel"], 4);
+    assert_eq!(stored.body["values"][0]["actual"], json!(11.5));
+    assert_eq!(stored.body["title"], json!({"en": "Mid-term review"}));
+    assert_eq!(stored.body["dac"]["relevance"]["rating"], 3);
+    assert_eq!(stored.body["subject"]["practiceVersion"], 1);
+    assert_eq!(stored.body["values"][0]["numerator"], json!(29.0));
+    assert_eq!(stored.body["values"][0]["ci"]["level"], json!(0.9));
+    assert_eq!(
+        stored.body["values"][1]["disaggregation"],
+        json!({"sex": "female"})
+    );
+
+    // A form opened before that save is stale: 409, the typed values kept.
+    let stale = post(fields("1", "12.75"), csrf.clone()).await;
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    assert!(stale.has("Someone saved this evaluation"));
+    assert!(stale.has("value=\"12.75\"") && stale.has("name=\"version\" value=\"2\""));
+
+    // Delete: asks first, refuses without the CSRF token or from a stale page.
+    let delete_path = format!("/evaluations/{eid}/delete");
+    let confirm = b.get(&delete_path).await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.has("Delete this evaluation?"));
+    assert!(confirm.has("name=\"version\" value=\"2\""));
+    assert_eq!(
+        b.post(&delete_path, &[("csrf", "bad"), ("version", "2")])
+            .await
+            .status,
+        403
+    );
+    let old = b
+        .post(&delete_path, &[("csrf", csrf.as_str()), ("version", "1")])
+        .await;
+    assert_eq!(old.status, 409);
+    assert!(old.has("Someone changed this evaluation"));
+    assert_eq!(b.node.count("evaluations").await, 1);
+    let gone = b
+        .post(&delete_path, &[("csrf", csrf.as_str()), ("version", "2")])
+        .await;
+    assert_eq!(gone.status, 303, "{}", gone.body);
+    assert_eq!(gone.location(), format!("/practices/{id}#evaluations"));
+    assert_eq!(b.node.count("evaluations").await, 0);
+    assert!(!b.get(&format!("/practices/{id}")).await.has("Ana Pop"));
+}
+
+#[tokio::test]
+async fn small_cells_are_blank_for_the_public_and_marked_for_the_organisation() {
+    let b = Browser::new().await;
+    assert_eq!(
+        b.node
+            .post("/api/v1/indicators", indicator_json())
+            .await
+            .status,
+        201
+    );
+    let id = b.create_practice(practice_json()).await;
+    let mut evaluation = evaluation_json(&id);
+    evaluation["values"][1]["n"] = json!(3);
+    evaluation["values"][1]["actual"] = json!(66.125);
+    assert_eq!(
+        b.node.post("/api/v1/evaluations", evaluation).await.status,
+        201
+    );
+    // The female cell is below k; the total goes too (it would reveal it by subtraction).
+    let public = b.get(&format!("/practices/{id}")).await;
+    assert!(
+        !public.has("66.125"),
+        "a small cell leaked: {}",
+        public.body
+    );
+    assert!(!public.has("12.1"), "the total would reveal it");
+    assert_eq!(
+        count(&public, "<tr class=\"suppressed\">"),
+        2,
+        "{}",
+        public.body
+    );
+    assert_eq!(count(&public, ">suppressed</td>"), 8);
+    assert!(public.has("are suppressed before anything leaves"));
+    assert!(
+        public.has(">10</td>"),
+        "targets are plans, not people: they stay"
+    );
+
+    b.sign_in(&b.node.reader).await;
+    let inside = b.get(&format!("/practices/{id}")).await;
+    assert!(inside.has("66.125") && inside.has("12.1"));
+    assert!(
+        inside.has("Not published: fewer than 5 people"),
+        "{}",
+        inside.body
+    );
+    assert!(inside.has("Not published: would reveal a small cell"));
+    assert!(!inside.has(">suppressed</td>"));
+    b.speak("ro");
+    let ro = b.get(&format!("/practices/{id}")).await;
+    assert!(ro.has("Nepublicat: mai puțin de 5 persoane"));
+}
+
+fn adaptation_form<'a>(csrf: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("lang", "en"),
+        ("country", "IT"),
+        ("originVersion", "1"),
+        ("title", "Homework club in Turin"),
+        (
+            "context",
+            "Two schools in a suburb of Turin, run by parents",
+        ),
+        ("state", "piloting"),
+        ("scaling", "horizontal"),
+        ("kept_0", "1"),
+        ("fidelityNotes", "The snack is replaced by a shared dinner."),
+        ("what_0", "Sessions twice a week instead of daily"),
+        ("nature_0", "shortening"),
+        ("when_0", "preImplementation"),
+        ("planned_0", "yes"),
+        ("decidedBy_0", "programme team"),
+        ("reasonCategory_0", "organisational"),
+        ("reason_0", "Too few volunteers for daily sessions"),
+        ("consistent_0", "no"),
+        ("action", "save"),
+    ]
+}
+
+#[tokio::test]
+async fn adaptations_are_recorded_with_frame_fields_and_listed_on_the_practice() {
+    let b = Browser::new().await;
+    let mut p = practice_json();
+    p["coreComponents"] =
+        json!([{"ro": "Mentori", "en": "Mentors"}, {"ro": "Gustare", "en": "Snack"}]);
+    let id = b.create_practice(p).await;
+    let path = format!("/practices/{id}/adaptations");
+    assert_eq!(b.get(&format!("{path}/new")).await.status, 303);
+    b.sign_in(&b.node.editor).await;
+    let csrf = b.csrf().await;
+    let form = b.get(&format!("{path}/new")).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.has("id=\"kept_0\" name=\"kept_0\" value=\"1\" checked"));
+    assert!(form.has(">Snack</label>"));
+    assert!(form.has("Shortening") && form.has("Organisational"));
+
+    assert_eq!(
+        b.post(&path, &adaptation_form("bad")).await.status,
+        403,
+        "CSRF"
+    );
+    let mut missing = adaptation_form(&csrf);
+    missing.retain(|(k, _)| *k != "context" && *k != "reason_0");
+    let page = b.post(&path, &missing).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.error_before_input("context"), "{}", page.body);
+    assert!(page.error_before_input("reason_0"), "{}", page.body);
+    assert!(page.has("value=\"Homework club in Turin\""));
+    let mut forged = adaptation_form(&csrf);
+    forged[3] = ("originVersion", "9");
+    let page = b.post(&path, &forged).await;
+    assert_eq!(page.status, 422);
+    assert!(page.error_before_input("originVersion"), "{}", page.body);
+    assert_eq!(b.node.count("adaptations").await, 0);
+
+    let saved = b.post(&path, &adaptation_form(&csrf)).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert!(
+        saved
+            .location()
+            .starts_with(&format!("/practices/{id}#adaptation-"))
+    );
+    let list = b.node.get("/api/v1/adaptations").await;
+    let a = &list.body["items"][0];
+    assert_eq!(a["origin"], json!({"practice": id, "version": 1}));
+    assert_eq!(a["fidelity"]["coreComponentsKept"], json!([0]));
+    assert_eq!(a["modifications"][0]["nature"], "shortening");
+    assert_eq!(a["modifications"][0]["planned"], true);
+    assert_eq!(a["modifications"][0]["fidelityConsistent"], false);
+    assert_eq!(a["state"], "piloting");
+
+    let shown = b.get(&format!("/practices/{id}")).await;
+    assert!(shown.has("Homework club in Turin"), "{}", shown.body);
+    assert!(shown.has("1 of 2") && shown.has("Kept: <span lang=\"en\">Mentors</span>"));
+    assert!(shown.has("Sessions twice a week") && shown.has("Shortening"));
+    assert!(shown.has("Horizontal (more places or people)"));
+    b.speak("ro");
+    let ro = b.get(&format!("/practices/{id}")).await;
+    assert!(ro.has("Adaptări") && ro.has("În pilotare") && ro.has("Scurtare"));
+}
+
+#[tokio::test]
+async fn the_organisation_page_is_public_and_its_profile_editable_by_administrators_only() {
+    let b = Browser::new().await;
+    let page = b.get("/organisation").await;
+    assert_eq!(page.status, 200);
+    assert!(page.has("not set up yet"));
+    assert!(page.has("z6Mk"), "the identity Multikey: {}", page.body);
+    assert!(page.has("/punte-log"));
+    assert!(!page.has("href=\"/organisation/edit\""));
+    assert_eq!(b.get("/organisation/edit").await.status, 303);
+    for token in [&b.node.reader, &b.node.editor] {
+        b.sign_in(token).await;
+        assert_eq!(b.get("/organisation/edit").await.status, 403);
+        let csrf = b.csrf().await;
+        let denied = b
+            .post(
+                "/organisation/edit",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("lang_0", "ro"),
+                    ("name_0", "X"),
+                    ("country", "RO"),
+                    ("languages", "ro"),
+                ],
+            )
+            .await;
+        assert_eq!(denied.status, 403);
+    }
+    b.sign_in(&b.node.admin).await;
+    let csrf = b.csrf().await;
+    let form = b.get("/organisation/edit").await;
+    assert_eq!(form.status, 200);
+    let profile = |csrf: &'static str, country: &'static str| {
+        vec![
+            ("csrf", csrf),
+            ("lang_0", "ro"),
+            ("name_0", "Asociația Punte"),
+            ("summary_0", "Sprijin pentru copii"),
+            ("lang_1", "en"),
+            ("name_1", "Punte Association"),
+            ("summary_1", ""),
+            ("country", country),
+            ("region", "RO32"),
+            ("languages", "ro, en"),
+            ("action", "save"),
+        ]
+    };
+    let csrf: &'static str = Box::leak(csrf.into_boxed_str());
+    assert_eq!(
+        b.post("/organisation/edit", &profile("bad", "RO"))
+            .await
+            .status,
+        403
+    );
+    let bad = b
+        .post("/organisation/edit", &profile(csrf, "Romania"))
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.error_before_input("country"), "{}", bad.body);
+    assert!(bad.has("value=\"Asociația Punte\""));
+    let wrong_region = b.post("/organisation/edit", &profile(csrf, "IT")).await;
+    assert_eq!(wrong_region.status, 422);
+    assert!(
+        wrong_region.error_before_input("region"),
+        "{}",
+        wrong_region.body
+    );
+    let saved = b.post("/organisation/edit", &profile(csrf, "RO")).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let stored = b
+        .node
+        .send(
+            Method::GET,
+            "/api/v1/organisation",
+            Some(&b.node.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        stored.body["profile"]["name"],
+        json!({"ro": "Asociația Punte", "en": "Punte Association"})
+    );
+    assert_eq!(stored.body["profile"]["languages"], json!(["ro", "en"]));
+    let page = b.get("/organisation").await;
+    assert!(page.has("Punte Association") && page.has("RO32"));
+    assert!(page.has("href=\"/organisation/edit\""));
+    let edit = b.get("/organisation/edit").await;
+    assert!(edit.has("value=\"Punte Association\""));
+    b.speak("ro");
+    assert!(b.get("/").await.has("Asociația Punte"));
+}
+
+#[tokio::test]
+async fn administrators_create_tokens_shown_once_and_revoke_them() {
+    let b = Browser::new().await;
+    assert_eq!(b.get("/tokens").await.status, 303);
+    for token in [&b.node.reader, &b.node.editor] {
+        b.sign_in(token).await;
+        assert_eq!(b.get("/tokens").await.status, 403);
+        assert!(!b.get("/").await.has("href=\"/tokens\""));
+        let csrf = b.csrf().await;
+        assert_eq!(
+            b.post("/tokens", &[("csrf", csrf.as_str()), ("role", "admin")])
+                .await
+                .status,
+            403
+        );
+    }
+    b.sign_in(&b.node.admin).await;
+    assert!(b.get("/").await.has("href=\"/tokens\""));
+    let csrf = b.csrf().await;
+    let list = b.get("/tokens").await;
+    assert_eq!(list.status, 200);
+    assert!(list.has("test editor") && list.has("this session"));
+    assert_eq!(
+        b.post(
+            "/tokens",
+            &[("csrf", "bad"), ("role", "reader"), ("label", "Ana")]
+        )
+        .await
+        .status,
+        403
+    );
+    let bad = b
+        .post(
+            "/tokens",
+            &[("csrf", csrf.as_str()), ("role", "owner"), ("label", "Ana")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.error_before_input("role"), "{}", bad.body);
+
+    let created = b
+        .post(
+            "/tokens",
+            &[
+                ("csrf", csrf.as_str()),
+                ("role", "reader"),
+                ("label", "Ana"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let at = created.body.find("id=\"new-token\"").unwrap();
+    let rest = &created.body[at..];
+    let start = rest.find("value=\"").unwrap() + 7;
+    let secret = rest[start..start + rest[start..].find('"').unwrap()].to_string();
+    assert!(secret.starts_with("punte_"), "{secret}");
+    assert!(!b.get("/tokens").await.has(&secret), "shown only once");
+
+    let ana = Browser::new_for(&b.node);
+    assert_eq!(ana.sign_in(&secret).await.status, 303);
+    assert!(ana.get("/").await.has("Signed in as reader"));
+
+    let tokens = b
+        .node
+        .send(Method::GET, "/api/v1/tokens", Some(&b.node.admin), None)
+        .await;
+    let token_id = tokens.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "Ana")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let revoke = format!("/tokens/{token_id}/revoke");
+    assert_eq!(b.post(&revoke, &[("csrf", "bad")]).await.status, 403);
+    assert!(ana.get("/").await.has("Signed in as reader"));
+    let revoked = b.post(&revoke, &[("csrf", csrf.as_str())]).await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    assert_eq!(revoked.location(), "/tokens");
+    assert!(!ana.get("/").await.has("Signed in as"), "revoked at once");
+    assert!(b.get("/tokens").await.has("revoked"));
+    assert_eq!(
+        b.post(&revoke, &[("csrf", csrf.as_str())]).await.status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn the_live_feed_renders_without_javascript_and_streams_new_entries() {
+    let b = Browser::new().await;
+    b.create_practice(practice_json()).await;
+    b.create_practice(practice_json()).await;
+    let page = b.get("/live").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.has("Live feed"));
+    assert!(
+        page.has("Practice: <span lang=\"en\">After-school club</span>"),
+        "{}",
+        page.body
+    );
+    assert!(page.has("data-after=\"1\""));
+    assert!(page.has("<script src=\"/static/live.js\" defer></script>"));
+    assert_eq!(count(&page, "<script"), 1, "no inline script");
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("connect-src 'self'"));
+    let js = b.get("/static/live.js").await;
+    assert_eq!(js.status, 200);
+    assert!(
+        js.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    for nav in ["/history", "/live", "/organisation"] {
+        assert!(page.has(&format!("href=\"{nav}\"")), "{nav}");
+    }
+
+    // Resuming after entry 0: entry 1 at once, then what is published next.
+    let res = b
+        .node
+        .client
+        .get(format!("{}/live/events", b.node.base))
+        .header("last-event-id", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut res = res;
+    let mut seen = String::new();
+    let mut read_until = async |needle: &str, seen: &mut String| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !seen.contains(needle) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let chunk = tokio::time::timeout(left, res.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("no {needle:?} in {seen}"))
+                .unwrap()
+                .unwrap();
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    read_until("id: 1\n", &mut seen).await;
+    assert!(seen.starts_with("retry: 2000\n\n"), "{seen}");
+    assert!(!seen.contains("id: 0\n"), "resumes after Last-Event-ID");
+    assert!(seen.contains("event: entry\ndata: {"));
+    let mut other = practice_json();
+    other["title"] = json!({"ro": "Grădina", "en": "Community garden"});
+    b.create_practice(other).await;
+    read_until("id: 2\n", &mut seen).await;
+    let data = seen
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .last()
+        .unwrap();
+    let event: serde_json::Value = serde_json::from_str(data).unwrap();
+    assert_eq!(event["index"], 2);
+    assert_eq!(event["direction"], "out");
+    assert_eq!(event["activity_type"], "Create");
+    assert_eq!(event["object_type"], "Practice");
+    assert_eq!(event["href"], "/history/2");
+    assert!(event["object_id"].as_str().unwrap().contains("/practices/"));
+
+    // Without a position the stream starts at the end of the log.
+    let mut fresh = b
+        .node
+        .client
+        .get(format!("{}/live/events", b.node.base))
+        .send()
+        .await
+        .unwrap();
+    let first = fresh.chunk().await.unwrap().unwrap();
+    assert_eq!(&first[..], b"retry: 2000\n\n");
+    b.create_practice(practice_json()).await;
+    let next = tokio::time::timeout(std::time::Duration::from_secs(10), fresh.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&next).starts_with("id: 3\n"));
 }

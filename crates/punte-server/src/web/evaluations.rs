@@ -1,4 +1,7 @@
-//! The form to add an evaluation of a practice, with rows of indicator values.
+//! The forms to add, edit and delete an evaluation of a practice, with rows of indicator
+//! values. Editing keeps what the form does not show (titles, DAC ratings, numerators and
+//! denominators, per-value periods, the practice version evaluated) and, like the API's
+//! If-Match, refuses to overwrite a version saved by someone else since the form was opened.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +13,7 @@ use serde_json::{Map, Value as Json, json};
 use punte_model::common::Date;
 use punte_model::{Evaluation, EvaluationContent, Practice};
 use punte_node::{NodeError, Role};
+use punte_store::StoreError;
 
 use super::form::{self, FormData, FormErrors, leading_index, split_path};
 use super::practices::checked_id;
@@ -64,6 +68,11 @@ struct IndicatorOption {
 #[derive(Serialize)]
 struct EvaluationForm {
     action: String,
+    /// Editing a stored evaluation (else adding one).
+    editing: bool,
+    /// The stored version was changed by someone else since the form was opened.
+    stale: bool,
+    delete_href: Option<String>,
     practice_href: String,
     practice_title: TextView,
     values: BTreeMap<String, String>,
@@ -86,8 +95,9 @@ impl EvaluationForm {
             .collect()
     }
 
+    /// A row with nothing typed (its hidden `from` does not count): left out.
     fn row_is_empty(row: &BTreeMap<String, String>) -> bool {
-        row.values().all(String::is_empty)
+        row.iter().all(|(k, v)| k == "from" || v.is_empty())
     }
 
     /// The JSON of the evaluation and, per value index, the form row it came from.
@@ -227,6 +237,7 @@ impl EvaluationForm {
     }
 }
 
+/// A form for an evaluation of practice `id`, with the usual defaults and empty rows.
 async fn blank_form(ctx: &Ctx, id: String) -> Result<EvaluationForm, WebError> {
     let lookup = id.clone();
     let (practice, definitions) = ctx
@@ -244,8 +255,12 @@ async fn blank_form(ctx: &Ctx, id: String) -> Result<EvaluationForm, WebError> {
     values.insert("method".into(), "monitoring".into());
     values.insert("evidenceLevel".into(), "1".into());
     values.insert("stage".into(), "results".into());
+    values.insert("version".into(), String::new());
     Ok(EvaluationForm {
         action: format!("/practices/{id}/evaluations"),
+        editing: false,
+        stale: false,
+        delete_href: None,
         practice_href: format!("/practices/{id}"),
         practice_title: view::pick(
             &practice.content.title,
@@ -331,7 +346,7 @@ pub async fn create(req: HttpRequest, path: web::Path<String>, payload: web::Pay
 }
 
 fn fill(page: &mut EvaluationForm, data: &FormData) {
-    for name in SCALARS {
+    for name in SCALARS.iter().chain(&["version"]) {
         page.values
             .insert(name.to_string(), data.get(name).to_string());
     }
@@ -340,8 +355,303 @@ fn fill(page: &mut EvaluationForm, data: &FormData) {
         .map(|i| {
             ROW_FIELDS
                 .iter()
+                .chain(&["from"])
                 .map(|f| (f.to_string(), data.get(&format!("{f}_{i}")).to_string()))
                 .collect()
         })
         .collect();
+}
+
+/// Numbers as a person would type them back (`12.5`, `10`).
+fn number_text(v: Option<f64>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+/// The form filled from a stored evaluation, plus one empty row to add a value.
+fn fill_from_evaluation(page: &mut EvaluationForm, e: &Evaluation) {
+    let c = &e.content;
+    let enum_text = |v: Json| v.as_str().map(String::from).unwrap_or_default();
+    let v = &mut page.values;
+    v.insert("evaluatorName".into(), c.evaluator.name.clone());
+    v.insert("evaluatorRole".into(), enum_text(json!(c.evaluator.role)));
+    v.insert(
+        "evaluatorOrganisation".into(),
+        c.evaluator.organisation.clone().unwrap_or_default(),
+    );
+    v.insert("method".into(), enum_text(json!(c.method)));
+    v.insert("evidenceLevel".into(), c.evidence_level.get().to_string());
+    v.insert("stage".into(), enum_text(json!(c.stage)));
+    v.insert("periodStart".into(), c.period.start.to_string());
+    v.insert(
+        "periodEnd".into(),
+        c.period.end.map(|d| d.to_string()).unwrap_or_default(),
+    );
+    v.insert("version".into(), e.version.to_string());
+    page.rows = c
+        .values
+        .iter()
+        .take(MAX_ROWS.saturating_sub(1))
+        .enumerate()
+        .map(|(i, value)| {
+            let mut row = EvaluationForm::empty_row();
+            row.insert("indicator".into(), value.indicator.to_string());
+            row.insert("baseline".into(), number_text(value.baseline));
+            row.insert("target".into(), number_text(value.target));
+            row.insert("actual".into(), number_text(value.actual));
+            row.insert(
+                "n".into(),
+                value.n.map(|n| n.to_string()).unwrap_or_default(),
+            );
+            if let Some(ci) = &value.ci {
+                row.insert("ciLower".into(), ci.lower.to_string());
+                row.insert("ciUpper".into(), ci.upper.to_string());
+            }
+            row.insert(
+                "group".into(),
+                value
+                    .disaggregation
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            row.insert("from".into(), i.to_string());
+            row
+        })
+        .collect();
+    page.rows.push(EvaluationForm::empty_row());
+}
+
+/// Puts back into an edited evaluation's JSON what the form does not show: the subject as
+/// stored (with the practice version evaluated), title, summary, DAC ratings, and per value
+/// its period, numerator, denominator and interval level (matched through the row's `from`).
+fn keep_hidden_fields(
+    body: &mut Json,
+    stored: &Evaluation,
+    rows: &[BTreeMap<String, String>],
+    origin: &[usize],
+) {
+    let Ok(Json::Object(old)) = serde_json::to_value(&stored.content) else {
+        return;
+    };
+    let Json::Object(new) = body else {
+        return;
+    };
+    for key in ["subject", "title", "summary", "dac"] {
+        match old.get(key) {
+            Some(v) => {
+                new.insert(key.to_string(), v.clone());
+            }
+            None => {
+                new.remove(key);
+            }
+        }
+    }
+    let old_values = old.get("values").and_then(Json::as_array);
+    let Some(Json::Array(values)) = new.get_mut("values") else {
+        return;
+    };
+    for (value, row) in values.iter_mut().zip(origin) {
+        let from = rows
+            .get(*row)
+            .and_then(|r| r.get("from"))
+            .and_then(|f| f.parse::<usize>().ok());
+        let (Some(Json::Object(before)), Json::Object(after)) =
+            (from.and_then(|f| old_values.and_then(|v| v.get(f))), value)
+        else {
+            continue;
+        };
+        for key in ["period", "numerator", "denominator"] {
+            if let (Some(v), false) = (before.get(key), after.contains_key(key)) {
+                after.insert(key.to_string(), v.clone());
+            }
+        }
+        if let (Some(level), Some(Json::Object(ci))) = (
+            before.get("ci").and_then(|c| c.get("level")),
+            after.get_mut("ci"),
+        ) {
+            ci.insert("level".into(), level.clone());
+        }
+    }
+}
+
+/// The practice an evaluation belongs under on the web: its subject, or the practice its
+/// subject adaptation adapts.
+fn practice_of(n: &punte_node::Node, e: &Evaluation) -> punte_node::Result<String> {
+    if let Some(p) = &e.content.subject.practice {
+        return Ok(p.clone());
+    }
+    match &e.content.subject.adaptation {
+        Some(a) => {
+            let adaptation: punte_model::Adaptation = n.get(a, None)?;
+            Ok(adaptation.content.origin.practice)
+        }
+        None => Err(NodeError::Store(StoreError::not_found(format!(
+            "the subject of evaluation {}",
+            e.id
+        )))),
+    }
+}
+
+/// The stored evaluation `id` and the form to edit it.
+async fn edit_page(ctx: &Ctx, id: &str) -> Result<(Evaluation, EvaluationForm), WebError> {
+    let lookup = id.to_string();
+    let (stored, practice) = ctx
+        .fetch(move |n| {
+            let e: Evaluation = n.get(&lookup, None)?;
+            let p = practice_of(n, &e)?;
+            Ok((e, p))
+        })
+        .await?;
+    let practice = checked_id(ctx, &practice)?;
+    let mut page = blank_form(ctx, practice).await?;
+    page.action = format!("/evaluations/{id}/edit");
+    page.editing = true;
+    page.delete_href = Some(format!("/evaluations/{id}/delete"));
+    Ok((stored, page))
+}
+
+pub async fn edit_form(req: HttpRequest, path: web::Path<String>) -> WebResult {
+    let ctx = Ctx::load(&req).await?;
+    if let Some(answer) = ctx.require(Role::Editor) {
+        return answer;
+    }
+    let id = checked_id(&ctx, &path)?;
+    let (stored, mut page) = edit_page(&ctx, &id).await?;
+    fill_from_evaluation(&mut page, &stored);
+    ctx.render("evaluation_form.html", "practices", &page).await
+}
+
+pub async fn update(req: HttpRequest, path: web::Path<String>, payload: web::Payload) -> WebResult {
+    let ctx = Ctx::load(&req).await?;
+    let data = form::read(&ctx, &req, payload).await?;
+    ctx.check_csrf(&data)?;
+    if let Some(answer) = ctx.require(Role::Editor) {
+        return answer;
+    }
+    let id = checked_id(&ctx, &path)?;
+    let (stored, mut page) = edit_page(&ctx, &id).await?;
+    fill(&mut page, &data);
+    if data.get("action") == "add_row" {
+        if page.rows.len() < MAX_ROWS {
+            page.rows.push(EvaluationForm::empty_row());
+        }
+        return ctx.render("evaluation_form.html", "practices", &page).await;
+    }
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let mut errors = FormErrors::default();
+    let practice = stored.content.subject.practice.clone().unwrap_or_default();
+    let (mut body, origin) = page.to_json(&ctx, &practice, &mut errors);
+    if !errors.is_empty() {
+        page.errors = errors;
+        return ctx
+            .render_status(unprocessable, "evaluation_form.html", "practices", &page)
+            .await;
+    }
+    keep_hidden_fields(&mut body, &stored, &page.rows, &origin);
+    let content: EvaluationContent = match crate::extract::from_value(body) {
+        Ok(c) => c,
+        Err(e) => {
+            if e.errors.is_empty() {
+                errors.add(None, e.detail.clone(), Some("en".into()));
+            }
+            errors.add_model_errors(&ctx, &e.errors, |f| EvaluationForm::input_for(f, &origin));
+            page.errors = errors;
+            return ctx
+                .render_status(unprocessable, "evaluation_form.html", "practices", &page)
+                .await;
+        }
+    };
+    let expected = page.value("version").parse::<u32>().ok();
+    let update_id = id.clone();
+    match ctx
+        .run(move |n| n.update::<Evaluation>(&update_id, expected, content))
+        .await?
+    {
+        Ok(_) => Ok(ctx.redirect(&format!("{}#evaluation-{id}", page.practice_href))),
+        Err(NodeError::Invalid(e)) => {
+            errors.add_model_errors(&ctx, &e.0, |f| EvaluationForm::input_for(f, &origin));
+            page.errors = errors;
+            ctx.render_status(unprocessable, "evaluation_form.html", "practices", &page)
+                .await
+        }
+        Err(NodeError::Store(StoreError::VersionConflict { current, .. })) => {
+            page.stale = true;
+            page.values.insert("version".into(), current.to_string());
+            ctx.render_status(
+                StatusCode::CONFLICT,
+                "evaluation_form.html",
+                "practices",
+                &page,
+            )
+            .await
+        }
+        Err(other) => Err(WebError::from_node(ctx.lang, other)),
+    }
+}
+
+#[derive(Serialize)]
+struct DeletePage {
+    action: String,
+    practice_href: String,
+    practice_title: TextView,
+    evaluation: view::EvaluationView,
+    version: u32,
+    stale: bool,
+}
+
+async fn delete_page(ctx: &Ctx, id: &str) -> Result<DeletePage, WebError> {
+    let (stored, page) = edit_page(ctx, id).await?;
+    let want = ctx.content_lang();
+    Ok(DeletePage {
+        action: format!("/evaluations/{id}/delete"),
+        practice_href: page.practice_href,
+        practice_title: page.practice_title,
+        evaluation: view::evaluation(&stored, &BTreeMap::new(), want.as_ref()),
+        version: stored.version,
+        stale: false,
+    })
+}
+
+/// `GET /evaluations/{id}/delete`: asks before deleting.
+pub async fn delete_form(req: HttpRequest, path: web::Path<String>) -> WebResult {
+    let ctx = Ctx::load(&req).await?;
+    if let Some(answer) = ctx.require(Role::Editor) {
+        return answer;
+    }
+    let id = checked_id(&ctx, &path)?;
+    let page = delete_page(&ctx, &id).await?;
+    ctx.render("evaluation_delete.html", "practices", &page)
+        .await
+}
+
+/// `POST /evaluations/{id}/delete`: deletes the version the reader confirmed, not a newer one.
+pub async fn delete(req: HttpRequest, path: web::Path<String>, payload: web::Payload) -> WebResult {
+    let ctx = Ctx::load(&req).await?;
+    let data = form::read(&ctx, &req, payload).await?;
+    ctx.check_csrf(&data)?;
+    if let Some(answer) = ctx.require(Role::Editor) {
+        return answer;
+    }
+    let id = checked_id(&ctx, &path)?;
+    let mut page = delete_page(&ctx, &id).await?;
+    let expected = data.get("version").parse::<u32>().ok();
+    let delete_id = id.clone();
+    match ctx
+        .run(move |n| n.delete::<Evaluation>(&delete_id, expected))
+        .await?
+    {
+        Ok(()) => Ok(ctx.redirect(&format!("{}#evaluations", page.practice_href))),
+        Err(NodeError::Store(StoreError::VersionConflict { .. })) => {
+            page.stale = true;
+            ctx.render_status(
+                StatusCode::CONFLICT,
+                "evaluation_delete.html",
+                "practices",
+                &page,
+            )
+            .await
+        }
+        Err(other) => Err(WebError::from_node(ctx.lang, other)),
+    }
 }

@@ -8,8 +8,12 @@
 pub mod i18n;
 pub mod session;
 
+mod adaptations;
 mod evaluations;
 mod form;
+pub mod history;
+pub mod live;
+mod organisation;
 mod pages;
 mod practices;
 mod view;
@@ -53,20 +57,55 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "evaluation_form.html",
         include_str!("../../templates/evaluation_form.html"),
     ),
+    (
+        "evaluation_delete.html",
+        include_str!("../../templates/evaluation_delete.html"),
+    ),
+    (
+        "adaptation_form.html",
+        include_str!("../../templates/adaptation_form.html"),
+    ),
+    ("history.html", include_str!("../../templates/history.html")),
+    (
+        "history_entry.html",
+        include_str!("../../templates/history_entry.html"),
+    ),
+    (
+        "activity_summary.html",
+        include_str!("../../templates/activity_summary.html"),
+    ),
+    (
+        "entry_badge.html",
+        include_str!("../../templates/entry_badge.html"),
+    ),
+    (
+        "organisation.html",
+        include_str!("../../templates/organisation.html"),
+    ),
+    (
+        "organisation_form.html",
+        include_str!("../../templates/organisation_form.html"),
+    ),
+    ("tokens.html", include_str!("../../templates/tokens.html")),
+    ("live.html", include_str!("../../templates/live.html")),
     ("signin.html", include_str!("../../templates/signin.html")),
     ("error.html", include_str!("../../templates/error.html")),
 ];
 
 const STYLE_CSS: &str = include_str!("../../static/style.css");
+const LIVE_JS: &str = include_str!("../../static/live.js");
 
-/// No inline script or style; nothing framed; forms post only here.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+/// No inline script or style; nothing framed; forms post only here; scripts talk only to
+/// this node (the live feed's event stream).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// Mounts the web interface on the app (one line in the app builder).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::Data::new(SessionKeys::default()))
+        .app_data(web::Data::new(live::StreamCount::default()))
         .route("/", web::get().to(pages::home))
         .route("/static/style.css", web::get().to(style))
+        .route("/static/live.js", web::get().to(live_script))
         .route("/lang/{code}", web::get().to(pages::switch_language))
         .route("/signin", web::get().to(pages::signin_form))
         .route("/signin", web::post().to(pages::signin))
@@ -89,7 +128,44 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/practices/{id}/evaluations",
             web::post().to(evaluations::create),
-        );
+        )
+        .route(
+            "/evaluations/{id}/edit",
+            web::get().to(evaluations::edit_form),
+        )
+        .route(
+            "/evaluations/{id}/edit",
+            web::post().to(evaluations::update),
+        )
+        .route(
+            "/evaluations/{id}/delete",
+            web::get().to(evaluations::delete_form),
+        )
+        .route(
+            "/evaluations/{id}/delete",
+            web::post().to(evaluations::delete),
+        )
+        .route(
+            "/practices/{id}/adaptations/new",
+            web::get().to(adaptations::new_form),
+        )
+        .route(
+            "/practices/{id}/adaptations",
+            web::post().to(adaptations::create),
+        )
+        .route("/history", web::get().to(history::show))
+        .route("/history/{index}", web::get().to(history::entry))
+        .route("/organisation", web::get().to(organisation::show))
+        .route("/organisation/edit", web::get().to(organisation::edit_form))
+        .route("/organisation/edit", web::post().to(organisation::update))
+        .route("/tokens", web::get().to(organisation::tokens))
+        .route("/tokens", web::post().to(organisation::create_token))
+        .route(
+            "/tokens/{id}/revoke",
+            web::post().to(organisation::revoke_token),
+        )
+        .route("/live", web::get().to(live::page))
+        .route("/live/events", web::get().to(live::events));
 }
 
 static TEMPLATE_ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -134,6 +210,14 @@ async fn style() -> HttpResponse {
         .body(STYLE_CSS)
 }
 
+async fn live_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(LIVE_JS)
+}
+
 /// Security headers on every HTML answer.
 pub fn secure_headers(builder: &mut HttpResponseBuilder) {
     builder
@@ -151,10 +235,11 @@ pub struct Ui {
     pub lang: &'static str,
     pub site_name: String,
     pub site_name_lang: String,
-    /// `home` or `practices`, for `aria-current`.
+    /// `home`, `practices`, `history`, `live`, `organisation`, `tokens`…, for `aria-current`.
     pub section: &'static str,
     pub role: Option<&'static str>,
     pub can_edit: bool,
+    pub is_admin: bool,
     pub csrf: Option<String>,
     pub languages: Vec<LanguageLink>,
     pub signin_href: String,
@@ -178,6 +263,7 @@ impl Ui {
             section: "",
             role: None,
             can_edit: false,
+            is_admin: false,
             csrf: None,
             languages: UiLang::ALL
                 .iter()
@@ -422,6 +508,10 @@ impl Ctx {
             .user
             .as_ref()
             .is_some_and(|u| u.role.allows(Role::Editor));
+        ui.is_admin = self
+            .user
+            .as_ref()
+            .is_some_and(|u| u.role.allows(Role::Admin));
         ui.csrf = self.session.as_ref().map(|s| s.csrf.clone());
         ui
     }

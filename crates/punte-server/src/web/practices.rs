@@ -14,7 +14,7 @@ use punte_node::{EvaluationFilter, NodeError, PracticeFilter, Role};
 use punte_store::StoreError;
 
 use super::form::{self, FormData, FormErrors, leading_index, split_path};
-use super::view::{self, DiffRow, EvaluationView, PracticeView};
+use super::view::{self, AdaptationView, DiffRow, EvaluationView, PracticeView};
 use super::{Ctx, WebError, WebResult};
 
 /// Practices per page of the list.
@@ -116,6 +116,11 @@ struct PracticePage {
     diff_from: u32,
     diff_to: u32,
     evaluations: Vec<EvaluationView>,
+    /// Cells below this many people are suppressed when published.
+    disclosure_k: u64,
+    /// Whether the values shown are the published ones (suppressed cells blank).
+    published_values: bool,
+    adaptations: Vec<AdaptationView>,
 }
 
 pub async fn show(req: HttpRequest, path: web::Path<String>) -> WebResult {
@@ -135,7 +140,10 @@ pub async fn show_version(req: HttpRequest, path: web::Path<(String, String)>) -
 }
 
 async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult {
-    let (practice, current, versions, evaluations, definitions) = ctx
+    // Signed-in people of the organisation see every value, with the cells disclosure
+    // control hides marked; everyone else sees the values as they are published.
+    let published_values = ctx.user.is_none();
+    let (practice, current, versions, evaluations, definitions, adaptations) = ctx
         .fetch(move |n| {
             let current: Practice = n.get(&id, None)?;
             let practice: Practice = match version {
@@ -147,18 +155,28 @@ async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult
                 practice: Some(id.clone()),
                 indicator: None,
             };
-            let evaluations = n.list_evaluations(&filter, None, 100)?.items;
+            let mut evaluations = Vec::new();
+            for e in n.list_evaluations(&filter, None, 100)?.items {
+                let published = n.evaluation_for_publication(&e.id)?;
+                evaluations.push(if published_values {
+                    published
+                } else {
+                    mark_suppressed(e, &published)
+                });
+            }
             let definitions: BTreeMap<String, _> = n
                 .list_indicators(None)?
                 .into_iter()
                 .map(|d| (d.reference().to_string(), d))
                 .collect();
+            let adaptations = n.adaptations_of_practice(&id)?;
             Ok((
                 practice,
-                current.version,
+                current,
                 versions,
                 evaluations,
                 definitions,
+                adaptations,
             ))
         })
         .await?;
@@ -171,7 +189,7 @@ async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult
             .map(|v| VersionLink {
                 version: v.version,
                 created_at: view::date_time(&v.created_at),
-                href: if v.version == current {
+                href: if v.version == current.version {
                     format!("/practices/{}", practice.id)
                 } else {
                     format!("/practices/{}/versions/{}", practice.id, v.version)
@@ -179,17 +197,40 @@ async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult
                 current: v.version == shown,
             })
             .collect(),
-        current_version: current,
-        viewing_old: shown != current,
+        current_version: current.version,
+        viewing_old: shown != current.version,
         diff_from: shown.saturating_sub(1).max(1),
         diff_to: shown,
         evaluations: evaluations
             .iter()
             .map(|e| view::evaluation(e, &definitions, want.as_ref()))
             .collect(),
+        disclosure_k: ctx.node.settings().disclosure_k,
+        published_values,
+        adaptations: adaptations
+            .iter()
+            .map(|a| view::adaptation(a, &current.content.core_components, want.as_ref()))
+            .collect(),
         p: view::practice(&practice, want.as_ref()),
     };
     ctx.render("practice.html", "practices", &page).await
+}
+
+/// The stored evaluation with each value marked as disclosure control marks it in
+/// `published` (the same values, in the same order).
+fn mark_suppressed(
+    mut stored: punte_model::Evaluation,
+    published: &punte_model::Evaluation,
+) -> punte_model::Evaluation {
+    for (value, out) in stored
+        .content
+        .values
+        .iter_mut()
+        .zip(&published.content.values)
+    {
+        value.suppressed = out.suppressed;
+    }
+    stored
 }
 
 #[derive(Serialize)]

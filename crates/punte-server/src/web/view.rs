@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use punte_model::{Evaluation, IndicatorDefinition, LangMap, LanguageTag, Practice};
+use punte_model::{Adaptation, Evaluation, IndicatorDefinition, LangMap, LanguageTag, Practice};
 
 use super::i18n::{self, UiLang};
 
@@ -194,6 +194,9 @@ pub struct ValueView {
     pub actual: String,
     pub n: String,
     pub ci: String,
+    /// Set by disclosure control (`primary`, `secondary`): on pages for the public the
+    /// observed numbers are blank; for signed-in people they are shown and marked.
+    pub suppressed: Option<String>,
 }
 
 fn enum_str<T: Serialize>(value: &T) -> String {
@@ -251,6 +254,7 @@ pub fn evaluation(
                         .as_ref()
                         .map(|ci| format!("{} – {} ({}%)", ci.lower, ci.upper, ci.level * 100.0))
                         .unwrap_or_default(),
+                    suppressed: v.suppressed.as_ref().map(enum_str),
                 }
             })
             .collect(),
@@ -259,6 +263,87 @@ pub fn evaluation(
             .as_ref()
             .map(|d| d.iter().map(|(k, j)| (k.to_string(), j.rating)).collect())
             .unwrap_or_default(),
+    }
+}
+
+/// An adaptation of a practice, for the practice page.
+#[derive(Debug, Serialize)]
+pub struct AdaptationView {
+    pub id: String,
+    pub version: u32,
+    pub title: Option<TextView>,
+    pub context: TextView,
+    pub country: String,
+    pub state: String,
+    pub scaling: String,
+    /// The version of the practice adapted.
+    pub origin_version: u32,
+    /// The core components kept, by their text in the practice (or their position).
+    pub kept: Vec<TextView>,
+    pub core_count: usize,
+    pub fidelity_notes: Option<TextView>,
+    pub modifications: Vec<ModificationView>,
+    pub updated_at: String,
+}
+
+/// One FRAME modification.
+#[derive(Debug, Serialize)]
+pub struct ModificationView {
+    pub what: TextView,
+    pub nature: String,
+    pub when: String,
+    pub planned: bool,
+    pub decided_by: Option<String>,
+    pub reason_category: String,
+    pub reason: TextView,
+    pub fidelity_consistent: bool,
+}
+
+/// `core` are the core components of the practice adapted, to name the ones kept.
+pub fn adaptation(a: &Adaptation, core: &[LangMap], want: Option<&LanguageTag>) -> AdaptationView {
+    let c = &a.content;
+    AdaptationView {
+        id: a.id.clone(),
+        version: a.version,
+        title: c.title.as_ref().map(|m| pick(m, want, None)),
+        context: pick(&c.context, want, None),
+        country: c.country.to_string(),
+        state: enum_str(&c.state),
+        scaling: enum_str(&c.scaling),
+        origin_version: c.origin.version,
+        kept: c
+            .fidelity
+            .core_components_kept
+            .iter()
+            .map(|i| {
+                let found = usize::try_from(*i).ok().and_then(|i| core.get(i));
+                match found {
+                    Some(m) => pick(m, want, None),
+                    None => TextView {
+                        text: format!("#{}", u64::from(*i) + 1),
+                        lang: String::new(),
+                        original: true,
+                    },
+                }
+            })
+            .collect(),
+        core_count: core.len(),
+        fidelity_notes: c.fidelity.notes.as_ref().map(|m| pick(m, want, None)),
+        modifications: c
+            .modifications
+            .iter()
+            .map(|m| ModificationView {
+                what: pick(&m.what, want, None),
+                nature: enum_str(&m.nature),
+                when: enum_str(&m.when),
+                planned: m.planned,
+                decided_by: m.decided_by.clone(),
+                reason_category: enum_str(&m.reason_category),
+                reason: pick(&m.reason, want, None),
+                fidelity_consistent: m.fidelity_consistent,
+            })
+            .collect(),
+        updated_at: date_time(&a.updated_at),
     }
 }
 

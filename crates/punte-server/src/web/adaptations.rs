@@ -1,0 +1,384 @@
+//! The form to record an adaptation of a practice: the local context, what changed and why
+//! (FRAME: nature, timing, planned or not, who decided, reason category and reason, whether
+//! the core stays intact), which core components are kept, how it is scaled and where it
+//! stands. Adaptations of this node's practices are listed on the practice page.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+use serde::Serialize;
+use serde_json::{Map, Value as Json, json};
+
+use punte_model::common::CountryCode;
+use punte_model::{Adaptation, AdaptationContent, LanguageTag, Practice};
+use punte_node::{NodeError, Role};
+
+use super::form::{self, FormData, FormErrors, leading_index, split_path};
+use super::practices::checked_id;
+use super::view::{self, TextView};
+use super::{Ctx, WebError, WebResult};
+
+/// Modification rows a new form starts with.
+const START_ROWS: usize = 1;
+/// Most modification rows one form handles (the model allows 200).
+const MAX_ROWS: usize = 200;
+
+pub const STATES: [&str; 5] = [
+    "intended",
+    "piloting",
+    "implemented",
+    "scaled",
+    "discontinued",
+];
+pub const SCALINGS: [&str; 4] = ["none", "horizontal", "vertical", "functional"];
+pub const NATURES: [&str; 11] = [
+    "tailoring",
+    "adding",
+    "removing",
+    "shortening",
+    "lengthening",
+    "substituting",
+    "reordering",
+    "integrating",
+    "repeating",
+    "loosening",
+    "departing",
+];
+pub const WHENS: [&str; 4] = [
+    "preImplementation",
+    "implementation",
+    "scaleUp",
+    "maintenance",
+];
+pub const REASONS: [&str; 4] = ["sociopolitical", "organisational", "provider", "recipient"];
+
+const SCALARS: [&str; 8] = [
+    "lang",
+    "title",
+    "context",
+    "country",
+    "scaling",
+    "state",
+    "fidelityNotes",
+    "originVersion",
+];
+const ROW_FIELDS: [&str; 8] = [
+    "what",
+    "nature",
+    "when",
+    "planned",
+    "decidedBy",
+    "reasonCategory",
+    "reason",
+    "consistent",
+];
+
+#[derive(Serialize)]
+struct CoreOption {
+    index: usize,
+    text: TextView,
+    kept: bool,
+}
+
+#[derive(Serialize)]
+struct AdaptationForm {
+    action: String,
+    practice_href: String,
+    practice_title: TextView,
+    versions: Vec<u32>,
+    values: BTreeMap<String, String>,
+    core: Vec<CoreOption>,
+    rows: Vec<BTreeMap<String, String>>,
+    states: Vec<&'static str>,
+    scalings: Vec<&'static str>,
+    natures: Vec<&'static str>,
+    whens: Vec<&'static str>,
+    reasons: Vec<&'static str>,
+    errors: FormErrors,
+}
+
+impl AdaptationForm {
+    fn value(&self, name: &str) -> &str {
+        self.values.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    fn empty_row() -> BTreeMap<String, String> {
+        let mut row: BTreeMap<String, String> = ROW_FIELDS
+            .iter()
+            .map(|f| (f.to_string(), String::new()))
+            .collect();
+        row.insert("nature".into(), "tailoring".into());
+        row.insert("when".into(), "preImplementation".into());
+        row.insert("planned".into(), "yes".into());
+        row.insert("reasonCategory".into(), "recipient".into());
+        row.insert("consistent".into(), "yes".into());
+        row
+    }
+
+    /// A row is left out when neither what changed nor why is written.
+    fn row_is_empty(row: &BTreeMap<String, String>) -> bool {
+        ["what", "reason", "decidedBy"]
+            .iter()
+            .all(|k| row.get(*k).is_none_or(String::is_empty))
+    }
+
+    /// The adaptation's JSON and, per modification, the form row it came from.
+    fn to_json(&self, ctx: &Ctx, practice: &str, errors: &mut FormErrors) -> (Json, Vec<usize>) {
+        let mut body = Map::new();
+        let lang = self.value("lang");
+        let tag = match LanguageTag::parse(lang) {
+            Ok(t) => Some(t.to_string()),
+            Err(_) => {
+                errors.local(
+                    ctx,
+                    "lang",
+                    if lang.is_empty() {
+                        "err_required"
+                    } else {
+                        "err_language"
+                    },
+                );
+                None
+            }
+        };
+        let text = |s: &str| -> Json {
+            match &tag {
+                Some(t) => json!({ t.clone(): s }),
+                None => json!({}),
+            }
+        };
+        let version = match form::whole(self.value("originVersion")) {
+            Some(Ok(v)) if u32::try_from(v).is_ok_and(|v| self.versions.contains(&v)) => v,
+            _ => {
+                errors.local(ctx, "originVersion", "err_version");
+                0
+            }
+        };
+        body.insert(
+            "origin".into(),
+            json!({ "practice": practice, "version": version }),
+        );
+        let title = self.value("title");
+        if !title.is_empty() {
+            body.insert("title".into(), text(title));
+        }
+        let context = self.value("context");
+        if context.is_empty() {
+            errors.local(ctx, "context", "err_required");
+        }
+        body.insert("context".into(), text(context));
+        let country = self.value("country");
+        if country.is_empty() {
+            errors.local(ctx, "country", "err_required");
+        } else if CountryCode::parse(country).is_err() {
+            errors.local(ctx, "country", "err_country");
+        }
+        body.insert("country".into(), json!(country));
+        body.insert("scaling".into(), json!(self.value("scaling")));
+        body.insert("state".into(), json!(self.value("state")));
+        let kept: Vec<usize> = self
+            .core
+            .iter()
+            .filter(|c| c.kept)
+            .map(|c| c.index)
+            .collect();
+        let mut fidelity = Map::new();
+        fidelity.insert("coreComponentsKept".into(), json!(kept));
+        let notes = self.value("fidelityNotes");
+        if !notes.is_empty() {
+            fidelity.insert("notes".into(), text(notes));
+        }
+        body.insert("fidelity".into(), Json::Object(fidelity));
+        let mut modifications = Vec::new();
+        let mut origin = Vec::new();
+        for (i, row) in self.rows.iter().enumerate() {
+            if Self::row_is_empty(row) {
+                continue;
+            }
+            let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("");
+            for required in ["what", "reason"] {
+                if get(required).is_empty() {
+                    errors.local(ctx, &format!("{required}_{i}"), "err_required");
+                }
+            }
+            let mut m = Map::new();
+            m.insert("what".into(), text(get("what")));
+            m.insert("nature".into(), json!(get("nature")));
+            m.insert("when".into(), json!(get("when")));
+            m.insert("planned".into(), json!(get("planned") == "yes"));
+            if !get("decidedBy").is_empty() {
+                m.insert("decidedBy".into(), json!(get("decidedBy")));
+            }
+            m.insert("reasonCategory".into(), json!(get("reasonCategory")));
+            m.insert("reason".into(), text(get("reason")));
+            m.insert(
+                "fidelityConsistent".into(),
+                json!(get("consistent") == "yes"),
+            );
+            modifications.push(Json::Object(m));
+            origin.push(i);
+        }
+        if !modifications.is_empty() {
+            body.insert("modifications".into(), Json::Array(modifications));
+        }
+        (Json::Object(body), origin)
+    }
+
+    /// The input a model error's field path belongs next to.
+    fn input_for(field: &str, origin: &[usize]) -> Option<String> {
+        let (top, rest) = split_path(field);
+        match top {
+            "origin" => Some("originVersion".into()),
+            "title" | "context" | "country" | "scaling" | "state" => Some(top.into()),
+            "fidelity" if rest.starts_with(".notes") => Some("fidelityNotes".into()),
+            "fidelity" => Some("kept".into()),
+            "modifications" => {
+                let (index, after) = leading_index(rest)?;
+                let row = origin.get(index)?;
+                let input = match after.trim_start_matches('.').split(['.', '[']).next() {
+                    Some("nature") => "nature",
+                    Some("when") => "when",
+                    Some("planned") => "planned",
+                    Some("decidedBy") => "decidedBy",
+                    Some("reasonCategory") => "reasonCategory",
+                    Some("reason") => "reason",
+                    Some("fidelityConsistent") => "consistent",
+                    _ => "what",
+                };
+                Some(format!("{input}_{row}"))
+            }
+            _ => None,
+        }
+    }
+}
+
+async fn blank_form(ctx: &Ctx, id: String) -> Result<AdaptationForm, WebError> {
+    let lookup = id.clone();
+    let (practice, versions, organisation) = ctx
+        .fetch(move |n| {
+            let p: Practice = n.get(&lookup, None)?;
+            let versions = n.versions::<Practice>(&lookup)?;
+            Ok((p, versions, n.organisation()?))
+        })
+        .await?;
+    let want = ctx.content_lang();
+    let original = Some(&practice.content.original_language);
+    let mut values: BTreeMap<String, String> = SCALARS
+        .iter()
+        .map(|n| (n.to_string(), String::new()))
+        .collect();
+    values.insert("lang".into(), ctx.lang.code().into());
+    values.insert("scaling".into(), "none".into());
+    values.insert("state".into(), "intended".into());
+    values.insert("originVersion".into(), practice.version.to_string());
+    if let Some(o) = organisation {
+        values.insert("country".into(), o.country.to_string());
+    }
+    Ok(AdaptationForm {
+        action: format!("/practices/{id}/adaptations"),
+        practice_href: format!("/practices/{id}"),
+        practice_title: view::pick(&practice.content.title, want.as_ref(), original),
+        versions: versions.iter().rev().map(|v| v.version).collect(),
+        values,
+        core: practice
+            .content
+            .core_components
+            .iter()
+            .enumerate()
+            .map(|(index, m)| CoreOption {
+                index,
+                text: view::pick(m, want.as_ref(), original),
+                kept: true,
+            })
+            .collect(),
+        rows: (0..START_ROWS)
+            .map(|_| AdaptationForm::empty_row())
+            .collect(),
+        states: STATES.to_vec(),
+        scalings: SCALINGS.to_vec(),
+        natures: NATURES.to_vec(),
+        whens: WHENS.to_vec(),
+        reasons: REASONS.to_vec(),
+        errors: FormErrors::default(),
+    })
+}
+
+fn fill(page: &mut AdaptationForm, data: &FormData) {
+    for name in SCALARS {
+        page.values
+            .insert(name.to_string(), data.get(name).to_string());
+    }
+    for c in page.core.iter_mut() {
+        c.kept = !data.get(&format!("kept_{}", c.index)).is_empty();
+    }
+    let rows = data.count("what", MAX_ROWS).max(1);
+    page.rows = (0..rows)
+        .map(|i| {
+            ROW_FIELDS
+                .iter()
+                .map(|f| (f.to_string(), data.get(&format!("{f}_{i}")).to_string()))
+                .collect()
+        })
+        .collect();
+}
+
+pub async fn new_form(req: HttpRequest, path: web::Path<String>) -> WebResult {
+    let ctx = Ctx::load(&req).await?;
+    if let Some(answer) = ctx.require(Role::Editor) {
+        return answer;
+    }
+    let id = checked_id(&ctx, &path)?;
+    let page = blank_form(&ctx, id).await?;
+    ctx.render("adaptation_form.html", "practices", &page).await
+}
+
+pub async fn create(req: HttpRequest, path: web::Path<String>, payload: web::Payload) -> WebResult {
+    let ctx = Ctx::load(&req).await?;
+    let data = form::read(&ctx, &req, payload).await?;
+    ctx.check_csrf(&data)?;
+    if let Some(answer) = ctx.require(Role::Editor) {
+        return answer;
+    }
+    let id = checked_id(&ctx, &path)?;
+    let mut page = blank_form(&ctx, id.clone()).await?;
+    fill(&mut page, &data);
+    if data.get("action") == "add_row" {
+        if page.rows.len() < MAX_ROWS {
+            page.rows.push(AdaptationForm::empty_row());
+        }
+        return ctx.render("adaptation_form.html", "practices", &page).await;
+    }
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let mut errors = FormErrors::default();
+    let (body, origin) = page.to_json(&ctx, &id, &mut errors);
+    if !errors.is_empty() {
+        page.errors = errors;
+        return ctx
+            .render_status(unprocessable, "adaptation_form.html", "practices", &page)
+            .await;
+    }
+    let content: AdaptationContent = match crate::extract::from_value(body) {
+        Ok(c) => c,
+        Err(e) => {
+            if e.errors.is_empty() {
+                errors.add(None, e.detail.clone(), Some("en".into()));
+            }
+            errors.add_model_errors(&ctx, &e.errors, |f| AdaptationForm::input_for(f, &origin));
+            page.errors = errors;
+            return ctx
+                .render_status(unprocessable, "adaptation_form.html", "practices", &page)
+                .await;
+        }
+    };
+    match ctx.run(move |n| n.create::<Adaptation>(content)).await? {
+        Ok(a) => Ok(ctx.redirect(&format!("/practices/{id}#adaptation-{}", a.id))),
+        Err(NodeError::Invalid(e)) => {
+            errors.add_model_errors(&ctx, &e.0, |f| AdaptationForm::input_for(f, &origin));
+            page.errors = errors;
+            ctx.render_status(unprocessable, "adaptation_form.html", "practices", &page)
+                .await
+        }
+        Err(other) => Err(WebError::from_node(ctx.lang, other)),
+    }
+}
