@@ -1,7 +1,8 @@
 //! The web interface in a real browser: headless Chromium (Debian's `chromium` and
-//! `chromium-driver`) driven over WebDriver. Signs in, adds a practice, finds it in the list,
-//! switches the language, submits bad input and sees the error next to its field, and saves
-//! screenshots of the main pages to `target/screenshots/`.
+//! `chromium-driver`) driven over WebDriver. Signs in, adds a practice and an evaluation, edits
+//! the evaluation, finds the practice in the list, switches the language, submits bad input and
+//! sees the error next to its field, checks the signed history's badges, watches the live feed
+//! receive a new activity, and saves screenshots of the main pages to `target/screenshots/`.
 //!
 //! When the browser is missing the test installs it with apt-get (as root). If it still cannot
 //! start a browser it fails under `CI=true` and only warns elsewhere.
@@ -343,6 +344,40 @@ async fn a_person_signs_in_adds_a_practice_switches_language_and_fixes_a_form() 
     );
     shoot(&client, "practice").await;
 
+    // Edit the evaluation from its link on the practice page.
+    client
+        .find(Locator::Css(
+            ".evaluation a[href^='/evaluations/'][href$='/edit']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Id("actual_0"))
+        .await
+        .unwrap();
+    let kept = client
+        .find(Locator::Id("evaluatorName"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("Ana Pop"));
+    fill(&client, "actual_0", "11.4").await;
+    shoot(&client, "evaluation-edit").await;
+    save(&client).await;
+    let url = client.current_url().await.unwrap();
+    assert_eq!(url.path(), practice_path, "{}", errors(&client).await);
+    let source = client.source().await.unwrap();
+    assert!(
+        source.contains("11.4") && !source.contains("12.1"),
+        "{source}"
+    );
+
     // A second version, and what changed.
     client
         .goto(&format!("{base}{practice_path}/edit"))
@@ -431,6 +466,78 @@ async fn a_person_signs_in_adds_a_practice_switches_language_and_fixes_a_form() 
         .unwrap();
     assert_eq!(html_lang(&client).await, "en");
     shoot(&client, "home").await;
+
+    // The signed history: every entry carries a verification badge.
+    client
+        .find(Locator::Css(".main-nav a[href='/history']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let badge = client
+        .wait()
+        .for_element(Locator::Css("table.entries .badge.verified"))
+        .await
+        .unwrap();
+    assert!(badge.is_displayed().await.unwrap());
+    assert_eq!(badge.text().await.unwrap(), "✓ Verified");
+    let failed = client
+        .find_all(Locator::Css(".badge.failed"))
+        .await
+        .unwrap();
+    assert!(failed.is_empty(), "an entry does not verify");
+    shoot(&client, "history").await;
+    client
+        .execute(
+            "document.getElementById('entries').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    shoot(&client, "history-entries").await;
+    client.goto(&format!("{base}/history/0")).await.unwrap();
+    let source = client.source().await.unwrap();
+    assert!(source.contains("\"type\": \"Create\""), "{source}");
+    shoot(&client, "history-entry").await;
+
+    // The live feed: the page lists what was published, and a new activity arrives by itself.
+    client.goto(&format!("{base}/live")).await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#live-list .feed-item"))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let status = client
+            .find(Locator::Id("live-status"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if status.starts_with("Connected") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut garden = crate::support::practice_json();
+    garden["title"] = json!({"ro": "Grădina comunitară", "en": "Community garden"});
+    assert_eq!(node.post("/api/v1/practices", garden).await.status, 201);
+    let arrived = client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#live-list .feed-item.new"))
+        .await
+        .unwrap();
+    assert!(arrived.text().await.unwrap().contains("Community garden"));
+    shoot(&client, "live").await;
+
+    client.goto(&format!("{base}/organisation")).await.unwrap();
+    shoot(&client, "organisation").await;
+
     client.set_window_size(390, 844).await.unwrap();
     shoot(&client, "home-phone").await;
     client
@@ -440,6 +547,10 @@ async fn a_person_signs_in_adds_a_practice_switches_language_and_fixes_a_form() 
     shoot(&client, "practice-phone").await;
     client.goto(&format!("{base}/practices/new")).await.unwrap();
     shoot(&client, "practice-form-phone").await;
+    client.goto(&format!("{base}/history")).await.unwrap();
+    shoot(&client, "history-phone").await;
+    client.goto(&format!("{base}/live")).await.unwrap();
+    shoot(&client, "live-phone").await;
 
     client.close().await.unwrap();
     drop(driver);
