@@ -378,6 +378,45 @@ async fn a_person_signs_in_adds_a_practice_switches_language_and_fixes_a_form() 
         "{source}"
     );
 
+    // An adaptation of the practice, with one FRAME modification.
+    client
+        .goto(&format!("{base}{practice_path}/adaptations/new"))
+        .await
+        .unwrap();
+    fill(&client, "country", "IT").await;
+    fill(
+        &client,
+        "context",
+        "Two schools in a suburb of Turin, run by parents",
+    )
+    .await;
+    fill(&client, "what_0", "Sessions twice a week instead of daily").await;
+    fill(&client, "reason_0", "Too few volunteers").await;
+    client
+        .find(Locator::Id("nature_0"))
+        .await
+        .unwrap()
+        .select_by_value("shortening")
+        .await
+        .unwrap();
+    shoot(&client, "adaptation-form").await;
+    save(&client).await;
+    let url = client.current_url().await.unwrap();
+    assert_eq!(url.path(), practice_path, "{}", errors(&client).await);
+    let adaptation = client
+        .find(Locator::Css("#adaptations .adaptation"))
+        .await
+        .unwrap();
+    assert!(adaptation.text().await.unwrap().contains("Shortening"));
+    client
+        .execute(
+            "document.getElementById('adaptations').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    shoot(&client, "practice-adaptations").await;
+
     // A second version, and what changed.
     client
         .goto(&format!("{base}{practice_path}/edit"))

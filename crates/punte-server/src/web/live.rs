@@ -32,12 +32,13 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Entries on the page and most entries sent in one burst on reconnecting.
 pub const RECENT: u64 = 20;
-/// Most event streams open at once; more get 503 and the browser retries later.
+/// Most event streams open at once in one worker (each worker counts its own); more get 503
+/// and the browser retries later.
 pub const MAX_STREAMS: usize = 64;
 /// Most entries read from the log per poll.
 const BATCH: u64 = 100;
 
-/// The count of open event streams, shared by the workers.
+/// The count of open event streams of one worker.
 #[derive(Debug, Default)]
 pub struct StreamCount(Arc<AtomicUsize>);
 
