@@ -1110,7 +1110,7 @@ async fn small_cells_are_blank_for_the_public_and_marked_for_the_organisation() 
     assert!(ro.has("Nepublicat: mai puțin de 5 persoane"));
 }
 
-fn adaptation_form<'a>(csrf: &'a str) -> Vec<(&'a str, &'a str)> {
+fn adaptation_form(csrf: &str) -> Vec<(&str, &str)> {
     vec![
         ("csrf", csrf),
         ("lang", "en"),
@@ -1446,7 +1446,7 @@ async fn the_live_feed_renders_without_javascript_and_streams_new_entries() {
     let data = seen
         .lines()
         .filter_map(|l| l.strip_prefix("data: "))
-        .last()
+        .next_back()
         .unwrap();
     let event: serde_json::Value = serde_json::from_str(data).unwrap();
     assert_eq!(event["index"], 2);
