@@ -11,6 +11,7 @@
 mod api;
 mod bad_input;
 mod browser;
+mod federation;
 mod log;
 mod support;
 mod web;

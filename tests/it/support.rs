@@ -18,25 +18,62 @@ pub struct TestNode {
     pub dir: tempfile::TempDir,
     /// The running node, for use-cases without an HTTP route (redaction, key rotation).
     pub node: actix_web::web::Data<punte_node::Node>,
+    /// Its federation side (follows, deliveries, replicas).
+    pub fed: actix_web::web::Data<punte_node::federation::Federation>,
+    /// Resolves when the server and its workers have stopped and the database is closed.
+    pub stopped: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Config of a test node in `dir`: loopback federation allowed, fast retries and polls.
+pub fn test_config(dir: &std::path::Path) -> Config {
+    let mut config = Config::default();
+    config.storage.data_dir = dir.join("data");
+    config.federation.allow_private_addresses = true;
+    config.federation.retry_base_ms = 200;
+    config.federation.retry_max_delay_secs = 2;
+    config.federation.breaker_max_pause_secs = 2;
+    config.federation.replica_poll_interval_secs = 2;
+    config.server.workers = 2;
+    config.server.shutdown_timeout_secs = 1;
+    config
 }
 
 /// Starts a node on 127.0.0.1:0 with a fresh data directory and one token per role.
 pub async fn spawn_node() -> TestNode {
+    spawn_node_with(|_| {}).await
+}
+
+/// Like [`spawn_node`], with the test config adjusted by `adjust`.
+pub async fn spawn_node_with(adjust: impl FnOnce(&mut Config)) -> TestNode {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::default();
-    config.storage.data_dir = dir.path().join("data");
-    config.federation.allow_private_addresses = true;
-    config.server.workers = 2;
-    config.server.shutdown_timeout_secs = 1;
+    let mut config = test_config(dir.path());
+    adjust(&mut config);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let app = Application::with_listener(&config, listener).unwrap();
+    start(dir, &config, listener, true).await
+}
+
+/// Starts a node in an existing directory on `listener` (a restart keeps its port).
+pub async fn start(
+    dir: tempfile::TempDir,
+    config: &Config,
+    listener: TcpListener,
+    new_tokens: bool,
+) -> TestNode {
+    let app = Application::with_listener(config, listener).unwrap();
     let base = app.base_url().to_string();
     let node = app.node();
-    let admin = node.create_token(Role::Admin, "test admin").unwrap().1;
-    let editor = node.create_token(Role::Editor, "test editor").unwrap().1;
-    let reader = node.create_token(Role::Reader, "test reader").unwrap().1;
+    let fed = app.federation();
+    let (admin, editor, reader) = if new_tokens {
+        (
+            node.create_token(Role::Admin, "test admin").unwrap().1,
+            node.create_token(Role::Editor, "test editor").unwrap().1,
+            node.create_token(Role::Reader, "test reader").unwrap().1,
+        )
+    } else {
+        Default::default()
+    };
     let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    let stopped = tokio::spawn(app.run_until_stopped());
     TestNode {
         base,
         client: reqwest::Client::new(),
@@ -46,6 +83,70 @@ pub async fn spawn_node() -> TestNode {
         handle,
         dir,
         node,
+        fed,
+        stopped,
+    }
+}
+
+impl TestNode {
+    /// Stops the node and restarts it in the same directory on the same port, keeping
+    /// its tokens.
+    pub async fn restart(self, adjust: impl FnOnce(&mut Config)) -> TestNode {
+        let TestNode {
+            base,
+            admin,
+            editor,
+            reader,
+            handle,
+            dir,
+            node,
+            fed,
+            stopped,
+            ..
+        } = self;
+        handle.stop(true).await;
+        drop(node);
+        drop(fed);
+        stopped.await.unwrap().unwrap();
+        let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+        let mut config = test_config(dir.path());
+        adjust(&mut config);
+        let listener = bind_retrying(addr).await;
+        let mut restarted = start(dir, &config, listener, false).await;
+        restarted.admin = admin;
+        restarted.editor = editor;
+        restarted.reader = reader;
+        restarted
+    }
+}
+
+/// Binds `addr`, retrying while the old socket is being released.
+pub async fn bind_retrying(addr: std::net::SocketAddr) -> TcpListener {
+    for _ in 0..100 {
+        if let Ok(l) = TcpListener::bind(addr) {
+            return l;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    TcpListener::bind(addr).unwrap()
+}
+
+/// Polls `check` until it returns `Some`, for up to `secs` seconds.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 

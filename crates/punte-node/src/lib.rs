@@ -6,6 +6,7 @@
 pub mod audit;
 mod documents;
 mod error;
+pub mod federation;
 mod indicators;
 pub mod keys;
 mod log;
@@ -59,6 +60,8 @@ pub struct Node {
     store: Store,
     /// Behind a lock because `punte keys rotate` replaces the identity key.
     keys: RwLock<NodeKeys>,
+    /// Woken after a change queued deliveries.
+    delivery_wakeup: tokio::sync::Notify,
 }
 
 /// Creates the data directory with mode 0700 if missing.
@@ -104,6 +107,7 @@ impl Node {
             settings,
             store,
             keys: RwLock::new(keys),
+            delivery_wakeup: tokio::sync::Notify::new(),
         };
         node.finish_interrupted_rotation()?;
         Ok(node)
@@ -148,14 +152,43 @@ impl Node {
         &self,
         f: impl FnOnce(&punte_store::Transaction<'_>, &mut publish::LogWriter<'_>) -> Result<T>,
     ) -> Result<T> {
+        self.change_as(f)
+    }
+
+    /// [`Node::change`] with the caller's error type.
+    pub(crate) fn change_as<T, E>(
+        &self,
+        f: impl FnOnce(&punte_store::Transaction<'_>, &mut publish::LogWriter<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<NodeError> + From<punte_store::StoreError>,
+    {
         let now = self.now();
-        self.store.write(|tx| {
-            let key = self.signing_key_for(tx)?;
-            let mut log = publish::LogWriter::open(tx, key, &self.settings.base_url, now)?;
-            let value = f(tx, &mut log)?;
-            log.finish()?;
-            Ok(value)
-        })
+        self.store
+            .write(|tx| {
+                let key = self.signing_key_for(tx)?;
+                let mut log = publish::LogWriter::open(tx, key, &self.settings.base_url, now)?;
+                let value = f(tx, &mut log)?;
+                let deliveries = log.has_deliveries();
+                log.finish()?;
+                Ok((value, deliveries))
+            })
+            .map(|(value, deliveries)| {
+                if deliveries {
+                    self.wake_delivery();
+                }
+                value
+            })
+    }
+
+    /// Wakes the delivery worker (new deliveries were committed).
+    pub fn wake_delivery(&self) {
+        self.delivery_wakeup.notify_one();
+    }
+
+    /// Waits until [`Node::wake_delivery`] is called (or was, since the last wait).
+    pub async fn delivery_woken(&self) {
+        self.delivery_wakeup.notified().await;
     }
 
     /// Closes the database cleanly (checkpointing the WAL).

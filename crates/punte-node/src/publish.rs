@@ -48,6 +48,33 @@ pub enum Verb {
     Delete,
 }
 
+/// Who an activity is delivered to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// Every accepted follower (shared inboxes deduplicated).
+    Followers,
+    /// One actor's inbox.
+    Actor {
+        actor: String,
+        inbox: String,
+        host: String,
+    },
+    /// Nobody (logged only).
+    Nobody,
+}
+
+impl Audience {
+    /// The delivery inbox of a known remote actor.
+    pub fn actor(row: &punte_store::federation::ActorRow) -> Self {
+        Self::Actor {
+            actor: row.id.clone(),
+            inbox: row.delivery_inbox().to_owned(),
+            host: crate::federation::host_of(row.delivery_inbox())
+                .unwrap_or_else(|| row.host.clone()),
+        }
+    }
+}
+
 /// What [`LogWriter::append`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appended {
@@ -65,6 +92,8 @@ pub struct LogWriter<'c> {
     last_timestamp_ms: i64,
     now: time::OffsetDateTime,
     appended: u64,
+    /// Entries to deliver, and to whom, queued when the writer finishes.
+    deliveries: Vec<(u64, Audience)>,
 }
 
 impl std::fmt::Debug for LogWriter<'_> {
@@ -128,6 +157,7 @@ impl<'c> LogWriter<'c> {
             last_timestamp_ms,
             now,
             appended: 0,
+            deliveries: Vec::new(),
         })
     }
 
@@ -156,7 +186,8 @@ impl<'c> LogWriter<'c> {
 
     /// Builds the public activity `verb` of `object` (for Delete: a Tombstone), signs it
     /// (FEP-8b32 `eddsa-jcs-2022`, key `BASE/actor#ed25519-key`), serialises it once as JCS
-    /// and appends its entry. Returns the entry and the exact bytes stored and served.
+    /// and appends its entry, to be delivered to every follower. Returns the entry and the
+    /// exact bytes stored and served.
     pub fn activity(&mut self, verb: Verb, object: Value) -> Result<(Appended, Vec<u8>)> {
         let uuid = uuid::Uuid::now_v7().to_string();
         let published = self.published();
@@ -166,9 +197,44 @@ impl<'c> LogWriter<'c> {
             Verb::Update => activity::update(&header, object),
             Verb::Delete => activity::delete(&header, object),
         };
-        let signed = activity::sign_activity(&unsigned, &header.actor, &published, &self.key)?;
+        self.sign_and_append(&header, &unsigned, Audience::Followers)
+    }
+
+    /// Builds an activity with `build` (given its header: addressed to the one actor of
+    /// `audience`, or public for [`Audience::Followers`]), signs it, appends its entry and
+    /// queues its delivery.
+    pub fn emit(
+        &mut self,
+        build: impl FnOnce(&ActivityHeader) -> Value,
+        audience: Audience,
+    ) -> Result<(Appended, Vec<u8>)> {
+        let uuid = uuid::Uuid::now_v7().to_string();
+        let published = self.published();
+        let header = match &audience {
+            Audience::Actor { actor, .. } => {
+                ActivityHeader::direct(&self.urls, &uuid, &published, actor)
+            }
+            Audience::Followers | Audience::Nobody => {
+                ActivityHeader::public(&self.urls, &uuid, &published)
+            }
+        };
+        let unsigned = build(&header);
+        self.sign_and_append(&header, &unsigned, audience)
+    }
+
+    fn sign_and_append(
+        &mut self,
+        header: &ActivityHeader,
+        unsigned: &Value,
+        audience: Audience,
+    ) -> Result<(Appended, Vec<u8>)> {
+        let signed =
+            activity::sign_activity(unsigned, &header.actor, &header.published, &self.key)?;
         let bytes = jcs::canonicalize(&signed)?;
         let appended = self.append(EntryKind::Activity, &header.id, &bytes)?;
+        if audience != Audience::Nobody {
+            self.deliveries.push((appended.index, audience));
+        }
         Ok((appended, bytes))
     }
 
@@ -250,12 +316,58 @@ impl<'c> LogWriter<'c> {
         Ok((appended, retired_seq))
     }
 
+    /// Whether anything waits for the delivery worker.
+    pub fn has_deliveries(&self) -> bool {
+        !self.deliveries.is_empty()
+    }
+
+    /// Writes one delivery row per entry and inbox, in this transaction.
+    fn queue_deliveries(&self) -> Result<()> {
+        if self.deliveries.is_empty() {
+            return Ok(());
+        }
+        let now = unix_ms(self.now);
+        let mut followers = None;
+        for (index, audience) in &self.deliveries {
+            match audience {
+                Audience::Followers => {
+                    if followers.is_none() {
+                        followers = Some(punte_store::federation::follower_inboxes(self.conn)?);
+                    }
+                    for f in followers.iter().flatten() {
+                        punte_store::federation::insert_delivery(
+                            self.conn,
+                            *index,
+                            &f.inbox,
+                            &f.host,
+                            Some(&f.actor),
+                            now,
+                        )?;
+                    }
+                }
+                Audience::Actor { actor, inbox, host } => {
+                    punte_store::federation::insert_delivery(
+                        self.conn,
+                        *index,
+                        inbox,
+                        host,
+                        Some(actor),
+                        now,
+                    )?;
+                }
+                Audience::Nobody => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Stores the new tree state and a checkpoint signed by the current key. Does nothing
     /// when nothing was appended. Returns the checkpoint.
     pub fn finish(self) -> Result<Option<Checkpoint>> {
         if self.appended == 0 {
             return Ok(None);
         }
+        self.queue_deliveries()?;
         let root = self.tree.root();
         store::save_state(
             self.conn,

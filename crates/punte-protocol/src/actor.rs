@@ -18,8 +18,9 @@ pub struct NodeActor<'a> {
     pub urls: &'a NodeUrls,
     /// `preferredUsername`, the `NAME` of `acct:NAME@HOST`.
     pub username: &'a str,
-    /// The organisation profile.
-    pub profile: &'a OrganisationProfile,
+    /// The organisation profile; before `punte init` sets one, the actor is named after
+    /// its username.
+    pub profile: Option<&'a OrganisationProfile>,
     /// The Ed25519 identity key (`assertionMethod`, `#ed25519-key`).
     pub ed25519: &'a VerifyingKey,
     /// The RSA key for draft-cavage signatures (`publicKey`, `#main-key`), if any.
@@ -39,7 +40,14 @@ impl NodeActor<'_> {
         a.insert("id".to_owned(), actor_id.clone().into());
         a.insert("type".to_owned(), "Organization".into());
         a.insert("preferredUsername".to_owned(), self.username.into());
-        let profile = objects::organisation_fields(self.profile);
+        let profile = match self.profile {
+            Some(p) => objects::organisation_fields(p),
+            None => {
+                let mut m = Map::new();
+                m.insert("name".to_owned(), self.username.into());
+                m
+            }
+        };
         // name, nameMap, summary, summaryMap first, then the endpoints, then Punte fields.
         let mut punte = Map::new();
         for (k, v) in profile {

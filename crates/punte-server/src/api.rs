@@ -38,7 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tokens", web::get().to(list_tokens))
             .route("/tokens", web::post().to(create_token))
             .route("/tokens/{id}", web::delete().to(revoke_token))
-            .route("/export", web::get().to(export)),
+            .route("/export", web::get().to(export))
+            .configure(crate::federation_routes::configure_api),
     );
 }
 

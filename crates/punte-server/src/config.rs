@@ -42,11 +42,74 @@ pub struct StorageConfig {
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-#[derive(Default)]
 pub struct FederationConfig {
     /// Allow fetching from and delivering to private, loopback and link-local addresses.
     /// Only for tests and closed networks.
     pub allow_private_addresses: bool,
+    /// `NAME` of the node's handle `@NAME@HOST`.
+    pub username: String,
+    /// Accept follow requests at once instead of waiting for an admin's approval.
+    pub auto_approve_follows: bool,
+    /// Require signed GETs for the outbox and the followers/following collections.
+    pub authorized_fetch: bool,
+    /// Largest accepted difference between a signature's time and the node's clock.
+    pub signature_window_secs: u64,
+    /// Delay before the first retry of a failed delivery (doubles each time, with jitter).
+    pub retry_base_ms: u64,
+    /// Longest delay between two delivery attempts.
+    pub retry_max_delay_secs: u64,
+    /// Give up on a delivery this many hours after it was queued.
+    pub give_up_after_hours: u64,
+    /// Consecutive failures after which a host is paused (circuit breaker).
+    pub breaker_threshold: u32,
+    /// Longest pause of a failing host.
+    pub breaker_max_pause_secs: u64,
+    /// Deliveries in flight at once.
+    pub delivery_concurrency: usize,
+    /// How often replicas ask partners for new entries when no delivery arrives.
+    pub replica_poll_interval_secs: u64,
+}
+
+impl Default for FederationConfig {
+    fn default() -> Self {
+        let d = punte_node::federation::FederationSettings::default();
+        Self {
+            allow_private_addresses: d.allow_private_addresses,
+            username: d.username,
+            auto_approve_follows: d.auto_approve_follows,
+            authorized_fetch: d.authorized_fetch,
+            signature_window_secs: d.signature_window.as_secs(),
+            retry_base_ms: u64::try_from(d.retry_base.as_millis()).unwrap_or(u64::MAX),
+            retry_max_delay_secs: d.retry_max_delay.as_secs(),
+            give_up_after_hours: d.give_up_after.as_secs() / 3600,
+            breaker_threshold: d.breaker_threshold,
+            breaker_max_pause_secs: d.breaker_max_pause.as_secs(),
+            delivery_concurrency: d.delivery_concurrency,
+            replica_poll_interval_secs: d.replica_poll_interval.as_secs(),
+        }
+    }
+}
+
+impl FederationConfig {
+    /// The node-side settings.
+    pub fn settings(&self) -> punte_node::federation::FederationSettings {
+        use std::time::Duration;
+        punte_node::federation::FederationSettings {
+            allow_private_addresses: self.allow_private_addresses,
+            auto_approve_follows: self.auto_approve_follows,
+            username: self.username.clone(),
+            signature_window: Duration::from_secs(self.signature_window_secs),
+            retry_base: Duration::from_millis(self.retry_base_ms.max(1)),
+            retry_max_delay: Duration::from_secs(self.retry_max_delay_secs.max(1)),
+            give_up_after: Duration::from_secs(self.give_up_after_hours.saturating_mul(3600)),
+            breaker_threshold: self.breaker_threshold.max(1),
+            breaker_max_pause: Duration::from_secs(self.breaker_max_pause_secs),
+            delivery_concurrency: self.delivery_concurrency.max(1),
+            replica_poll_interval: Duration::from_secs(self.replica_poll_interval_secs.max(1)),
+            actor_ttl: Duration::from_secs(24 * 3600),
+            authorized_fetch: self.authorized_fetch,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod config;
 pub mod extract;
+pub mod federation_routes;
 pub mod log_routes;
 pub mod problem;
 #[path = "web/mod.rs"]
@@ -18,6 +19,7 @@ use std::time::Instant;
 use actix_web::dev::{Server, ServerHandle, Service};
 use actix_web::{App, HttpResponse, HttpServer, web};
 
+use punte_node::federation::Federation;
 use punte_node::{Node, NodeSettings};
 
 pub use config::Config;
@@ -30,6 +32,7 @@ pub struct Application {
     address: SocketAddr,
     base_url: String,
     node: web::Data<Node>,
+    federation: web::Data<Federation>,
     _lock: std::fs::File,
 }
 
@@ -42,6 +45,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Node(#[from] punte_node::NodeError),
+    #[error("cannot set up federation: {0}")]
+    Federation(#[from] punte_node::federation::FetchError),
 }
 
 impl Application {
@@ -70,6 +75,11 @@ impl Application {
         })?;
         let lock = node.lock_for_serving()?;
         let node = web::Data::new(node);
+        let federation = web::Data::new(Federation::new(
+            node.clone().into_inner(),
+            config.federation.settings(),
+        )?);
+        let app_federation = federation.clone();
         let limits = web::Data::new(Limits {
             max_body_bytes: config.server.max_body_bytes,
         });
@@ -77,6 +87,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_node.clone())
+                .app_data(app_federation.clone())
                 .app_data(limits.clone())
                 .wrap_fn(|req, srv| {
                     let started = Instant::now();
@@ -96,6 +107,7 @@ impl Application {
                     }
                 })
                 .route("/healthz", web::get().to(health))
+                .configure(federation_routes::configure)
                 .configure(webui::configure)
                 .configure(api::configure)
                 .configure(log_routes::configure)
@@ -116,6 +128,7 @@ impl Application {
             address,
             base_url,
             node,
+            federation,
             _lock: lock,
         })
     }
@@ -142,15 +155,27 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped, then closes the database.
+    /// The federation side, for in-process tests.
+    pub fn federation(&self) -> web::Data<Federation> {
+        self.federation.clone()
+    }
+
+    /// Serves until stopped, with the delivery worker and replica sync running, then
+    /// closes the database.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let Self {
             server,
             node,
+            federation,
             _lock,
             ..
         } = self;
-        server.await?;
+        let (stop_workers, stopped) = tokio::sync::watch::channel(false);
+        let workers = tokio::spawn(federation.into_inner().run(stopped));
+        let served = server.await;
+        let _ = stop_workers.send(true);
+        let _ = workers.await;
+        served?;
         // The workers are gone: fold the write-ahead log into the database file, then close
         // if nothing else (a test, a worker's leftover clone) still holds the node.
         if let Err(e) = node.store().checkpoint_wal() {

@@ -137,7 +137,11 @@ fn activity_json(value: &serde_json::Value) -> HttpResponse {
     HttpResponse::Ok().content_type(ACTIVITY_JSON).json(value)
 }
 
-async fn outbox(req: HttpRequest, node: web::Data<Node>) -> Result<HttpResponse, ApiError> {
+async fn outbox(
+    req: HttpRequest,
+    node: web::Data<Node>,
+    _signed: crate::federation_routes::SignedFetch,
+) -> Result<HttpResponse, ApiError> {
     let [page] = query_numbers(&req, ["page"])?;
     let outbox = format!("{}/outbox", node.settings().base_url.trim_end_matches('/'));
     let page_url = |n: u64| format!("{outbox}?page={n}");

@@ -9,6 +9,7 @@ mod error;
 mod migrations;
 
 pub mod documents;
+pub mod federation;
 pub mod indicators;
 pub mod log;
 pub mod meta;

@@ -67,11 +67,11 @@ pub struct KeyRecord {
     pub retired_at: Option<u64>,
 }
 
-fn to_i64(value: u64, what: &str) -> Result<i64> {
+pub(crate) fn to_i64(value: u64, what: &str) -> Result<i64> {
     i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value} is too large")))
 }
 
-fn to_u64(value: i64, what: &str) -> rusqlite::Result<u64> {
+pub(crate) fn to_u64(value: i64, what: &str) -> rusqlite::Result<u64> {
     u64::try_from(value).map_err(|_| {
         rusqlite::Error::FromSqlConversionFailure(
             0,
@@ -406,6 +406,18 @@ impl RangeHashes for LeafHashes<'_> {
         }
         Ok(tree.root())
     }
+}
+
+/// The first checkpoint that covers entry `index` (the smallest size above it), if any.
+pub fn checkpoint_covering(conn: &Connection, index: u64) -> Result<Option<(u64, String)>> {
+    conn.prepare_cached(
+        "SELECT size, note FROM log_checkpoints WHERE size > ?1 ORDER BY size LIMIT 1",
+    )?
+    .query_row(params![to_i64(index, "index")?], |r| {
+        Ok((to_u64(r.get(0)?, "size")?, r.get(1)?))
+    })
+    .optional()
+    .map_err(Into::into)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use crate::{Result, StoreError};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_log.sql"),
+    include_str!("migrations/0003_federation.sql"),
 ];
 
 /// The schema version this build creates and understands.

@@ -14,7 +14,7 @@ pub fn node_actor_document() -> Value {
     NodeActor {
         urls: &u,
         username: "punte",
-        profile: &profile,
+        profile: Some(&profile),
         ed25519: &key,
         rsa: Some(&rsa),
         manually_approves_followers: true,

@@ -1,0 +1,527 @@
+//! The inbox: verify, then apply (DESIGN.md §4.2, docs/protocol.md §5.3).
+//!
+//! [`Federation::verify_inbound`] writes nothing: it checks the body, the HTTP signature (by a
+//! key of the activity's actor, fetched and refetched once on failure in case it rotated),
+//! the time window, the digest, the FEP-8b32 proof (required from Punte nodes) and the
+//! same-origin rules, and returns a [`Verified`] activity. [`Federation::apply_inbound`]
+//! then applies it in one transaction together with the record of the received bytes and
+//! the evidence; a second delivery of the same activity id changes nothing.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use punte_protocol::activity::{ActivityEnvelope, ActivityError, ActivityType, ObjectRef};
+use punte_protocol::httpsig::{self, HttpRequest, HttpSigError, PublicKey, VerifyPolicy};
+use punte_protocol::{activity, proof};
+use punte_store::federation::{self as store, FollowState};
+
+use super::{Federation, KnownActor, RemoteError, emit_decision, replica};
+use crate::error::NodeError;
+use crate::publish::LogWriter;
+
+/// Largest accepted inbox body (DESIGN.md §4.2).
+pub const MAX_INBOX_BYTES: usize = 1024 * 1024;
+
+/// A request to the inbox as received.
+#[derive(Debug, Clone)]
+pub struct InboundRequest {
+    pub method: String,
+    /// The absolute URI the sender addressed (`BASE` + path and query).
+    pub target_uri: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl InboundRequest {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why the inbox refused a request. Each maps to one status; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum InboxRefusal {
+    #[error("body is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("body is not a JSON object: {0}")]
+    NotJson(String),
+    #[error("activity has no {0}")]
+    Missing(&'static str),
+    #[error("the request is not signed")]
+    Unsigned,
+    #[error("http signature: {0}")]
+    Signature(HttpSigError),
+    #[error("the body does not match its digest: {0}")]
+    Digest(HttpSigError),
+    #[error("cannot fetch the activity's actor {actor}: {reason}")]
+    ActorUnavailable { actor: String, reason: String },
+    #[error("key {key_id} is not a key of the activity's actor {actor}")]
+    KeyNotActors { key_id: String, actor: String },
+    #[error("proof: {0}")]
+    Proof(String),
+    #[error("activities from Punte nodes must carry an eddsa-jcs-2022 proof")]
+    ProofRequired,
+    #[error("{0}")]
+    Malformed(ActivityError),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl InboxRefusal {
+    /// The HTTP status of the refusal.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::TooLarge(_) => 413,
+            Self::NotJson(_) | Self::Missing(_) | Self::Digest(_) | Self::Malformed(_) => 400,
+            Self::Unsigned | Self::Signature(_) | Self::Proof(_) | Self::ProofRequired => 401,
+            Self::ActorUnavailable { .. } => 401,
+            Self::KeyNotActors { .. } | Self::Forbidden(_) => 403,
+            Self::Unprocessable(_) => 422,
+            Self::Internal(_) => 500,
+        }
+    }
+
+    /// A short machine-readable name for the refusal.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooLarge(_) => "too-large",
+            Self::NotJson(_) => "not-json",
+            Self::Missing(_) => "missing-member",
+            Self::Unsigned => "unsigned",
+            Self::Signature(HttpSigError::OutsideWindow { .. } | HttpSigError::Expired(_)) => {
+                "signature-expired"
+            }
+            Self::Signature(_) => "bad-signature",
+            Self::Digest(_) => "digest-mismatch",
+            Self::ActorUnavailable { .. } => "actor-unavailable",
+            Self::KeyNotActors { .. } => "key-not-actors",
+            Self::Proof(_) => "bad-proof",
+            Self::ProofRequired => "proof-required",
+            Self::Malformed(_) => "malformed-activity",
+            Self::Forbidden(_) => "forbidden",
+            Self::Unprocessable(_) => "unprocessable",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<NodeError> for InboxRefusal {
+    fn from(e: NodeError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+/// A verified activity, ready to apply.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub id: String,
+    pub actor: Arc<KnownActor>,
+    pub kind: String,
+    /// The parsed envelope; `None` for types the node records but does not act on.
+    pub envelope: Option<ActivityEnvelope>,
+    pub value: Value,
+    pub body: Vec<u8>,
+    /// JSON evidence: signature key, scheme, proof method.
+    pub evidence: Value,
+    /// The `Punte-Log-Entry` and `Punte-Checkpoint` headers, decoded.
+    pub log_entry: Option<Vec<u8>>,
+    pub checkpoint: Option<Vec<u8>>,
+}
+
+/// What the inbox did with an activity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub activity_id: String,
+    /// False when the id was received before (nothing changed).
+    pub new: bool,
+    pub outcome: String,
+}
+
+fn actor_of(value: &Value) -> Option<&str> {
+    match value.get("actor") {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Object(o)) => o.get("id").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+fn resolve_http_key(actor: &KnownActor, key_id: &str) -> Option<PublicKey> {
+    if let Some(k) = actor.remote.keys.ed25519_key(key_id) {
+        return Some(PublicKey::Ed25519(k));
+    }
+    actor.remote.keys.rsa_key(key_id).map(PublicKey::Rsa)
+}
+
+fn is_own_key(actor: &KnownActor, key_id: &str) -> bool {
+    actor
+        .remote
+        .keys
+        .assertion_method
+        .iter()
+        .any(|k| k.id == key_id)
+        || actor
+            .remote
+            .keys
+            .public_key
+            .as_ref()
+            .is_some_and(|k| k.id == key_id)
+}
+
+impl Federation {
+    /// Verifies an inbox request; writes nothing but the fetched actor.
+    pub async fn verify_inbound(&self, request: &InboundRequest) -> Result<Verified, InboxRefusal> {
+        if request.body.len() > MAX_INBOX_BYTES {
+            return Err(InboxRefusal::TooLarge(MAX_INBOX_BYTES));
+        }
+        let value: Value = serde_json::from_slice(&request.body)
+            .map_err(|e| InboxRefusal::NotJson(e.to_string()))?;
+        if !value.is_object() {
+            return Err(InboxRefusal::NotJson("not an object".to_owned()));
+        }
+        let id = value
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or(InboxRefusal::Missing("id"))?
+            .to_owned();
+        let kind = value
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or(InboxRefusal::Missing("type"))?
+            .to_owned();
+        let actor_id = actor_of(&value)
+            .ok_or(InboxRefusal::Missing("actor"))?
+            .to_owned();
+        if actor_id == self.actor_id() {
+            return Err(InboxRefusal::Forbidden(
+                "activities of this node are not accepted from outside".to_owned(),
+            ));
+        }
+
+        let http = HttpRequest {
+            method: request.method.clone(),
+            target_uri: request.target_uri.clone(),
+            headers: request.headers.clone(),
+            body: request.body.clone(),
+        };
+        let key_id = match httpsig::signature_key_id(&http) {
+            Ok(k) => k,
+            Err(HttpSigError::Unsigned) => return Err(InboxRefusal::Unsigned),
+            Err(e) => return Err(InboxRefusal::Signature(e)),
+        };
+        let unavailable = |e: RemoteError| InboxRefusal::ActorUnavailable {
+            actor: actor_id.chars().take(300).collect(),
+            reason: e.to_string(),
+        };
+        let mut actor = self.actor(&actor_id, false).await.map_err(unavailable)?;
+        let mut refreshed = false;
+        if !is_own_key(&actor, &key_id) {
+            actor = self.actor(&actor_id, true).await.map_err(unavailable)?;
+            refreshed = true;
+            if !is_own_key(&actor, &key_id) {
+                return Err(InboxRefusal::KeyNotActors {
+                    key_id: key_id.chars().take(300).collect(),
+                    actor: actor_id,
+                });
+            }
+        }
+        let policy = VerifyPolicy {
+            max_skew_seconds: i64::try_from(self.settings.signature_window.as_secs())
+                .unwrap_or(3600),
+            ..VerifyPolicy::default()
+        };
+        let now = self.now_secs();
+        let verified = loop {
+            match httpsig::verify_request(&http, |k| resolve_http_key(&actor, k), &policy, now) {
+                Ok(v) => break v,
+                Err(e @ (HttpSigError::DigestMismatch | HttpSigError::MissingDigest)) => {
+                    return Err(InboxRefusal::Digest(e));
+                }
+                Err(HttpSigError::BadSignature | HttpSigError::UnknownKey(_)) if !refreshed => {
+                    actor = self.actor(&actor_id, true).await.map_err(unavailable)?;
+                    refreshed = true;
+                }
+                Err(e) => return Err(InboxRefusal::Signature(e)),
+            }
+        };
+
+        let mut evidence = json!({
+            "keyId": verified.key_id,
+            "scheme": match &verified.scheme {
+                httpsig::SignatureScheme::Rfc9421 { .. } => "rfc9421",
+                httpsig::SignatureScheme::Cavage { .. } => "draft-cavage",
+            },
+            "algorithm": verified.algorithm.rfc9421_name(),
+            "created": verified.created,
+            "covered": verified.covered,
+        });
+        if value.get("proof").is_some() {
+            let checked = proof::verify(&value, |m| actor.remote.keys.ed25519_key(m));
+            let checked = match checked {
+                Err(proof::ProofError::UnknownKey(_)) if !refreshed => {
+                    actor = self.actor(&actor_id, true).await.map_err(unavailable)?;
+                    proof::verify(&value, |m| actor.remote.keys.ed25519_key(m))
+                }
+                other => other,
+            };
+            let ok = checked.map_err(|e| InboxRefusal::Proof(e.to_string()))?;
+            evidence.as_object_mut().map(|e| {
+                e.insert(
+                    "proof".to_owned(),
+                    json!({
+                        "verificationMethod": ok.verification_method,
+                        "cryptosuite": "eddsa-jcs-2022",
+                    }),
+                )
+            });
+        } else if actor.row.is_punte {
+            return Err(InboxRefusal::ProofRequired);
+        }
+
+        let envelope = match activity::parse_activity(&value) {
+            Ok(env) => Some(env),
+            Err(ActivityError::UnsupportedType(_)) => None,
+            Err(
+                e @ (ActivityError::ActivityCrossOrigin { .. }
+                | ActivityError::ObjectCrossOrigin { .. }
+                | ActivityError::ForeignObject { .. }),
+            ) => return Err(InboxRefusal::Forbidden(e.to_string())),
+            Err(e) => return Err(InboxRefusal::Malformed(e)),
+        };
+        let decode = |name: &str| -> Result<Option<Vec<u8>>, InboxRefusal> {
+            request
+                .header(name)
+                .map(|v| {
+                    STANDARD
+                        .decode(v.trim())
+                        .map_err(|_| InboxRefusal::NotJson(format!("header {name} is not base64")))
+                })
+                .transpose()
+        };
+        Ok(Verified {
+            id,
+            kind,
+            envelope,
+            log_entry: decode(super::delivery::LOG_ENTRY_HEADER)?,
+            checkpoint: decode(super::delivery::CHECKPOINT_HEADER)?,
+            actor,
+            value,
+            body: request.body.clone(),
+            evidence,
+        })
+    }
+
+    /// Verifies a signed GET (authorized fetch): a valid signature, within the window, by a
+    /// key of the actor that owns the key id. Returns that actor's id.
+    pub async fn verify_signed_get(
+        &self,
+        target_uri: &str,
+        headers: &[(String, String)],
+    ) -> Result<String, InboxRefusal> {
+        let http = HttpRequest {
+            method: "GET".to_owned(),
+            target_uri: target_uri.to_owned(),
+            headers: headers.to_vec(),
+            body: Vec::new(),
+        };
+        let key_id = match httpsig::signature_key_id(&http) {
+            Ok(k) => k,
+            Err(HttpSigError::Unsigned) => return Err(InboxRefusal::Unsigned),
+            Err(e) => return Err(InboxRefusal::Signature(e)),
+        };
+        let owner = punte_protocol::keys::key_owner_document(&key_id).to_owned();
+        let unavailable = |e: RemoteError| InboxRefusal::ActorUnavailable {
+            actor: owner.chars().take(300).collect(),
+            reason: e.to_string(),
+        };
+        let policy = VerifyPolicy {
+            max_skew_seconds: i64::try_from(self.settings.signature_window.as_secs())
+                .unwrap_or(3600),
+            ..VerifyPolicy::default()
+        };
+        let now = self.now_secs();
+        let mut actor = self.actor(&owner, false).await.map_err(unavailable)?;
+        for attempt in 0..2 {
+            match httpsig::verify_request(&http, |k| resolve_http_key(&actor, k), &policy, now) {
+                Ok(_) => return Ok(actor.row.id.clone()),
+                Err(HttpSigError::BadSignature | HttpSigError::UnknownKey(_)) if attempt == 0 => {
+                    actor = self.actor(&owner, true).await.map_err(unavailable)?;
+                }
+                Err(e) => return Err(InboxRefusal::Signature(e)),
+            }
+        }
+        Err(InboxRefusal::Signature(HttpSigError::BadSignature))
+    }
+
+    /// Applies a verified activity in one transaction (blocking: call from a blocking
+    /// context). A repeated activity id changes nothing.
+    pub fn apply_inbound(&self, v: &Verified) -> Result<Received, InboxRefusal> {
+        let now = self.now_ms();
+        let mut wake_sync = false;
+        let result = self.node.change_as(|tx, log| {
+            if store::inbox_seen(tx, &v.id)? {
+                return Ok(Received {
+                    activity_id: v.id.clone(),
+                    new: false,
+                    outcome: "duplicate: already received".to_owned(),
+                });
+            }
+            let outcome = self.apply(tx, log, v, now, &mut wake_sync)?;
+            store::insert_inbox_activity(
+                tx,
+                &v.id,
+                &v.actor.row.id,
+                &v.kind,
+                now,
+                &v.body,
+                &v.evidence.to_string(),
+                &outcome,
+            )?;
+            Ok(Received {
+                activity_id: v.id.clone(),
+                new: true,
+                outcome,
+            })
+        });
+        if wake_sync {
+            self.wake_sync();
+        }
+        result.map_err(|e| match e {
+            Applied::Refused(r) => r,
+            Applied::Node(e) => InboxRefusal::Internal(e.to_string()),
+        })
+    }
+
+    /// Verifies and applies an inbox request.
+    pub async fn receive(
+        self: &Arc<Self>,
+        request: InboundRequest,
+    ) -> Result<Received, InboxRefusal> {
+        let verified = self.verify_inbound(&request).await?;
+        let fed = self.clone();
+        tokio::task::spawn_blocking(move || fed.apply_inbound(&verified))
+            .await
+            .map_err(|e| InboxRefusal::Internal(e.to_string()))?
+    }
+
+    fn apply(
+        &self,
+        tx: &punte_store::Transaction<'_>,
+        log: &mut LogWriter<'_>,
+        v: &Verified,
+        now: i64,
+        wake_sync: &mut bool,
+    ) -> Result<String, Applied> {
+        let Some(env) = &v.envelope else {
+            return Ok(format!("recorded: {} is not acted on", v.kind));
+        };
+        let actor = &v.actor.row;
+        let own = self.actor_id();
+        match env.kind {
+            ActivityType::Follow => {
+                if env.object.id() != own {
+                    return Err(Applied::Refused(InboxRefusal::Unprocessable(format!(
+                        "this node is {own}; the Follow is for {}",
+                        env.object.id()
+                    ))));
+                }
+                store::upsert_actor(tx, actor)?;
+                let existing = store::follower(tx, &actor.id)?;
+                let state = if self.settings.auto_approve_follows
+                    || existing
+                        .as_ref()
+                        .is_some_and(|f| f.state == FollowState::Accepted)
+                {
+                    FollowState::Accepted
+                } else {
+                    FollowState::Pending
+                };
+                store::upsert_follower(tx, &actor.id, &v.id, &v.body, state, now)?;
+                if state == FollowState::Accepted {
+                    emit_decision(log, FollowState::Accepted, &v.value, actor)?;
+                    store::set_follower_state(tx, &actor.id, FollowState::Accepted, now)?;
+                    Ok("follow accepted".to_owned())
+                } else {
+                    Ok("follow request waiting for approval".to_owned())
+                }
+            }
+            ActivityType::Undo => {
+                let inner_type = env
+                    .object
+                    .embedded()
+                    .and_then(|o| o.get("type"))
+                    .and_then(Value::as_str);
+                let removed = match inner_type {
+                    Some("Follow") | None => {
+                        store::remove_follower(tx, &actor.id, Some(env.object.id()))?
+                    }
+                    Some(_) => false,
+                };
+                Ok(if removed {
+                    "follower removed".to_owned()
+                } else {
+                    "recorded: nothing to undo".to_owned()
+                })
+            }
+            ActivityType::Accept | ActivityType::Reject => {
+                let follow_id = match &env.object {
+                    ObjectRef::Id(id) => id.clone(),
+                    ObjectRef::Embedded { id, .. } => id.clone(),
+                };
+                let state = if env.kind == ActivityType::Accept {
+                    FollowState::Accepted
+                } else {
+                    FollowState::Rejected
+                };
+                if store::set_following_state(tx, &actor.id, &follow_id, state, now)? {
+                    if state == FollowState::Accepted && actor.is_punte {
+                        *wake_sync = true;
+                    }
+                    Ok(format!("follow {}", state.as_str()))
+                } else {
+                    Ok("recorded: no such follow request".to_owned())
+                }
+            }
+            ActivityType::Create | ActivityType::Update | ActivityType::Delete => {
+                let followed = store::following_of(tx, &actor.id)?
+                    .is_some_and(|f| f.state == FollowState::Accepted);
+                if !followed {
+                    return Ok("recorded: not a followed partner".to_owned());
+                }
+                if !actor.is_punte {
+                    return Ok("recorded: not a Punte node".to_owned());
+                }
+                replica::apply_delivered(self, tx, v, env, now, wake_sync)
+            }
+            ActivityType::Announce => Ok("recorded".to_owned()),
+        }
+    }
+}
+
+/// Why applying stopped: a refusal of the activity, or a node failure.
+#[derive(Debug)]
+pub(crate) enum Applied {
+    Refused(InboxRefusal),
+    Node(NodeError),
+}
+
+impl From<NodeError> for Applied {
+    fn from(e: NodeError) -> Self {
+        Self::Node(e)
+    }
+}
+
+impl From<punte_store::StoreError> for Applied {
+    fn from(e: punte_store::StoreError) -> Self {
+        Self::Node(e.into())
+    }
+}

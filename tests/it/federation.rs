@@ -1,0 +1,356 @@
+//! Federation between Punte nodes in-process on loopback: follow and approval, delivery of
+//! Create/Update/Delete, verified replicas equal to the origin, catching up after downtime.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{TestNode, eventually, practice_json, spawn_node};
+
+async fn admin(node: &TestNode, method: Method, path: &str, body: Option<Value>) -> Value {
+    let a = node.send(method, path, Some(&node.admin), body).await;
+    assert!(a.status < 300, "{path}: {} {}", a.status, a.body);
+    a.body
+}
+
+/// `follower` follows `origin` (by `target`), and `origin` approves.
+async fn follow_and_approve(follower: &TestNode, origin: &TestNode, target: &str) {
+    let body = admin(
+        follower,
+        Method::POST,
+        "/api/v1/following",
+        Some(json!({ "target": target })),
+    )
+    .await;
+    assert_eq!(body["state"], "pending", "{body}");
+    let follower_actor = format!("{}/actor", follower.base);
+    eventually(30, "the follow request to arrive", || async {
+        let b = admin(origin, Method::GET, "/api/v1/followers?state=pending", None).await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["actor"] == follower_actor.as_str())
+            .then_some(())
+    })
+    .await;
+    let approved = admin(
+        origin,
+        Method::POST,
+        "/api/v1/followers/approve",
+        Some(json!({ "actor": follower_actor })),
+    )
+    .await;
+    assert_eq!(approved["state"], "accepted");
+    let origin_actor = format!("{}/actor", origin.base);
+    eventually(30, "the Accept to arrive", || async {
+        let b = admin(
+            follower,
+            Method::GET,
+            "/api/v1/following?state=accepted",
+            None,
+        )
+        .await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["actor"] == origin_actor.as_str())
+            .then_some(())
+    })
+    .await;
+}
+
+/// The practices `node` replicated from `origin`, by id: (id, object JSON).
+async fn replicated_practices(node: &TestNode, origin: &TestNode) -> Vec<(String, Value)> {
+    let actor = format!("{}/actor", origin.base);
+    let b = admin(
+        node,
+        Method::GET,
+        &format!(
+            "/api/v1/replicated?kind=practice&actor={}",
+            urlencode(&actor)
+        ),
+        None,
+    )
+    .await;
+    let mut out: Vec<(String, Value)> = b["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["id"].as_str().unwrap().to_owned(), o["object"].clone()))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The origin's own practices as published AS2 objects (without `@context`), by id.
+async fn published_practices(origin: &TestNode) -> Vec<(String, Value)> {
+    let list = origin.get("/api/v1/practices?limit=200").await;
+    let mut out = Vec::new();
+    for p in list.body["items"].as_array().unwrap() {
+        let url = format!("{}/practices/{}", origin.base, p["id"].as_str().unwrap());
+        let res = origin
+            .client
+            .get(&url)
+            .header("Accept", "application/activity+json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{url}");
+        let mut doc: Value = res.json().await.unwrap();
+        doc.as_object_mut().unwrap().remove("@context");
+        out.push((url, doc));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+async fn replica_size(node: &TestNode, origin: &TestNode) -> Option<u64> {
+    let actor = format!("{}/actor", origin.base);
+    let b = admin(node, Method::GET, "/api/v1/replicas", None).await;
+    b["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["actor"] == actor.as_str())
+        .and_then(|r| r["size"].as_u64())
+}
+
+async fn wait_replica_equal(node: &TestNode, origin: &TestNode) {
+    let size = origin.node.log_size().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while replica_size(node, origin).await != Some(size) {
+        if std::time::Instant::now() > deadline {
+            let replicas = admin(node, Method::GET, "/api/v1/replicas", None).await;
+            let sync = node
+                .send(
+                    Method::POST,
+                    "/api/v1/replicas/sync",
+                    Some(&node.admin),
+                    Some(json!({"actor": format!("{}/actor", origin.base)})),
+                )
+                .await;
+            panic!(
+                "replica did not reach size {size}: {replicas:#}\nsync: {}",
+                sync.body
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        replicated_practices(node, origin).await,
+        published_practices(origin).await,
+        "the replica's practices equal the origin's published ones"
+    );
+}
+
+#[tokio::test]
+async fn three_nodes_follow_and_replicate_create_update_delete() {
+    let ro = spawn_node().await;
+    let it = spawn_node().await;
+    let es = spawn_node().await;
+
+    // Discovery: WebFinger by handle and by actor URL, NodeInfo, the actor document.
+    let host = ro.base.trim_start_matches("http://");
+    let wf = ro
+        .client
+        .get(format!(
+            "{}/.well-known/webfinger?resource=acct:node@{host}",
+            ro.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wf.status(), 200);
+    let jrd: Value = wf.json().await.unwrap();
+    assert_eq!(jrd["subject"], format!("acct:node@{host}"));
+    let actor: Value = ro
+        .client
+        .get(format!("{}/actor", ro.base))
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(actor["type"], "Organization");
+    assert_ne!(actor["assertionMethod"][0]["id"], actor["publicKey"]["id"]);
+    assert!(
+        actor["@context"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "https://www.w3.org/ns/did/v1")
+    );
+    let browser = ro
+        .client
+        .get(format!("{}/actor", ro.base))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(browser.url().path() == "/" || browser.status().is_redirection());
+    let ni: Value = ro
+        .client
+        .get(format!("{}/.well-known/nodeinfo", ro.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        ni["links"][0]["href"]
+            .as_str()
+            .unwrap()
+            .ends_with("/nodeinfo/2.1")
+    );
+
+    // IT follows by actor URL, ES by handle; RO approves both.
+    follow_and_approve(&it, &ro, &format!("{}/actor", ro.base)).await;
+    follow_and_approve(&es, &ro, &format!("@node@{host}")).await;
+    let followers: Value = ro
+        .client
+        .get(format!("{}/followers", ro.base))
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(followers["totalItems"], 2);
+
+    // RO creates two practices, updates one, deletes the other.
+    let a = ro.post("/api/v1/practices", practice_json()).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let first = a.body["id"].as_str().unwrap().to_owned();
+    let mut second_json = practice_json();
+    second_json["title"] = json!({"ro": "Bibliotecă mobilă", "en": "Mobile library"});
+    let b = ro.post("/api/v1/practices", second_json).await;
+    let second = b.body["id"].as_str().unwrap().to_owned();
+    let mut changed = practice_json();
+    changed["summary"] =
+        json!({"ro": "Sprijin la teme, acum și vara", "en": "Homework support, now in summer too"});
+    let put = ro
+        .client
+        .put(format!("{}/api/v1/practices/{first}", ro.base))
+        .bearer_auth(&ro.editor)
+        .header("If-Match", "\"1\"")
+        .json(&changed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let del = ro
+        .client
+        .delete(format!("{}/api/v1/practices/{second}", ro.base))
+        .bearer_auth(&ro.editor)
+        .send()
+        .await
+        .unwrap();
+    assert!(del.status().is_success(), "{}", del.status());
+
+    for follower in [&it, &es] {
+        wait_replica_equal(follower, &ro).await;
+        let practices = replicated_practices(follower, &ro).await;
+        assert_eq!(practices.len(), 1, "the deleted practice is gone");
+        assert!(
+            practices[0].1["summaryMap"]["en"]
+                .as_str()
+                .unwrap()
+                .contains("Homework support, now in summer too")
+        );
+    }
+
+    // Every delivery of RO was delivered; the inbox records evidence.
+    eventually(30, "all deliveries to be delivered", || async {
+        let d = admin(&ro, Method::GET, "/api/v1/deliveries?state=pending", None).await;
+        d["items"].as_array().unwrap().is_empty().then_some(())
+    })
+    .await;
+    let failed = admin(&ro, Method::GET, "/api/v1/deliveries?state=failed", None).await;
+    assert!(failed["items"].as_array().unwrap().is_empty(), "{failed}");
+    let inbox = admin(&it, Method::GET, "/api/v1/inbox", None).await;
+    let create = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "Create")
+        .expect("a Create in IT's inbox");
+    assert_eq!(create["evidence"]["scheme"], "rfc9421");
+    assert!(create["evidence"]["proof"]["verificationMethod"].is_string());
+}
+
+#[tokio::test]
+async fn a_partner_down_past_many_retries_catches_up_by_pull() {
+    let ro = spawn_node().await;
+    let it = spawn_node().await;
+    follow_and_approve(&it, &ro, &format!("{}/actor", ro.base)).await;
+    wait_replica_equal(&it, &ro).await;
+
+    // IT goes down; RO keeps working; deliveries fail and are given up quickly.
+    let it_base = it.base.clone();
+    let it_dir = it.dir.path().to_path_buf();
+    let (handle, stopped) = (it.handle.clone(), it);
+    handle.stop(true).await;
+    let TestNode {
+        dir,
+        node,
+        fed,
+        stopped: join,
+        admin: it_admin,
+        editor: it_editor,
+        reader: it_reader,
+        ..
+    } = stopped;
+    drop(node);
+    drop(fed);
+    join.await.unwrap().unwrap();
+    for i in 0..12 {
+        let mut p = practice_json();
+        p["title"] = json!({"ro": format!("Practica {i}"), "en": format!("Practice {i}")});
+        assert_eq!(ro.post("/api/v1/practices", p).await.status, 201);
+    }
+    eventually(
+        60,
+        "RO to retry and fail towards the dead partner",
+        || async {
+            let d = admin(&ro, Method::GET, "/api/v1/delivery-hosts", None).await;
+            d["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|h| h["consecutiveFailures"].as_u64().unwrap_or(0) >= 3)
+                .then_some(())
+        },
+    )
+    .await;
+
+    // IT comes back on the same address and catches up by pulling RO's log.
+    assert_eq!(dir.path(), it_dir);
+    let addr: std::net::SocketAddr = it_base.trim_start_matches("http://").parse().unwrap();
+    let listener = crate::support::bind_retrying(addr).await;
+    let config = crate::support::test_config(dir.path());
+    let mut back = crate::support::start(dir, &config, listener, false).await;
+    back.admin = it_admin;
+    back.editor = it_editor;
+    back.reader = it_reader;
+    wait_replica_equal(&back, &ro).await;
+    assert_eq!(replicated_practices(&back, &ro).await.len(), 12);
+}
