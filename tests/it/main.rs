@@ -11,7 +11,9 @@
 mod api;
 mod bad_input;
 mod browser;
+mod fedify;
 mod federation;
+mod federation_inbox;
 mod log;
 mod support;
 mod web;

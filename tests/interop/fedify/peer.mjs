@@ -7,7 +7,7 @@
 //   {"cmd":"follow","target":ACTOR_URL}           WebFinger ACTOR_URL, look it up, send Follow
 //   {"cmd":"undo","follow":FOLLOW_ID}              send Undo of an earlier Follow
 //   {"cmd":"fetchOutbox","url":OUTBOX_URL}         signed GET of a collection and its pages
-//   {"cmd":"fetch","url":URL}                      signed GET of one document
+//   {"cmd":"fetch","url":URL}                      one signed GET: raw status and body
 //   {"cmd":"send","to":ACTOR_URL,"activity":{…}}   send an activity (ids and actor filled in)
 //   {"cmd":"status"}                               what arrived so far
 //   {"cmd":"quit"}
@@ -51,6 +51,7 @@ import {
   Object as APObject,
   Reject,
   Service,
+  signRequest,
   Undo,
   Update,
   verifyJsonLd,
@@ -478,12 +479,31 @@ const commands = {
     return { id: undo.id.href };
   },
 
+  // One signed GET, signed as Fedify's authenticated document loader signs, answering the
+  // raw status and body whatever they are (for diagnostics).
   async fetch(cmd) {
     learnNode(cmd.url);
     const ctx = context();
-    const loader = await ctx.getDocumentLoader({ identifier: USERNAME });
-    const doc = await loader(cmd.url);
-    return { url: cmd.url, document: doc.document };
+    const [rsa] = (await ctx.getActorKeyPairs(USERNAME))
+      .filter((k) => k.privateKey.algorithm.name === "RSASSA-PKCS1-v1_5");
+    const request = await signRequest(
+      new Request(cmd.url, { headers: { Accept: "application/activity+json, application/ld+json" } }),
+      rsa.privateKey,
+      rsa.keyId,
+    );
+    const response = await fetch(request, { redirect: "manual" });
+    const text = await response.text();
+    let body = text;
+    try {
+      body = JSON.parse(text);
+    } catch { /* not JSON */ }
+    return {
+      url: cmd.url,
+      status: response.status,
+      contentType: response.headers.get("content-type"),
+      signature: request.headers.get("signature"),
+      body,
+    };
   },
 
   async fetchOutbox(cmd) {
