@@ -13,6 +13,7 @@ mod bad_input;
 mod browser;
 mod fedify;
 mod federation;
+mod federation_inbox;
 mod log;
 mod support;
 mod web;
