@@ -10,6 +10,7 @@
 mod audit;
 mod cli;
 mod crash;
+mod federation;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -349,9 +349,31 @@ impl Federation {
             ..VerifyPolicy::default()
         };
         let now = self.now_secs();
+        // Fedify, Misskey and Friendica sign a draft-cavage `(request-target)` of a GET
+        // without its query string. For GETs of public collections only, a draft-cavage
+        // signature over the path alone is accepted too (a query cannot change what a
+        // signed GET may read).
+        let path_only = (http.header("signature-input").is_none() && target_uri.contains('?'))
+            .then(|| HttpRequest {
+                target_uri: target_uri
+                    .split_once('?')
+                    .map_or(target_uri, |(p, _)| p)
+                    .to_owned(),
+                ..http.clone()
+            });
+        let verify = |actor: &KnownActor| {
+            httpsig::verify_request(&http, |k| resolve_http_key(actor, k), &policy, now).or_else(
+                |e| match (&e, &path_only) {
+                    (HttpSigError::BadSignature, Some(p)) => {
+                        httpsig::verify_request(p, |k| resolve_http_key(actor, k), &policy, now)
+                    }
+                    _ => Err(e),
+                },
+            )
+        };
         let mut actor = self.actor(&owner, false).await.map_err(unavailable)?;
         for attempt in 0..2 {
-            match httpsig::verify_request(&http, |k| resolve_http_key(&actor, k), &policy, now) {
+            match verify(&actor) {
                 Ok(_) => return Ok(actor.row.id.clone()),
                 Err(HttpSigError::BadSignature | HttpSigError::UnknownKey(_)) if attempt == 0 => {
                     actor = self.actor(&owner, true).await.map_err(unavailable)?;

@@ -1,0 +1,272 @@
+//! Two real `punte serve` processes federating: the follower and then the origin are killed
+//! with SIGKILL during a burst of writes; after both restart, the follower's verified replica
+//! holds every practice the origin acknowledged.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::{BIN, ok, punte};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn init_at(dir: &Path, name: &str, port: u16) -> String {
+    ok(&punte(
+        dir,
+        &[
+            "init",
+            "--name",
+            name,
+            "--country",
+            "RO",
+            "--base-url",
+            &format!("http://127.0.0.1:{port}"),
+        ],
+    ));
+    ok(&punte(dir, &["token", "create", "--role", "admin"]))
+        .lines()
+        .last()
+        .unwrap()
+        .to_string()
+}
+
+/// `punte serve` on `port` with loopback federation, fast retries and polls.
+fn start(dir: &Path, port: u16) -> Child {
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .env("PUNTE_FEDERATION__ALLOW_PRIVATE_ADDRESSES", "true")
+        .env("PUNTE_FEDERATION__AUTO_APPROVE_FOLLOWS", "true")
+        .env("PUNTE_FEDERATION__RETRY_BASE_MS", "200")
+        .env("PUNTE_FEDERATION__RETRY_MAX_DELAY_SECS", "2")
+        .env("PUNTE_FEDERATION__BREAKER_MAX_PAUSE_SECS", "2")
+        .env("PUNTE_FEDERATION__REPLICA_POLL_INTERVAL_SECS", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    child
+}
+
+async fn wait_up(client: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .map_or(true, |r| !r.status().is_success())
+    {
+        assert!(Instant::now() < deadline, "{base} did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn practice(n: usize) -> Value {
+    json!({
+        "title": {"en": format!("Practice {n}")}, "summary": {"en": "s"}, "problem": {"en": "p"},
+        "solution": {"en": "s"}, "originalLanguage": "en", "country": "RO", "maturity": "innovation"
+    })
+}
+
+/// Writers that create practices until the node stops answering; returns acknowledged ids.
+fn burst(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    acknowledged: &Arc<Mutex<BTreeSet<String>>>,
+    offset: usize,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..3)
+        .map(|w| {
+            let (client, base, token, acknowledged) = (
+                client.clone(),
+                base.to_owned(),
+                token.to_owned(),
+                acknowledged.clone(),
+            );
+            tokio::spawn(async move {
+                for i in 0..100_000 {
+                    let sent = client
+                        .post(format!("{base}/api/v1/practices"))
+                        .bearer_auth(&token)
+                        .json(&practice(offset + w * 1_000_000 + i))
+                        .send()
+                        .await;
+                    let Ok(res) = sent else { return };
+                    if res.status() != 201 {
+                        return;
+                    }
+                    let Ok(body) = res.json::<Value>().await else {
+                        return;
+                    };
+                    acknowledged
+                        .lock()
+                        .unwrap()
+                        .insert(format!("{base}/practices/{}", body["id"].as_str().unwrap()));
+                }
+            })
+        })
+        .collect()
+}
+
+async fn wait_count(acknowledged: &Arc<Mutex<BTreeSet<String>>>, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while acknowledged.lock().unwrap().len() < n {
+        assert!(Instant::now() < deadline, "writes too slow");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_follower_and_origin_lose_nothing_acknowledged() {
+    let (origin_dir, follower_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (op, fp) = (free_port(), free_port());
+    let (origin, follower) = (
+        format!("http://127.0.0.1:{op}"),
+        format!("http://127.0.0.1:{fp}"),
+    );
+    let origin_token = init_at(origin_dir.path(), "Origin", op);
+    let follower_token = init_at(follower_dir.path(), "Follower", fp);
+    let client = reqwest::Client::new();
+    let mut o = start(origin_dir.path(), op);
+    let mut f = start(follower_dir.path(), fp);
+    wait_up(&client, &origin).await;
+    wait_up(&client, &follower).await;
+
+    let res = client
+        .post(format!("{follower}/api/v1/following"))
+        .bearer_auth(&follower_token)
+        .json(&json!({"target": format!("{origin}/actor")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let body: Value = client
+            .get(format!("{follower}/api/v1/following?state=accepted"))
+            .bearer_auth(&follower_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !body["items"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "follow was not accepted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Burst 1: the follower is killed while the origin writes and delivers.
+    let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+    let writers = burst(&client, &origin, &origin_token, &acknowledged, 0);
+    wait_count(&acknowledged, 30).await;
+    f.kill().unwrap();
+    f.wait().unwrap();
+    wait_count(&acknowledged, 60).await;
+    // ... then the origin itself, mid-burst.
+    o.kill().unwrap();
+    o.wait().unwrap();
+    for w in writers {
+        w.await.unwrap();
+    }
+
+    // Both come back; the follower catches up with everything acknowledged.
+    let mut o = start(origin_dir.path(), op);
+    let mut f = start(follower_dir.path(), fp);
+    wait_up(&client, &origin).await;
+    wait_up(&client, &follower).await;
+    let writers = burst(&client, &origin, &origin_token, &acknowledged, 500_000);
+    wait_count(&acknowledged, 90).await;
+    o.kill().unwrap();
+    o.wait().unwrap();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let mut o2 = start(origin_dir.path(), op);
+    wait_up(&client, &origin).await;
+
+    let expected = acknowledged.lock().unwrap().clone();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let actor = format!("{origin}/actor");
+    loop {
+        let body: Value = client
+            .get(format!(
+                "{follower}/api/v1/replicated?kind=practice&actor={}",
+                actor.replace(':', "%3A").replace('/', "%2F")
+            ))
+            .bearer_auth(&follower_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let have: BTreeSet<String> = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_owned())
+            .collect();
+        let missing: Vec<_> = expected.difference(&have).collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} acknowledged practices never reached the follower, e.g. {:?}",
+            missing.len(),
+            missing.first()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The replica is the origin's whole log, verified.
+    let size: u64 = {
+        let text = client
+            .get(format!("{origin}/log/checkpoint"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines().nth(1).unwrap().parse().unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let body: Value = client
+            .get(format!("{follower}/api/v1/replicas"))
+            .bearer_auth(&follower_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let r = &body["items"][0];
+        if r["size"].as_u64() == Some(size) {
+            assert!(r["lastError"].is_null(), "{r}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "replica stuck: {r}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for child in [&mut o2, &mut f] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
