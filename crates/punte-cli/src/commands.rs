@@ -16,6 +16,7 @@ use punte_node::{EvaluationFilter, Node, NodeError, NodeSettings, PracticeFilter
 use punte_server::{Application, Config};
 
 use crate::Command;
+use crate::federation_commands as fc;
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -113,6 +114,29 @@ pub fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Keys(cmd) => crate::log_commands::keys(&open_existing_node(&config)?, cmd),
         Command::Redact(args) => crate::log_commands::redact(&open_existing_node(&config)?, &args),
         Command::Audit(args) => crate::audit::run_and_exit(&args),
+        Command::Follow(args) => fc::follow(
+            open_existing_node(&config)?,
+            config.federation.settings(),
+            &args,
+        ),
+        Command::Unfollow(args) => fc::unfollow(
+            open_existing_node(&config)?,
+            config.federation.settings(),
+            &args,
+        ),
+        Command::Following => {
+            fc::following(open_existing_node(&config)?, config.federation.settings())
+        }
+        Command::Followers(cmd) => fc::followers(
+            open_existing_node(&config)?,
+            config.federation.settings(),
+            &cmd,
+        ),
+        Command::Deliveries(args) => fc::deliveries(
+            open_existing_node(&config)?,
+            config.federation.settings(),
+            &args,
+        ),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod audit;
 mod commands;
+mod federation_commands;
 mod log_commands;
 
 use std::path::PathBuf;
@@ -72,6 +73,17 @@ pub enum Command {
     Redact(log_commands::RedactArgs),
     /// Audit nodes' signed histories (or re-verify an evidence bundle offline).
     Audit(audit::AuditArgs),
+    /// Ask a partner node to be followed: `punte follow @name@host` or its actor URL.
+    Follow(federation_commands::FollowArgs),
+    /// Stop following a partner.
+    Unfollow(federation_commands::ActorArgs),
+    /// The partners this node follows, and whether they accepted.
+    Following,
+    /// Who follows this node; approve or reject follow requests.
+    #[command(subcommand)]
+    Followers(federation_commands::FollowersCommand),
+    /// Delivery status per partner host and per activity.
+    Deliveries(federation_commands::DeliveriesArgs),
 }
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {

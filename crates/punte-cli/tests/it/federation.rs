@@ -270,3 +270,28 @@ async fn a_killed_follower_and_origin_lose_nothing_acknowledged() {
         child.wait().unwrap();
     }
 }
+
+#[test]
+fn follow_commands_explain_themselves() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    crate::init(d);
+    assert!(ok(&punte(d, &["following"])).contains("(none)"));
+    assert!(ok(&punte(d, &["followers", "list", "--pending"])).contains("(none)"));
+    assert!(ok(&punte(d, &["deliveries"])).contains("per host"));
+
+    let err = |args: &[&str]| {
+        let out = punte(d, args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // Loopback is refused unless federation.allow_private_addresses is set.
+    let e = err(&["follow", "http://127.0.0.1:9/actor"]);
+    assert!(e.contains("private"), "{e}");
+    let e = err(&["follow", "@nobody"]);
+    assert!(e.contains("cannot follow @nobody"), "{e}");
+    let e = err(&["deliveries", "--state", "lost"]);
+    assert!(e.contains("pending, delivered or failed"), "{e}");
+    let e = err(&["followers", "approve", "https://partner.example/actor"]);
+    assert!(e.contains("not found"), "{e}");
+}

@@ -29,7 +29,7 @@ use crate::error::NodeError;
 /// Rows fetched per scan.
 const SCAN_LIMIT: u32 = 512;
 /// Longest sleep when nothing is due.
-const IDLE_WAIT: Duration = Duration::from_secs(30);
+const IDLE_WAIT: Duration = Duration::from_secs(5);
 /// Media type of deliveries.
 pub const ACTIVITY_JSON: &str = "application/activity+json";
 /// Header carrying the base64 `punte-entry/v1` envelope of the delivered activity.
