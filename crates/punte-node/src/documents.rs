@@ -165,6 +165,32 @@ impl Node {
         })
     }
 
+    /// Creates many documents in **one** transaction (a bulk import): all or none, each with
+    /// its own signed activity and log entry, one checkpoint at the end.
+    pub fn create_many<D: Document>(&self, contents: Vec<D::Content>) -> Result<Vec<D>> {
+        for content in &contents {
+            content.validate()?;
+        }
+        let now = timestamp(self.now());
+        self.change(|tx, log| {
+            let mut created = Vec::with_capacity(contents.len());
+            for mut content in contents {
+                let id = uuid::Uuid::now_v7().to_string();
+                D::check(tx, &mut content)?;
+                let doc = D::build(id.clone(), 1, content, now.clone(), now.clone());
+                let body = serde_json::to_string(&doc).map_err(|source| NodeError::Encode {
+                    what: "document",
+                    source,
+                })?;
+                docs::insert_new(tx, D::KIND, &id, &body, &now)?;
+                D::index(tx, &id, doc.content())?;
+                self.publish_document(tx, log, Verb::Create, &doc)?;
+                created.push(doc);
+            }
+            Ok(created)
+        })
+    }
+
     /// Stores a new version; `expected` is the version the editor saw (If-Match).
     pub fn update<D: Document>(
         &self,

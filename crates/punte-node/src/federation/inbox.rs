@@ -387,52 +387,122 @@ impl Federation {
     /// Applies a verified activity in one transaction (blocking: call from a blocking
     /// context). A repeated activity id changes nothing.
     pub fn apply_inbound(&self, v: &Verified) -> Result<Received, InboxRefusal> {
+        let mut results = self.apply_batch(std::slice::from_ref(v));
+        results
+            .pop()
+            .unwrap_or_else(|| Err(InboxRefusal::Internal("nothing applied".to_owned())))
+    }
+
+    /// Applies verified activities in **one** transaction (group commit: one fsync for the
+    /// batch), each inside its own savepoint so a refused one leaves the others applied.
+    /// Returns one result per activity, in order. Blocking.
+    pub fn apply_batch(&self, batch: &[Verified]) -> Vec<Result<Received, InboxRefusal>> {
         let now = self.now_ms();
         let mut wake_sync = false;
-        let result = self.node.change_as(|tx, log| {
-            if store::inbox_seen(tx, &v.id)? {
-                return Ok(Received {
-                    activity_id: v.id.clone(),
-                    new: false,
-                    outcome: "duplicate: already received".to_owned(),
-                });
+        let mut results = Vec::with_capacity(batch.len());
+        let committed = self.node.change_as(|tx, log| -> Result<(), Applied> {
+            for v in batch {
+                tx.execute_batch("SAVEPOINT inbox_item")
+                    .map_err(punte_store::StoreError::from)?;
+                match self.apply_one(tx, log, v, now, &mut wake_sync) {
+                    Ok(received) => {
+                        tx.execute_batch("RELEASE inbox_item")
+                            .map_err(punte_store::StoreError::from)?;
+                        results.push(Ok(received));
+                    }
+                    // Refusals happen before anything is appended to the log (see
+                    // `apply`), so rolling back to the savepoint keeps the log writer in
+                    // step with the database.
+                    Err(Applied::Refused(r)) => {
+                        tx.execute_batch("ROLLBACK TO inbox_item; RELEASE inbox_item")
+                            .map_err(punte_store::StoreError::from)?;
+                        results.push(Err(r));
+                    }
+                    Err(Applied::Node(e)) => return Err(Applied::Node(e)),
+                }
             }
-            let outcome = self.apply(tx, log, v, now, &mut wake_sync)?;
-            store::insert_inbox_activity(
-                tx,
-                &v.id,
-                &v.actor.row.id,
-                &v.kind,
-                now,
-                &v.body,
-                &v.evidence.to_string(),
-                &outcome,
-            )?;
-            Ok(Received {
-                activity_id: v.id.clone(),
-                new: true,
-                outcome,
-            })
+            Ok(())
         });
+        if let Err(e) = committed {
+            let message = match e {
+                Applied::Refused(r) => r.to_string(),
+                Applied::Node(e) => e.to_string(),
+            };
+            tracing::error!(error = %message, batch = batch.len(), "inbox batch failed");
+            return batch
+                .iter()
+                .map(|_| Err(InboxRefusal::Internal(message.clone())))
+                .collect();
+        }
         if wake_sync {
             self.wake_sync();
         }
-        result.map_err(|e| match e {
-            Applied::Refused(r) => r,
-            Applied::Node(e) => InboxRefusal::Internal(e.to_string()),
+        results
+    }
+
+    fn apply_one(
+        &self,
+        tx: &punte_store::Transaction<'_>,
+        log: &mut LogWriter<'_>,
+        v: &Verified,
+        now: i64,
+        wake_sync: &mut bool,
+    ) -> Result<Received, Applied> {
+        if store::inbox_seen(tx, &v.id)? {
+            return Ok(Received {
+                activity_id: v.id.clone(),
+                new: false,
+                outcome: "duplicate: already received".to_owned(),
+            });
+        }
+        let outcome = self.apply(tx, log, v, now, wake_sync)?;
+        store::insert_inbox_activity(
+            tx,
+            &v.id,
+            &v.actor.row.id,
+            &v.kind,
+            now,
+            &v.body,
+            &v.evidence.to_string(),
+            &outcome,
+        )?;
+        Ok(Received {
+            activity_id: v.id.clone(),
+            new: true,
+            outcome,
         })
     }
 
-    /// Verifies and applies an inbox request.
+    /// Verifies and applies an inbox request. Concurrent requests are committed together
+    /// by one writer thread (group commit); the answer comes after the commit.
     pub async fn receive(
         self: &Arc<Self>,
         request: InboundRequest,
     ) -> Result<Received, InboxRefusal> {
         let verified = self.verify_inbound(&request).await?;
-        let fed = self.clone();
-        tokio::task::spawn_blocking(move || fed.apply_inbound(&verified))
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.committer()
+            .send(Job { verified, reply })
+            .map_err(|_| InboxRefusal::Internal("the inbox writer stopped".to_owned()))?;
+        answer
             .await
-            .map_err(|e| InboxRefusal::Internal(e.to_string()))?
+            .map_err(|_| InboxRefusal::Internal("the inbox writer stopped".to_owned()))?
+    }
+
+    /// The channel to the inbox writer thread, started on first use. The thread holds only
+    /// a weak reference and ends when the federation is dropped.
+    fn committer(self: &Arc<Self>) -> &std::sync::mpsc::Sender<Job> {
+        self.inbox_writer.get_or_init(|| {
+            let (sender, jobs) = std::sync::mpsc::channel::<Job>();
+            let weak = Arc::downgrade(self);
+            let spawned = std::thread::Builder::new()
+                .name("punte-inbox-writer".to_owned())
+                .spawn(move || write_inbox(&weak, &jobs));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start the inbox writer");
+            }
+            sender
+        })
     }
 
     fn apply(
@@ -525,6 +595,37 @@ impl Federation {
                 replica::apply_delivered(self, tx, v, env, now, wake_sync)
             }
             ActivityType::Announce => Ok("recorded".to_owned()),
+        }
+    }
+}
+
+/// One verified activity waiting for the inbox writer.
+pub(crate) struct Job {
+    verified: Verified,
+    reply: tokio::sync::oneshot::Sender<Result<Received, InboxRefusal>>,
+}
+
+/// Most activities committed in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// The inbox writer: takes every job waiting (up to [`MAX_BATCH`]), applies them in one
+/// transaction, answers each. Ends when all senders are gone or the federation is dropped.
+fn write_inbox(fed: &std::sync::Weak<Federation>, jobs: &std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let Some(fed) = fed.upgrade() else { return };
+        let (verified, replies): (Vec<Verified>, Vec<_>) =
+            batch.into_iter().map(|j| (j.verified, j.reply)).unzip();
+        let results = fed.apply_batch(&verified);
+        drop(fed);
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
         }
     }
 }

@@ -112,6 +112,8 @@ pub struct Federation {
     fetcher: Fetcher,
     actors: Mutex<HashMap<String, Arc<KnownActor>>>,
     sync_wakeup: tokio::sync::Notify,
+    /// The inbox writer thread's queue (group commit), started on first use.
+    inbox_writer: std::sync::OnceLock<std::sync::mpsc::Sender<inbox::Job>>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -162,6 +164,7 @@ impl Federation {
             fetcher,
             actors: Mutex::new(HashMap::new()),
             sync_wakeup: tokio::sync::Notify::new(),
+            inbox_writer: std::sync::OnceLock::new(),
         })
     }
 
