@@ -14,6 +14,7 @@ pub mod indicators;
 pub mod log;
 pub mod meta;
 pub mod tokens;
+pub mod witness;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

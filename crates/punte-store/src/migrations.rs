@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_log.sql"),
     include_str!("migrations/0003_federation.sql"),
+    include_str!("migrations/0004_witness.sql"),
 ];
 
 /// The schema version this build creates and understands.
