@@ -13,6 +13,7 @@ mod log;
 pub mod publish;
 mod tokens;
 pub mod views;
+pub mod witness;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -166,6 +167,7 @@ impl Node {
         let now = self.now();
         self.store
             .write(|tx| {
+                witness::check_append_allowed(tx)?;
                 let key = self.signing_key_for(tx)?;
                 let mut log = publish::LogWriter::open(tx, key, &self.settings.base_url, now)?;
                 let value = f(tx, &mut log)?;

@@ -131,9 +131,13 @@ impl Node {
     /// checkpoint of the empty tree signed now.
     pub fn log_checkpoint(&self) -> Result<String> {
         let (stored, origin) = self.store.read(|conn| {
-            Ok::<_, NodeError>((store::latest_checkpoint(conn)?, self.origin_in(conn)?))
+            let stored = match store::latest_checkpoint(conn)? {
+                Some((size, note)) => Some(crate::witness::staple(conn, size, note)?),
+                None => None,
+            };
+            Ok::<_, NodeError>((stored, self.origin_in(conn)?))
         })?;
-        if let Some((_, note)) = stored {
+        if let Some(note) = stored {
             return Ok(note);
         }
         let key = self.keys().identity.clone();

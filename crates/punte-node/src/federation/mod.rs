@@ -517,8 +517,9 @@ impl Federation {
     /// Runs the delivery worker and the replica sync until `shutdown` turns true.
     pub async fn run(self: Arc<Self>, shutdown: tokio::sync::watch::Receiver<bool>) {
         let deliveries = tokio::spawn(delivery::run(self.clone(), shutdown.clone()));
-        let sync = tokio::spawn(replica::run(self.clone(), shutdown));
-        let _ = tokio::join!(deliveries, sync);
+        let sync = tokio::spawn(replica::run(self.clone(), shutdown.clone()));
+        let witness = tokio::spawn(crate::witness::run(self.clone(), shutdown));
+        let _ = tokio::join!(deliveries, sync, witness);
     }
 }
 

@@ -1,0 +1,577 @@
+//! Audit across the network: compare the checkpoints a node serves with what each of its
+//! witnesses cosigned (`BASE/witness/checkpoints`) and kept as evidence
+//! (`BASE/witness/evidence`). Every checkpoint must be signed by a key of the log; equal
+//! sizes must have equal roots, and neighbouring sizes must be joined by a consistency
+//! proof the node serves. A failure becomes an evidence file (two signed checkpoints and
+//! the proof) that [`verify_evidence`] re-checks without the network.
+//!
+//! Used by `punte audit` (docs/protocol.md §6.5). Everything fetched is untrusted.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use punte_log::checkpoint::{Checkpoint, open_checkpoint};
+use punte_log::note::{KeyType, NoteVerifier};
+use punte_log::tree::{parse_proof, verify_consistency};
+
+use crate::audit::{AuditError, FindingSeverity, ReportFinding};
+
+/// `format` of a witness evidence file.
+pub const EVIDENCE_FORMAT: &str = "punte-witness-evidence/v1";
+/// Largest body read from a node or witness.
+const MAX_BODY: usize = 4 << 20;
+
+/// Where a checkpoint was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeenCheckpoint {
+    /// `node`, `witness URL`, or `evidence kept by URL`.
+    pub from: String,
+    /// The signed note as served.
+    pub note: String,
+}
+
+/// Two signed checkpoints of one log that do not fit together, and the proof the node
+/// served between them (when their sizes differ).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkEvidence {
+    pub format: String,
+    pub source: String,
+    pub origin: String,
+    pub fetched_at: String,
+    /// `equivocation` (same size, other roots) or `inconsistent` (the proof fails or the
+    /// node serves none).
+    pub kind: String,
+    /// The log's verifier keys the checkpoints were opened with.
+    pub log_keys: Vec<String>,
+    pub first: SeenCheckpoint,
+    pub second: SeenCheckpoint,
+    /// The consistency proof text served from the smaller to the larger size, if any.
+    pub proof: Option<String>,
+}
+
+/// What one witness reported for the origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WitnessView {
+    pub url: String,
+    pub size: Option<u64>,
+    pub cosigned_at: Option<u64>,
+    pub error: Option<String>,
+}
+
+/// The result of comparing a node's and its witnesses' checkpoints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkReport {
+    pub origin: String,
+    pub node_size: u64,
+    pub witnesses: Vec<WitnessView>,
+    pub findings: Vec<ReportFinding>,
+    pub evidence: Option<NetworkEvidence>,
+}
+
+/// What the network audit needs.
+#[derive(Debug, Clone)]
+pub struct NetworkRequest {
+    /// The node's base URL.
+    pub base_url: String,
+    /// The log's verifier keys (the audit's anchor and the published key history).
+    pub log_keys: Vec<NoteVerifier>,
+    /// Witness base URLs (a node URL, or its `/witness` prefix); empty = discover from
+    /// `BASE/log/witnesses`.
+    pub witnesses: Vec<String>,
+    /// A witness whose latest cosignature for a smaller size is older than this has
+    /// stopped advancing.
+    pub stale_after_secs: u64,
+    /// The auditor's clock, POSIX seconds, and as RFC 3339.
+    pub now_secs: u64,
+    pub fetched_at: String,
+    pub timeout: Duration,
+}
+
+struct Seen {
+    from: String,
+    note: String,
+    checkpoint: Checkpoint,
+}
+
+fn finding(
+    severity: FindingSeverity,
+    kind: &str,
+    message: String,
+    detail: serde_json::Value,
+) -> ReportFinding {
+    ReportFinding {
+        severity,
+        kind: kind.to_owned(),
+        index: None,
+        message,
+        detail,
+    }
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, AuditError> {
+    let http = |source| AuditError::Http {
+        url: url.to_owned(),
+        source,
+    };
+    let mut response = client.get(url).send().await.map_err(http)?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(AuditError::Status {
+            url: url.to_owned(),
+            status: status.as_u16(),
+        });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(http)? {
+        if body.len().saturating_add(chunk.len()) > MAX_BODY {
+            return Err(AuditError::TooLarge {
+                url: url.to_owned(),
+                limit: MAX_BODY,
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn bad(url: &str, reason: impl Into<String>) -> AuditError {
+    AuditError::BadResponse {
+        url: url.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn witness_prefix(url: &str) -> String {
+    let url = url.trim_end_matches('/');
+    if url.ends_with(super::WITNESS_PREFIX) {
+        url.to_owned()
+    } else {
+        format!("{url}{}", super::WITNESS_PREFIX)
+    }
+}
+
+fn encode(value: &str) -> String {
+    crate::federation::percent_encode(value)
+}
+
+#[derive(Deserialize)]
+struct Listed {
+    url: String,
+}
+
+#[derive(Deserialize)]
+struct ListedWitnesses {
+    items: Vec<Listed>,
+}
+
+#[derive(Deserialize)]
+struct EvidenceWire {
+    origin: String,
+    cosigned: String,
+    submitted: String,
+}
+
+#[derive(Deserialize)]
+struct EvidenceList {
+    items: Vec<EvidenceWire>,
+}
+
+/// Compares what the node and its witnesses serve for the node's log.
+pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, AuditError> {
+    let client = reqwest::Client::builder()
+        .timeout(request.timeout)
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .user_agent(concat!("punte-audit/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(AuditError::Client)?;
+    let base = request.base_url.trim_end_matches('/');
+    let keys = &request.log_keys;
+    let checkpoint_url = format!("{base}/log/checkpoint");
+    let node_note = String::from_utf8(get(&client, &checkpoint_url).await?)
+        .map_err(|_| bad(&checkpoint_url, "not UTF-8"))?;
+    let node_cp = open_checkpoint(node_note.as_bytes(), keys, &[])
+        .map_err(|e| {
+            bad(
+                &checkpoint_url,
+                format!("the checkpoint does not verify: {e}"),
+            )
+        })?
+        .checkpoint;
+    let origin = node_cp.origin.clone();
+    let mut seen = vec![Seen {
+        from: "node".to_owned(),
+        note: node_note,
+        checkpoint: node_cp.clone(),
+    }];
+    let mut findings = Vec::new();
+
+    let witness_urls: Vec<String> = if request.witnesses.is_empty() {
+        let url = format!("{base}/log/witnesses");
+        match get(&client, &url).await {
+            Ok(body) => serde_json::from_slice::<ListedWitnesses>(&body)
+                .map(|l| l.items.into_iter().map(|i| i.url).collect())
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        }
+    } else {
+        request.witnesses.clone()
+    };
+    let mut views = Vec::new();
+    for w in &witness_urls {
+        let prefix = witness_prefix(w);
+        let mut view = WitnessView {
+            url: prefix.clone(),
+            size: None,
+            cosigned_at: None,
+            error: None,
+        };
+        let wkey = match get(&client, &format!("{prefix}/key")).await {
+            Ok(b) => String::from_utf8(b)
+                .ok()
+                .and_then(|t| NoteVerifier::parse(t.trim()).ok())
+                .filter(|k| k.key_type() == KeyType::CosignatureV1),
+            Err(_) => None,
+        };
+        let url = format!("{prefix}/checkpoints?origin={}", encode(&origin));
+        match get(&client, &url).await {
+            Ok(body) => {
+                let list: super::collect::WitnessedList = serde_json::from_slice(&body)
+                    .map_err(|e| bad(&url, format!("malformed: {e}")))?;
+                for item in list.items.into_iter().filter(|i| i.origin == origin) {
+                    let wkeys: Vec<NoteVerifier> = wkey.iter().cloned().collect();
+                    match open_checkpoint(item.checkpoint.as_bytes(), keys, &wkeys) {
+                        Ok(opened) => {
+                            view.size = Some(opened.checkpoint.size);
+                            view.cosigned_at = opened
+                                .cosigners
+                                .iter()
+                                .filter(|(n, _)| wkey.as_ref().is_some_and(|k| k.name() == n))
+                                .map(|(_, t)| *t)
+                                .max();
+                            seen.push(Seen {
+                                from: format!("witness {prefix}"),
+                                note: item.checkpoint,
+                                checkpoint: opened.checkpoint,
+                            });
+                        }
+                        Err(e) => {
+                            findings.push(finding(
+                                FindingSeverity::Error,
+                                "witness_checkpoint_invalid",
+                                format!("witness {prefix} serves a checkpoint for {origin} that does not verify: {e}"),
+                                json!({ "witness": prefix }),
+                            ));
+                        }
+                    }
+                }
+            }
+            Err(e) => view.error = Some(e.to_string()),
+        }
+        let url = format!("{prefix}/evidence?origin={}", encode(&origin));
+        if let Ok(body) = get(&client, &url).await
+            && let Ok(list) = serde_json::from_slice::<EvidenceList>(&body)
+        {
+            for item in list.items.into_iter().filter(|i| i.origin == origin) {
+                for note in [item.cosigned, item.submitted] {
+                    if let Ok(opened) = open_checkpoint(note.as_bytes(), keys, &[]) {
+                        seen.push(Seen {
+                            from: format!("evidence kept by {prefix}"),
+                            note,
+                            checkpoint: opened.checkpoint,
+                        });
+                    }
+                }
+            }
+        }
+        match (view.size, view.cosigned_at) {
+            (None, _) if view.error.is_none() => findings.push(finding(
+                FindingSeverity::Info,
+                "witness_silent",
+                format!("witness {prefix} has cosigned no checkpoint of {origin}"),
+                json!({ "witness": prefix }),
+            )),
+            (Some(size), at)
+                if size < node_cp.size
+                    && at.is_none_or(|t| {
+                        request.now_secs.saturating_sub(t) > request.stale_after_secs
+                    }) =>
+            {
+                findings.push(finding(
+                    FindingSeverity::Info,
+                    "witness_stale",
+                    format!(
+                        "witness {prefix} stopped advancing: it last cosigned size {size}{}, the node serves {}",
+                        at.map(|t| format!(" at {t}")).unwrap_or_default(),
+                        node_cp.size
+                    ),
+                    json!({ "witness": prefix, "size": size, "cosigned_at": at, "node_size": node_cp.size }),
+                ));
+            }
+            _ => {}
+        }
+        views.push(view);
+    }
+
+    let log_keys: Vec<String> = keys.iter().map(NoteVerifier::to_vkey).collect();
+    let mut evidence = None;
+    let mut record = |kind: &str, a: &Seen, b: &Seen, proof: Option<String>, message: String| {
+        findings.push(finding(
+            FindingSeverity::Error,
+            if kind == "equivocation" { "equivocation" } else { "inconsistent" },
+            message,
+            json!({
+                "first": {"from": a.from, "size": a.checkpoint.size, "root": a.checkpoint.root.to_base64()},
+                "second": {"from": b.from, "size": b.checkpoint.size, "root": b.checkpoint.root.to_base64()},
+            }),
+        ));
+        if evidence.is_none() {
+            evidence = Some(NetworkEvidence {
+                format: EVIDENCE_FORMAT.to_owned(),
+                source: base.to_owned(),
+                origin: origin.clone(),
+                fetched_at: request.fetched_at.clone(),
+                kind: kind.to_owned(),
+                log_keys: log_keys.clone(),
+                first: SeenCheckpoint {
+                    from: a.from.clone(),
+                    note: a.note.clone(),
+                },
+                second: SeenCheckpoint {
+                    from: b.from.clone(),
+                    note: b.note.clone(),
+                },
+                proof,
+            });
+        }
+    };
+    // Distinct (size, root), smallest first; equal sizes with other roots are equivocation.
+    seen.sort_by_key(|s| s.checkpoint.size);
+    let mut distinct: Vec<&Seen> = Vec::new();
+    for s in &seen {
+        if distinct.iter().any(|d| {
+            d.checkpoint.size == s.checkpoint.size && d.checkpoint.root == s.checkpoint.root
+        }) {
+            continue;
+        }
+        if let Some(other) = distinct
+            .iter()
+            .find(|d| d.checkpoint.size == s.checkpoint.size)
+        {
+            record(
+                "equivocation",
+                other,
+                s,
+                None,
+                format!(
+                    "two signed checkpoints of size {} with different roots ({} and {})",
+                    s.checkpoint.size, other.from, s.from
+                ),
+            );
+            continue;
+        }
+        distinct.push(s);
+    }
+    for pair in distinct.windows(2) {
+        let [a, b] = pair else { continue };
+        let (old, new) = (a.checkpoint.size, b.checkpoint.size);
+        if old == 0 {
+            continue;
+        }
+        let url = format!("{base}/log/proof/consistency?old={old}&new={new}");
+        let served = match get(&client, &url).await {
+            Ok(body) => String::from_utf8(body).ok(),
+            Err(_) => None,
+        };
+        let verified = served.as_deref().is_some_and(|text| {
+            parse_proof(text).is_ok_and(|proof| {
+                verify_consistency(old, new, &a.checkpoint.root, &b.checkpoint.root, &proof).is_ok()
+            })
+        });
+        if !verified {
+            record(
+                "inconsistent",
+                a,
+                b,
+                served.clone(),
+                format!(
+                    "the node cannot prove that its checkpoint of size {new} ({}) extends the one of size {old} ({})",
+                    b.from, a.from
+                ),
+            );
+        }
+    }
+    Ok(NetworkReport {
+        origin,
+        node_size: node_cp.size,
+        witnesses: views,
+        findings,
+        evidence,
+    })
+}
+
+/// What an evidence file proves, once re-verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proven {
+    pub kind: String,
+    pub origin: String,
+    pub sizes: (u64, u64),
+    pub message: String,
+}
+
+impl NetworkEvidence {
+    /// Parses an evidence file (untrusted; [`verify_evidence`] checks it).
+    pub fn from_json(bytes: &[u8]) -> Result<NetworkEvidence, AuditError> {
+        let e: NetworkEvidence =
+            serde_json::from_slice(bytes).map_err(|e| AuditError::Bundle(e.to_string()))?;
+        if e.format != EVIDENCE_FORMAT {
+            return Err(AuditError::Bundle(format!(
+                "format {:?} is not {EVIDENCE_FORMAT}",
+                e.format
+            )));
+        }
+        Ok(e)
+    }
+}
+
+/// Re-verifies an evidence file offline: both checkpoints open with the log keys (the
+/// file's, or `keys` when given), have the file's origin, and either have equal sizes and
+/// different roots, or the proof (if any) fails between them. `Err` says why it proves
+/// nothing.
+pub fn verify_evidence(
+    evidence: &NetworkEvidence,
+    keys: Option<&[NoteVerifier]>,
+) -> Result<Proven, String> {
+    let parsed: Vec<NoteVerifier>;
+    let keys = match keys {
+        Some(k) => k,
+        None => {
+            parsed = evidence
+                .log_keys
+                .iter()
+                .map(|k| NoteVerifier::parse(k).map_err(|e| format!("log key {k:?}: {e}")))
+                .collect::<Result<_, _>>()?;
+            &parsed
+        }
+    };
+    let open = |s: &SeenCheckpoint| {
+        open_checkpoint(s.note.as_bytes(), keys, &[])
+            .map(|o| o.checkpoint)
+            .map_err(|e| format!("the checkpoint from {} does not verify: {e}", s.from))
+    };
+    let (a, b) = (open(&evidence.first)?, open(&evidence.second)?);
+    if a.origin != evidence.origin || b.origin != evidence.origin {
+        return Err("the checkpoints are not of the file's origin".to_owned());
+    }
+    let (small, large) = if a.size <= b.size { (&a, &b) } else { (&b, &a) };
+    if small.size == large.size {
+        return if small.root == large.root {
+            Err("the two checkpoints are the same".to_owned())
+        } else {
+            Ok(Proven {
+                kind: "equivocation".to_owned(),
+                origin: a.origin.clone(),
+                sizes: (a.size, b.size),
+                message: format!(
+                    "two checkpoints of size {} signed by the log with different roots",
+                    a.size
+                ),
+            })
+        };
+    }
+    let proof_ok = evidence.proof.as_deref().is_some_and(|text| {
+        parse_proof(text).is_ok_and(|p| {
+            verify_consistency(small.size, large.size, &small.root, &large.root, &p).is_ok()
+        })
+    });
+    if proof_ok {
+        return Err(format!(
+            "the proof shows size {} extends size {}: no inconsistency",
+            large.size, small.size
+        ));
+    }
+    Ok(Proven {
+        kind: "inconsistent".to_owned(),
+        origin: a.origin.clone(),
+        sizes: (small.size, large.size),
+        message: format!(
+            "no valid consistency proof from size {} to {} ({})",
+            small.size,
+            large.size,
+            if evidence.proof.is_some() {
+                "the proof the node served fails"
+            } else {
+                "the node served none"
+            }
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use ed25519_dalek::SigningKey;
+    use punte_log::Hash;
+    use punte_log::note::NoteSigner;
+
+    fn signed(size: u64, root: u8) -> (String, NoteVerifier) {
+        let signer = NoteSigner::new(
+            "o.example/punte-log",
+            KeyType::Ed25519,
+            SigningKey::from_bytes(&[9; 32]),
+        )
+        .unwrap();
+        let note = Checkpoint::new("o.example/punte-log", size, Hash([root; 32]))
+            .sign(&signer)
+            .unwrap();
+        (note, signer.verifier().clone())
+    }
+
+    fn evidence(a: (u64, u8), b: (u64, u8), proof: Option<String>) -> NetworkEvidence {
+        let (first, key) = signed(a.0, a.1);
+        let (second, _) = signed(b.0, b.1);
+        NetworkEvidence {
+            format: EVIDENCE_FORMAT.to_owned(),
+            source: "http://o.example".to_owned(),
+            origin: "o.example/punte-log".to_owned(),
+            fetched_at: "2025-01-01T00:00:00Z".to_owned(),
+            kind: "equivocation".to_owned(),
+            log_keys: vec![key.to_vkey()],
+            first: SeenCheckpoint {
+                from: "node".to_owned(),
+                note: first,
+            },
+            second: SeenCheckpoint {
+                from: "witness".to_owned(),
+                note: second,
+            },
+            proof,
+        }
+    }
+
+    #[test]
+    fn evidence_files_prove_equivocation_and_inconsistency_only_when_they_hold() {
+        let proven = verify_evidence(&evidence((5, 1), (5, 2), None), None).unwrap();
+        assert_eq!(proven.kind, "equivocation");
+        assert!(verify_evidence(&evidence((5, 1), (5, 1), None), None).is_err());
+        let proven = verify_evidence(&evidence((4, 1), (5, 2), Some("bad".into())), None).unwrap();
+        assert_eq!(proven.kind, "inconsistent");
+        let mut tampered = evidence((5, 1), (5, 2), None);
+        tampered.second.note = tampered.second.note.replace("5\n", "6\n");
+        assert!(verify_evidence(&tampered, None).is_err());
+        let other = NoteSigner::new(
+            "o.example/punte-log",
+            KeyType::Ed25519,
+            SigningKey::from_bytes(&[8; 32]),
+        )
+        .unwrap();
+        let e = evidence((5, 1), (5, 2), None);
+        assert!(verify_evidence(&e, Some(&[other.verifier().clone()])).is_err());
+        let json = serde_json::to_vec(&e).unwrap();
+        assert_eq!(NetworkEvidence::from_json(&json).unwrap(), e);
+    }
+}
