@@ -3,10 +3,12 @@
 //! [`Node`] owns the store and the keys. Each change runs in one store transaction; the HTTP
 //! server and the CLI both call these methods, so both obey the same rules.
 
+pub mod analysis;
 pub mod audit;
 mod documents;
 mod error;
 pub mod federation;
+pub mod iati;
 mod indicators;
 pub mod keys;
 mod log;

@@ -1,0 +1,669 @@
+//! Comparative analysis of one indicator `code@version` across the network (issue #5, DESIGN.md
+//! §6): gathers rows from the node's own evaluations and from every verified replica of a
+//! partner's log, then runs the pure functions of `punte_model::analysis`.
+//!
+//! Rows and their evidence:
+//! - Own evaluations go in *after disclosure control* (the values as they were published), so
+//!   no cell below k reaches an analysis result either. Their [`SourceRef`] is this node's log
+//!   origin and the entry that published the evaluation's current version.
+//! - Partners' evaluations come from `replica_objects` (already disclosure-controlled at their
+//!   origin, and verified against the partner's signed log); their [`SourceRef`] is the
+//!   replica's origin, index and activity id.
+//! - One row per evaluation and indicator version: the value without disaggregation (the last
+//!   one listed). Values of the same code but another version stay in the table as excluded
+//!   rows, never mixed; plans (stage `plan`) have no results and are listed as skipped.
+//! - Every object is named by its URL (`BASE/evaluations/ID` …), so the same practice is the
+//!   same row key on every node.
+//!
+//! Countersignatures: the countersign workflow (an attestation activity in the origin
+//! organisation's log) is not built yet, so every adaptation goes in with
+//! `countersignature: None` and none counts as a replication. [`countersignature_for`] is
+//! the one place to look attestations up once they exist.
+//!
+//! Pre-registration: `followedPlan` is `None` for every row until plans are linked to results
+//! across versions (only the latest version of a partner's evaluation is replicated as an
+//! object).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use punte_model::analysis::{
+    AdaptationInput, AnalysisError, EffectInput, EffectMetric, EffectTable, IndicatorSpec, Ranking,
+    ReplicationMap, RowOrigin, SourceRef, evaluation_effects, rank_for_replication,
+    replication_map,
+};
+use punte_model::evaluation::EvaluationStage;
+use punte_model::{
+    Adaptation, CountryCode, Evaluation, IndicatorDefinition, IndicatorRef, Practice,
+    ValidationErrors,
+};
+use punte_protocol::objects;
+use punte_protocol::urls::{Collection, NodeUrls};
+use punte_store::documents::{self as docs, DocKind};
+use punte_store::federation::{self as fed_store, ReplicaObject};
+use punte_store::{Connection, StoreError};
+
+use crate::Node;
+use crate::error::NodeError;
+
+/// What `countersignatures` says in every report until the workflow exists.
+pub const COUNTERSIGNATURES_PENDING: &str =
+    "pending: the countersign workflow is not built yet, so no adaptation counts as a replication";
+
+/// Why an analysis could not be run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisFailure {
+    /// The indicator is not in this node's catalogue (at this version).
+    #[error("{}", unknown_indicator_message(.requested, .known))]
+    UnknownIndicator {
+        requested: IndicatorRef,
+        /// Versions of the same code the catalogue does hold.
+        known: Vec<IndicatorRef>,
+    },
+    /// The metric does not fit the indicator, or a ranking was asked of a neutral one.
+    #[error(transparent)]
+    Analysis(#[from] AnalysisError),
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+impl From<StoreError> for AnalysisFailure {
+    fn from(e: StoreError) -> Self {
+        Self::Node(e.into())
+    }
+}
+
+fn unknown_indicator_message(requested: &IndicatorRef, known: &[IndicatorRef]) -> String {
+    if known.is_empty() {
+        format!(
+            "indicator {requested} is not in this node's catalogue; import the catalogue or define it first"
+        )
+    } else {
+        let known: Vec<String> = known.iter().map(ToString::to_string).collect();
+        format!(
+            "indicator {requested} is not in this node's catalogue (it holds {}); values of different versions are never mixed",
+            known.join(", ")
+        )
+    }
+}
+
+/// An evaluation, adaptation or partner object that gave no row, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Skipped {
+    pub object: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+    pub reason: String,
+}
+
+/// Everything one analysis runs on.
+#[derive(Debug, Clone)]
+pub struct Gathered {
+    pub definition: IndicatorDefinition,
+    pub spec: IndicatorSpec,
+    pub metric: EffectMetric,
+    pub rows: Vec<EffectInput>,
+    pub adaptations: Vec<AdaptationInput>,
+    pub skipped: Vec<Skipped>,
+    pub own_rows: usize,
+    pub partners: usize,
+}
+
+/// An analysis result with where its rows came from.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisReport<T: Serialize> {
+    #[serde(flatten)]
+    pub result: T,
+    /// Rows from this node's own log.
+    pub own_rows: usize,
+    /// Rows from partners' replicas.
+    pub replica_rows: usize,
+    /// Partners whose replicas were read.
+    pub partners: usize,
+    pub skipped: Vec<Skipped>,
+    pub countersignatures: &'static str,
+}
+
+impl Gathered {
+    fn report<T: Serialize>(self, result: T) -> AnalysisReport<T> {
+        AnalysisReport {
+            result,
+            own_rows: self.own_rows,
+            replica_rows: self.rows.len().saturating_sub(self.own_rows),
+            partners: self.partners,
+            skipped: self.skipped,
+            countersignatures: COUNTERSIGNATURES_PENDING,
+        }
+    }
+}
+
+/// The countersignature of an adaptation: the origin organisation's attestation entry.
+/// Always `None` until the countersign workflow exists (see the module documentation).
+pub fn countersignature_for(_adaptation_url: &str) -> Option<SourceRef> {
+    None
+}
+
+impl Node {
+    /// The per-evaluation effect table of `indicator` over own and replicated evaluations.
+    pub fn analysis_effects(
+        &self,
+        indicator: &IndicatorRef,
+        metric: Option<EffectMetric>,
+    ) -> Result<AnalysisReport<EffectTable>, AnalysisFailure> {
+        let g = self.analysis_rows(indicator, metric)?;
+        let table = evaluation_effects(&g.spec, g.metric, &g.rows)?;
+        Ok(g.report(table))
+    }
+
+    /// Practices ranked for replication by the lower bound of their pooled effect.
+    pub fn analysis_ranking(
+        &self,
+        indicator: &IndicatorRef,
+        metric: Option<EffectMetric>,
+    ) -> Result<AnalysisReport<Ranking>, AnalysisFailure> {
+        let g = self.analysis_rows(indicator, metric)?;
+        let table = evaluation_effects(&g.spec, g.metric, &g.rows)?;
+        let ranking = rank_for_replication(&table, &g.adaptations)?;
+        Ok(g.report(ranking))
+    }
+
+    /// Origin practices → adopters by country, with the effect each retained.
+    pub fn analysis_replication_map(
+        &self,
+        indicator: &IndicatorRef,
+        metric: Option<EffectMetric>,
+    ) -> Result<AnalysisReport<ReplicationMap>, AnalysisFailure> {
+        let g = self.analysis_rows(indicator, metric)?;
+        let table = evaluation_effects(&g.spec, g.metric, &g.rows)?;
+        let map = replication_map(&table, &g.adaptations);
+        Ok(g.report(map))
+    }
+
+    /// The rows and adaptations an analysis of `indicator` runs on.
+    pub fn analysis_rows(
+        &self,
+        indicator: &IndicatorRef,
+        metric: Option<EffectMetric>,
+    ) -> Result<Gathered, AnalysisFailure> {
+        let definition = match self.indicator(indicator) {
+            Ok(d) => d,
+            Err(NodeError::Store(StoreError::NotFound { .. } | StoreError::Gone { .. })) => {
+                let known = self
+                    .list_indicators(Some(&indicator.code))?
+                    .iter()
+                    .map(IndicatorDefinition::reference)
+                    .filter(|r| r != indicator)
+                    .collect();
+                return Err(AnalysisFailure::UnknownIndicator {
+                    requested: indicator.clone(),
+                    known,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let spec = IndicatorSpec::from(&definition);
+        let metric = metric.unwrap_or_else(|| EffectMetric::default_for(definition.measure));
+        let own_actor_country = self.organisation()?.map(|o| o.country);
+        let log_origin = self.log_origin()?;
+        let urls = NodeUrls::new(&self.settings.base_url).map_err(NodeError::from)?;
+        let k = self.settings.disclosure_k;
+        let mut g = Gatherer::new(indicator.clone());
+        self.store.read(|conn| -> Result<(), AnalysisFailure> {
+            g.own(conn, &urls, &log_origin, own_actor_country, k)?;
+            g.replicas(conn)?;
+            Ok(())
+        })?;
+        let partners = g.partners;
+        let (rows, adaptations, skipped, own_rows) = g.finish();
+        Ok(Gathered {
+            definition,
+            spec,
+            metric,
+            rows,
+            adaptations,
+            skipped,
+            own_rows,
+            partners,
+        })
+    }
+}
+
+/// An evaluation waiting for its row: rows are built once every adaptation is known.
+struct PendingEvaluation {
+    evaluation: Evaluation,
+    organisation: String,
+    urls: NodeUrls,
+    source: SourceRef,
+    own: bool,
+}
+
+struct AdaptationInfo {
+    practice: String,
+    country: CountryCode,
+}
+
+struct Gatherer {
+    indicator: IndicatorRef,
+    practices: HashMap<String, CountryCode>,
+    adaptations: BTreeMap<String, AdaptationInfo>,
+    adaptation_inputs: Vec<AdaptationInput>,
+    organisations: HashMap<String, CountryCode>,
+    evaluations: Vec<PendingEvaluation>,
+    skipped: Vec<Skipped>,
+    own_rows: usize,
+    partners: usize,
+}
+
+/// A reference as a URL: kept when already one, else the object's URL on `urls`.
+fn object_url(urls: &NodeUrls, collection: Collection, reference: &str) -> String {
+    if reference.starts_with("https://") || reference.starts_with("http://") {
+        reference.to_owned()
+    } else {
+        urls.object(collection, reference)
+    }
+}
+
+fn decode_record<D: serde::de::DeserializeOwned>(
+    kind: DocKind,
+    rec: &docs::DocRecord,
+) -> Result<D, NodeError> {
+    crate::documents::decode(kind, rec)
+}
+
+impl Gatherer {
+    fn new(indicator: IndicatorRef) -> Self {
+        Self {
+            indicator,
+            practices: HashMap::new(),
+            adaptations: BTreeMap::new(),
+            adaptation_inputs: Vec::new(),
+            organisations: HashMap::new(),
+            evaluations: Vec::new(),
+            skipped: Vec::new(),
+            own_rows: 0,
+            partners: 0,
+        }
+    }
+
+    fn skip(&mut self, object: impl Into<String>, source: Option<SourceRef>, reason: String) {
+        self.skipped.push(Skipped {
+            object: object.into(),
+            source,
+            reason,
+        });
+    }
+
+    fn add_adaptation(
+        &mut self,
+        adaptation: &Adaptation,
+        urls: &NodeUrls,
+        organisation: &str,
+        source: SourceRef,
+    ) {
+        let url = urls.adaptation(&adaptation.id);
+        let origin = &adaptation.content.origin;
+        let practice = object_url(urls, Collection::Practices, &origin.practice);
+        let local_practice = urls.local_id(Collection::Practices, &practice).is_some();
+        let mut input = AdaptationInput::from_adaptation(
+            adaptation,
+            organisation.to_owned(),
+            source,
+            countersignature_for(&url),
+        );
+        input.adaptation = url.clone();
+        input.practice = practice.clone();
+        if input.origin_organisation.is_none() && local_practice {
+            input.origin_organisation = Some(organisation.to_owned());
+        }
+        self.adaptations.insert(
+            url,
+            AdaptationInfo {
+                practice,
+                country: adaptation.content.country.clone(),
+            },
+        );
+        self.adaptation_inputs.push(input);
+    }
+
+    /// The node's own practices, adaptations and evaluations (values after disclosure
+    /// control), each with the log entry of its current version.
+    fn own(
+        &mut self,
+        conn: &Connection,
+        urls: &NodeUrls,
+        log_origin: &str,
+        country: Option<CountryCode>,
+        k: u64,
+    ) -> Result<(), AnalysisFailure> {
+        let actor = urls.actor();
+        if let Some(c) = country {
+            self.organisations.insert(actor.clone(), c);
+        }
+        for rec in docs::all_current(conn, DocKind::Practice)? {
+            let p: Practice = decode_record(DocKind::Practice, &rec)?;
+            self.practices
+                .insert(urls.practice(&p.id), p.content.country.clone());
+        }
+        let entries = |object_type: &str| -> Result<
+            HashMap<String, punte_store::analysis::ObjectEntry>,
+            StoreError,
+        > {
+            Ok(
+                punte_store::analysis::latest_object_entries(conn, object_type)?
+                    .into_iter()
+                    .map(|e| (e.object_id.clone(), e))
+                    .collect(),
+            )
+        };
+        let source_of = |entries: &HashMap<String, punte_store::analysis::ObjectEntry>,
+                         url: &str,
+                         version: u32|
+         -> Option<SourceRef> {
+            entries
+                .get(url)
+                .filter(|e| e.version == Some(version))
+                .map(|e| SourceRef {
+                    origin: log_origin.to_owned(),
+                    log_index: e.index,
+                    activity_id: e.activity_id.clone(),
+                })
+        };
+        let adaptation_entries = entries(objects::ObjectKind::Adaptation.type_term())?;
+        for rec in docs::all_current(conn, DocKind::Adaptation)? {
+            let a: Adaptation = decode_record(DocKind::Adaptation, &rec)?;
+            let url = urls.adaptation(&a.id);
+            match source_of(&adaptation_entries, &url, a.version) {
+                Some(source) => self.add_adaptation(&a, urls, &actor, source),
+                None => self.skip(
+                    url,
+                    None,
+                    format!(
+                        "no log entry publishes version {} of this adaptation (redacted?)",
+                        a.version
+                    ),
+                ),
+            }
+        }
+        let evaluation_entries = entries(objects::ObjectKind::Evaluation.type_term())?;
+        for rec in docs::all_current(conn, DocKind::Evaluation)? {
+            let mut e: Evaluation = decode_record(DocKind::Evaluation, &rec)?;
+            let url = urls.evaluation(&e.id);
+            let Some(source) = source_of(&evaluation_entries, &url, e.version) else {
+                self.skip(
+                    url,
+                    None,
+                    format!(
+                        "no log entry publishes version {} of this evaluation (redacted?)",
+                        e.version
+                    ),
+                );
+                continue;
+            };
+            // Only what may leave the node: the values as published.
+            e.content.values = crate::disclosed_values(conn, &e.content.values, k)?;
+            self.evaluations.push(PendingEvaluation {
+                evaluation: e,
+                organisation: actor.clone(),
+                urls: urls.clone(),
+                source,
+                own: true,
+            });
+        }
+        Ok(())
+    }
+
+    /// Every partner's replicated organisation, practices, adaptations and evaluations.
+    fn replicas(&mut self, conn: &Connection) -> Result<(), AnalysisFailure> {
+        let replicas = fed_store::replicas(conn)?;
+        self.partners = replicas.len();
+        let mut bases = HashMap::new();
+        for r in &replicas {
+            match NodeUrls::new(&r.base_url) {
+                Ok(urls) => {
+                    bases.insert(r.actor.clone(), (urls, r.origin.clone()));
+                }
+                Err(e) => self.skip(
+                    r.actor.clone(),
+                    None,
+                    format!("the replica's base url is unusable: {e}"),
+                ),
+            }
+        }
+        let source = |o: &ReplicaObject, origin: &str| SourceRef {
+            origin: origin.to_owned(),
+            log_index: o.log_index,
+            activity_id: o.activity_id.clone(),
+        };
+        let parse = |o: &ReplicaObject| serde_json::from_str::<serde_json::Value>(&o.object);
+        for kind in ["organisation", "practice", "adaptation", "evaluation"] {
+            for o in fed_store::replica_objects(conn, None, Some(kind), false)? {
+                let Some((urls, origin)) = bases.get(&o.actor) else {
+                    continue;
+                };
+                let src = source(&o, origin);
+                let json = match parse(&o) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        self.skip(o.object_id, Some(src), format!("unreadable object: {e}"));
+                        continue;
+                    }
+                };
+                let base = urls.base();
+                let outcome: Result<(), String> = match kind {
+                    "organisation" => objects::parse_organisation(&json)
+                        .map(|p| {
+                            self.organisations.insert(o.actor.clone(), p.country);
+                        })
+                        .map_err(|e| e.to_string()),
+                    "practice" => objects::parse_practice(&json, base)
+                        .map(|p| {
+                            self.practices
+                                .insert(urls.practice(&p.id), p.content.country);
+                        })
+                        .map_err(|e| e.to_string()),
+                    "adaptation" => objects::parse_adaptation(&json, base)
+                        .map(|a| self.add_adaptation(&a, urls, &o.actor, src.clone()))
+                        .map_err(|e| e.to_string()),
+                    _ => objects::parse_evaluation(&json, base)
+                        .map(|e| {
+                            self.evaluations.push(PendingEvaluation {
+                                evaluation: e,
+                                organisation: o.actor.clone(),
+                                urls: urls.clone(),
+                                source: src.clone(),
+                                own: false,
+                            });
+                        })
+                        .map_err(|e| e.to_string()),
+                };
+                if let Err(reason) = outcome {
+                    self.skip(o.object_id, Some(src), format!("refused: {reason}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows (one per evaluation and version of the indicator's code), the adaptations,
+    /// what was skipped, and how many rows are the node's own.
+    fn finish(mut self) -> (Vec<EffectInput>, Vec<AdaptationInput>, Vec<Skipped>, usize) {
+        let mut rows = Vec::new();
+        let pending = std::mem::take(&mut self.evaluations);
+        for p in pending {
+            let e = &p.evaluation;
+            let url = p.urls.evaluation(&e.id);
+            // The last whole-population value of each version of the indicator's code.
+            let mut by_version: BTreeMap<u32, &punte_model::IndicatorValue> = BTreeMap::new();
+            for v in &e.content.values {
+                if v.indicator.code == self.indicator.code && v.disaggregation.is_empty() {
+                    by_version.insert(v.indicator.version, v);
+                }
+            }
+            if by_version.is_empty() {
+                continue;
+            }
+            if e.content.stage == EvaluationStage::Plan {
+                self.skip(
+                    url,
+                    Some(p.source.clone()),
+                    "an evaluation plan: no results yet".to_owned(),
+                );
+                continue;
+            }
+            let subject = &e.content.subject;
+            let (practice, adaptation, country) = match (&subject.practice, &subject.adaptation) {
+                (_, Some(a)) => {
+                    let a_url = object_url(&p.urls, Collection::Adaptations, a);
+                    match self.adaptations.get(&a_url) {
+                        Some(info) => (
+                            info.practice.clone(),
+                            Some(a_url),
+                            Some(info.country.clone()),
+                        ),
+                        None => {
+                            self.skip(
+                                url,
+                                Some(p.source.clone()),
+                                format!(
+                                    "evaluates adaptation {a_url}, which this node does not know"
+                                ),
+                            );
+                            continue;
+                        }
+                    }
+                }
+                (Some(practice), None) => {
+                    let practice = object_url(&p.urls, Collection::Practices, practice);
+                    let country = self.practices.get(&practice).cloned();
+                    (practice, None, country)
+                }
+                (None, None) => {
+                    self.skip(url, Some(p.source.clone()), "names no subject".to_owned());
+                    continue;
+                }
+            };
+            let country = country.or_else(|| self.organisations.get(&p.organisation).cloned());
+            for value in by_version.into_values() {
+                let origin = RowOrigin {
+                    organisation: p.organisation.clone(),
+                    country: country.clone(),
+                    practice: practice.clone(),
+                    adaptation: adaptation.clone(),
+                    evaluation: url.clone(),
+                    source: p.source.clone(),
+                };
+                rows.push(EffectInput::from_indicator_value(
+                    origin,
+                    value,
+                    Some(e.content.evidence_level),
+                    None,
+                ));
+                if p.own {
+                    self.own_rows += 1;
+                }
+            }
+        }
+        (rows, self.adaptation_inputs, self.skipped, self.own_rows)
+    }
+}
+
+// ----- catalogue import -----
+
+/// What [`Node::import_catalogue`] did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogueImport {
+    /// Definitions added to the local catalogue.
+    pub imported: Vec<IndicatorRef>,
+    /// Definitions the catalogue already held, identical.
+    pub unchanged: Vec<IndicatorRef>,
+}
+
+impl Node {
+    /// Copies the indicator definitions replicated from partner `actor` (a coordinator) into
+    /// the local catalogue, in one transaction. A definition the catalogue holds under the
+    /// same `code@version` must be identical: a changed definition is a new version, so a
+    /// difference is refused, naming the field references.
+    pub fn import_catalogue(&self, actor: &str) -> Result<CatalogueImport, NodeError> {
+        let (replica, objects_) = self.store.read(|conn| -> Result<_, NodeError> {
+            Ok((
+                fed_store::replica(conn, actor)?,
+                fed_store::replica_objects(conn, Some(actor), Some("indicator"), false)?,
+            ))
+        })?;
+        let Some(replica) = replica else {
+            return Err(NodeError::Invalid(ValidationErrors::single(
+                "actor",
+                format!(
+                    "no replica of {actor}: follow it and wait until it is approved and synced"
+                ),
+            )));
+        };
+        let mut errors = ValidationErrors::new();
+        let mut new = Vec::new();
+        let mut unchanged = Vec::new();
+        for o in &objects_ {
+            let definition = serde_json::from_str::<serde_json::Value>(&o.object)
+                .map_err(|e| e.to_string())
+                .and_then(|v| {
+                    objects::parse_indicator(&v, &replica.base_url).map_err(|e| e.to_string())
+                });
+            let definition = match definition {
+                Ok(d) => d,
+                Err(e) => {
+                    errors.add(o.object_id.clone(), e);
+                    continue;
+                }
+            };
+            let reference = definition.reference();
+            match self.indicator(&reference) {
+                Ok(existing) if existing == definition => unchanged.push(reference),
+                Ok(_) => errors.add(
+                    reference.to_string(),
+                    format!(
+                        "the local catalogue holds a different definition of {reference}; a changed definition needs a new version"
+                    ),
+                ),
+                Err(NodeError::Store(StoreError::NotFound { .. })) => new.push(definition),
+                Err(NodeError::Store(StoreError::Gone { .. })) => errors.add(
+                    reference.to_string(),
+                    format!("{reference} was withdrawn from the local catalogue"),
+                ),
+                Err(e) => return Err(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(NodeError::Invalid(errors));
+        }
+        let imported = if new.is_empty() {
+            Vec::new()
+        } else {
+            self.import_indicators(new)?
+                .iter()
+                .map(IndicatorDefinition::reference)
+                .collect()
+        };
+        Ok(CatalogueImport {
+            imported,
+            unchanged,
+        })
+    }
+}
+
+// ----- CSV -----
+
+/// CSV text of records (the first being the header), as `to_csv_rows()` gives them.
+/// Writing to memory fails only if a record cannot be encoded.
+pub fn csv_text(records: &[Vec<String>]) -> std::io::Result<String> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for r in records {
+        writer.write_record(r).map_err(std::io::Error::other)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    String::from_utf8(bytes).map_err(std::io::Error::other)
+}
