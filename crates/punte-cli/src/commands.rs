@@ -109,7 +109,15 @@ pub fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Practice(cmd) => practice(&open_existing_node(&config)?, cmd),
         Command::Evaluation(cmd) => evaluation(&open_existing_node(&config)?, cmd),
         Command::Indicator(cmd) => indicator(&open_existing_node(&config)?, cmd),
-        Command::Export { out } => export(&open_existing_node(&config)?, out),
+        Command::Export {
+            out,
+            iati: true,
+            org_ref,
+        } => crate::analysis_commands::export_iati(&open_existing_node(&config)?, out, org_ref),
+        Command::Export { out, .. } => export(&open_existing_node(&config)?, out),
+        Command::Analysis(cmd) => {
+            crate::analysis_commands::analysis(&open_existing_node(&config)?, cmd)
+        }
         Command::Backup { out } => backup(&open_existing_node(&config)?, &out),
         Command::Keys(cmd) => crate::log_commands::keys(&open_existing_node(&config)?, cmd),
         Command::Redact(args) => crate::log_commands::redact(&open_existing_node(&config)?, &args),

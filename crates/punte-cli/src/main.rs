@@ -1,6 +1,7 @@
 //! The `punte` binary: parses the command line, loads the config once, sets up logging, and
 //! hands over to the node, the server or a one-off command.
 
+mod analysis_commands;
 mod audit;
 mod commands;
 mod federation_commands;
@@ -59,7 +60,16 @@ pub enum Command {
     Export {
         #[arg(long, short, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Write the evaluations as IATI 2.03 activity results (XML) instead.
+        #[arg(long)]
+        iati: bool,
+        /// With --iati: the organisation's registered IATI identifier.
+        #[arg(long, requires = "iati", value_name = "REF")]
+        org_ref: Option<String>,
     },
+    /// Comparative analysis of one indicator over own and partners' evaluations.
+    #[command(subcommand)]
+    Analysis(analysis_commands::AnalysisCommand),
     /// Make a consistent copy of the live database (safe while the node runs).
     Backup {
         /// Where to write the copy; must not exist yet.

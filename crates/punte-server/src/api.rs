@@ -39,7 +39,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tokens", web::post().to(create_token))
             .route("/tokens/{id}", web::delete().to(revoke_token))
             .route("/export", web::get().to(export))
-            .configure(crate::federation_routes::configure_api),
+            .configure(crate::federation_routes::configure_api)
+            .configure(crate::analysis_routes::configure_api),
     );
 }
 
