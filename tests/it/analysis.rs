@@ -1,0 +1,731 @@
+//! Issue #5 across a network in-process: RO, IT, ES and a coordinator. The coordinator
+//! publishes the indicator catalogue and the others import it from their replicas; a practice
+//! created in RO is adapted in IT and ES; evaluations with values are recorded everywhere; the
+//! coordinator follows the three and its effects, ranking and replication map match figures
+//! computed by hand here; no cell below k reaches any replica; unknown indicator versions are
+//! refused. The IATI 2.03 export is validated against the official schema with `xmllint`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{TestNode, eventually, indicator_json, practice_json, spawn_node};
+
+const Z_95: f64 = 1.959_963_984_540_054;
+
+async fn admin(node: &TestNode, method: Method, path: &str, body: Option<Value>) -> Value {
+    let a = node.send(method, path, Some(&node.admin), body).await;
+    assert!(a.status < 300, "{path}: {} {}", a.status, a.body);
+    a.body
+}
+
+/// `follower` follows `origin` by actor URL, and `origin` approves.
+async fn follow_and_approve(follower: &TestNode, origin: &TestNode) {
+    let origin_actor = format!("{}/actor", origin.base);
+    let follower_actor = format!("{}/actor", follower.base);
+    admin(
+        follower,
+        Method::POST,
+        "/api/v1/following",
+        Some(json!({ "target": origin_actor })),
+    )
+    .await;
+    eventually(30, "the follow request to arrive", || async {
+        let b = admin(origin, Method::GET, "/api/v1/followers?state=pending", None).await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["actor"] == follower_actor.as_str())
+            .then_some(())
+    })
+    .await;
+    admin(
+        origin,
+        Method::POST,
+        "/api/v1/followers/approve",
+        Some(json!({ "actor": follower_actor })),
+    )
+    .await;
+    eventually(30, "the Accept to arrive", || async {
+        let b = admin(
+            follower,
+            Method::GET,
+            "/api/v1/following?state=accepted",
+            None,
+        )
+        .await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["actor"] == origin_actor.as_str())
+            .then_some(())
+    })
+    .await;
+}
+
+/// Waits until `node`'s replica of `origin` holds every entry of `origin`'s log.
+async fn wait_replica_complete(node: &TestNode, origin: &TestNode) {
+    let actor = format!("{}/actor", origin.base);
+    let size = origin.node.log_size().unwrap();
+    eventually(60, "the replica to catch up", || async {
+        let b = admin(node, Method::GET, "/api/v1/replicas", None).await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["actor"] == actor.as_str() && r["size"].as_u64() == Some(size))
+            .then_some(())
+    })
+    .await;
+}
+
+async fn set_organisation(node: &TestNode, name: &str, country: &str) {
+    admin(
+        node,
+        Method::PUT,
+        "/api/v1/organisation",
+        Some(json!({"name": {"en": name}, "country": country, "languages": ["en"]})),
+    )
+    .await;
+}
+
+async fn created(node: &TestNode, path: &str, body: Value) -> String {
+    let a = node.post(path, body).await;
+    assert_eq!(a.status, 201, "{path}: {}", a.body);
+    a.body["id"].as_str().unwrap_or_default().to_owned()
+}
+
+fn evaluation(subject: Value, values: Value) -> Value {
+    json!({
+        "subject": subject,
+        "evaluator": {"name": "Evaluator", "role": "external"},
+        "method": "prePost",
+        "evidenceLevel": 3,
+        "period": {"start": "2024-09-01", "end": "2025-06-30"},
+        "values": values
+    })
+}
+
+fn adaptation(practice_url: &str, origin_actor: &str, country: &str) -> Value {
+    json!({
+        "origin": {"practice": practice_url, "version": 1, "organisation": origin_actor},
+        "context": {"en": format!("Schools in {country}")},
+        "country": country,
+        "modifications": [],
+        "fidelity": {"coreComponentsKept": [1]},
+        "scaling": "horizontal",
+        "state": "implemented"
+    })
+}
+
+/// The standardised effect of a percentage, decrease-is-better indicator with the log risk
+/// ratio, by hand: counts are `value/100 × n` with the baseline's `n` taken from the
+/// follow-up; the sign is flipped so that a fall is an improvement.
+fn by_hand(baseline: f64, actual: f64, n: f64) -> (f64, f64) {
+    let (a1, a0) = (actual / 100.0 * n, baseline / 100.0 * n);
+    let y = (a1 / n).ln() - (a0 / n).ln();
+    let v = 1.0 / a1 - 1.0 / n + 1.0 / a0 - 1.0 / n;
+    (-y, v)
+}
+
+/// DerSimonian–Laird by hand: (estimate, lower bound of the 95% interval, tau²).
+fn dl_by_hand(effects: &[(f64, f64)]) -> (f64, f64, f64) {
+    let w: Vec<f64> = effects.iter().map(|(_, v)| 1.0 / v).collect();
+    let sw: f64 = w.iter().sum();
+    let fixed: f64 = effects.iter().zip(&w).map(|((y, _), w)| w * y).sum::<f64>() / sw;
+    let q: f64 = effects
+        .iter()
+        .zip(&w)
+        .map(|((y, _), w)| w * (y - fixed).powi(2))
+        .sum();
+    let c = sw - w.iter().map(|w| w * w).sum::<f64>() / sw;
+    let df = (effects.len() - 1) as f64;
+    let tau2 = ((q - df) / c).max(0.0);
+    let ws: Vec<f64> = effects.iter().map(|(_, v)| 1.0 / (v + tau2)).collect();
+    let sws: f64 = ws.iter().sum();
+    let mu = effects
+        .iter()
+        .zip(&ws)
+        .map(|((y, _), w)| w * y)
+        .sum::<f64>()
+        / sws;
+    (mu, mu - Z_95 * (1.0 / sws).sqrt(), tau2)
+}
+
+fn close(a: &Value, b: f64, what: &str) {
+    let a = a
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: {a} is not a number"));
+    assert!((a - b).abs() < 1e-9, "{what}: {a} ≠ {b} (by hand)");
+}
+
+/// Asserts no indicator value of any replicated evaluation reveals a cell below k = 5.
+fn assert_no_small_cells(objects: &[punte_store::federation::ReplicaObject]) -> usize {
+    let mut suppressed = 0;
+    for o in objects {
+        let object: Value = serde_json::from_str(&o.object).unwrap();
+        for v in object["indicatorValues"].as_array().into_iter().flatten() {
+            if v.get("suppressed").is_some() {
+                suppressed += 1;
+                for field in [
+                    "baselineValue",
+                    "actualValue",
+                    "numeratorValue",
+                    "denominatorValue",
+                    "sampleSize",
+                    "confidenceInterval",
+                ] {
+                    assert!(
+                        v.get(field).is_none(),
+                        "a suppressed cell shows {field}: {v}"
+                    );
+                }
+            } else {
+                for field in ["sampleSize", "numeratorValue"] {
+                    if let Some(x) = v.get(field).and_then(Value::as_f64) {
+                        assert!(x >= 5.0, "a cell below k left its node: {v}");
+                    }
+                }
+            }
+        }
+    }
+    suppressed
+}
+
+#[tokio::test]
+async fn four_nodes_compare_one_indicator_as_computed_by_hand() {
+    let (ro, it, es, co) = tokio::join!(spawn_node(), spawn_node(), spawn_node(), spawn_node());
+    tokio::join!(
+        set_organisation(&ro, "Asociația Școala", "RO"),
+        set_organisation(&it, "Cooperativa Scuola", "IT"),
+        set_organisation(&es, "Asociación Escuela", "ES"),
+        set_organisation(&co, "Network coordinator", "BE"),
+    );
+
+    // The coordinator publishes the catalogue: esl-rate@1 and a changed definition, @2.
+    created(&co, "/api/v1/indicators", indicator_json()).await;
+    let mut v2 = indicator_json();
+    v2["version"] = json!(2);
+    v2["label"] = json!({"en": "Early school leaving rate (ages 18-24)"});
+    let a = co.post("/api/v1/indicators", v2).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+
+    // The three organisations follow the coordinator and import its catalogue.
+    tokio::join!(
+        follow_and_approve(&ro, &co),
+        follow_and_approve(&it, &co),
+        follow_and_approve(&es, &co),
+    );
+    let co_actor = format!("{}/actor", co.base);
+    for node in [&ro, &it, &es] {
+        wait_replica_complete(node, &co).await;
+        let imported = admin(
+            node,
+            Method::POST,
+            "/api/v1/catalogue/import",
+            Some(json!({"actor": co_actor})),
+        )
+        .await;
+        assert_eq!(
+            imported["imported"],
+            json!(["esl-rate@1", "esl-rate@2"]),
+            "{imported}"
+        );
+        // Importing again changes nothing.
+        let again = admin(
+            node,
+            Method::POST,
+            "/api/v1/catalogue/import",
+            Some(json!({"actor": co_actor})),
+        )
+        .await;
+        assert_eq!(again["imported"], json!([]));
+        assert_eq!(again["unchanged"], json!(["esl-rate@1", "esl-rate@2"]));
+    }
+
+    // An evaluation against a version nobody defined is refused with a clear error.
+    let p_ro = created(&ro, "/api/v1/practices", practice_json()).await;
+    let refused = ro
+        .post(
+            "/api/v1/evaluations",
+            evaluation(
+                json!({"practice": p_ro}),
+                json!([{"indicator": "esl-rate@3", "baseline": 20.0, "actual": 10.0, "n": 200}]),
+            ),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.is_problem());
+    assert_eq!(refused.fields(), vec!["values[0].indicator".to_owned()]);
+    assert!(
+        refused.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown indicator esl-rate@3"),
+        "{}",
+        refused.body
+    );
+
+    // RO: its practice, evaluated; one disaggregated cell has n = 3.
+    let ro_actor = format!("{}/actor", ro.base);
+    let p_ro_url = format!("{}/practices/{p_ro}", ro.base);
+    let e1 = created(
+        &ro,
+        "/api/v1/evaluations",
+        evaluation(
+            json!({"practice": p_ro}),
+            json!([
+                {"indicator": "esl-rate@1", "baseline": 20.0, "target": 12.0, "actual": 10.0, "n": 200},
+                {"indicator": "esl-rate@1", "actual": 9.0, "n": 100, "disaggregation": {"sex": "female"}},
+                {"indicator": "esl-rate@1", "actual": 11.0, "n": 97, "disaggregation": {"sex": "male"}},
+                {"indicator": "esl-rate@1", "actual": 0.0, "n": 3, "disaggregation": {"sex": "nonBinary"}}
+            ]),
+        ),
+    )
+    .await;
+    // IT adapts RO's practice; two evaluations, the second on three pupils only.
+    let a_it = created(
+        &it,
+        "/api/v1/adaptations",
+        adaptation(&p_ro_url, &ro_actor, "IT"),
+    )
+    .await;
+    let e2 = created(
+        &it,
+        "/api/v1/evaluations",
+        evaluation(
+            json!({"adaptation": a_it}),
+            json!([{"indicator": "esl-rate@1", "baseline": 25.0, "actual": 15.0, "n": 100}]),
+        ),
+    )
+    .await;
+    let e5 = created(
+        &it,
+        "/api/v1/evaluations",
+        evaluation(
+            json!({"adaptation": a_it}),
+            json!([{"indicator": "esl-rate@1", "baseline": 66.7, "actual": 33.3, "n": 3}]),
+        ),
+    )
+    .await;
+    // ES adapts it too, and evaluates a practice of its own against both versions.
+    let a_es = created(
+        &es,
+        "/api/v1/adaptations",
+        adaptation(&p_ro_url, &ro_actor, "ES"),
+    )
+    .await;
+    let e3 = created(
+        &es,
+        "/api/v1/evaluations",
+        evaluation(
+            json!({"adaptation": a_es}),
+            json!([{"indicator": "esl-rate@1", "baseline": 30.0, "actual": 24.0, "n": 150}]),
+        ),
+    )
+    .await;
+    let mut es_practice = practice_json();
+    es_practice["country"] = json!("ES");
+    es_practice.as_object_mut().unwrap().remove("region");
+    es_practice["title"] = json!({"ro": "Mentorat", "en": "Mentoring by retired teachers"});
+    let p_es = created(&es, "/api/v1/practices", es_practice).await;
+    let e4 = created(
+        &es,
+        "/api/v1/evaluations",
+        evaluation(
+            json!({"practice": p_es}),
+            json!([
+                {"indicator": "esl-rate@1", "baseline": 10.0, "actual": 12.0, "n": 50},
+                {"indicator": "esl-rate@2", "baseline": 11.0, "actual": 12.0, "n": 50}
+            ]),
+        ),
+    )
+    .await;
+
+    // The coordinator follows the three and replicates their logs.
+    tokio::join!(
+        follow_and_approve(&co, &ro),
+        follow_and_approve(&co, &it),
+        follow_and_approve(&co, &es),
+    );
+    for origin in [&ro, &it, &es] {
+        wait_replica_complete(&co, origin).await;
+    }
+
+    // No cell below k ever left a node: every replicated evaluation, on the coordinator.
+    let replicated = co.fed.replica_objects(None, Some("evaluation")).unwrap();
+    assert_eq!(replicated.len(), 5);
+    let suppressed = assert_no_small_cells(&replicated);
+    assert!(suppressed >= 2, "the n = 3 cells arrived suppressed");
+
+    // Effects, by hand.
+    let effects = admin(
+        &co,
+        Method::GET,
+        "/api/v1/analysis/esl-rate@1/effects",
+        None,
+    )
+    .await;
+    assert_eq!(effects["indicator"], "esl-rate@1");
+    assert_eq!(effects["metric"], "logRiskRatio");
+    assert_eq!(effects["ownRows"], 0);
+    assert_eq!(effects["replicaRows"], 6);
+    assert_eq!(effects["partners"], 3);
+    assert!(
+        effects["countersignatures"]
+            .as_str()
+            .unwrap()
+            .starts_with("pending")
+    );
+    let rows = effects["rows"].as_array().unwrap();
+    let row = |base: &str, collection: &str, id: &str| -> Vec<&Value> {
+        let url = format!("{base}/{collection}/{id}");
+        rows.iter()
+            .filter(|r| r["evaluation"] == url.as_str())
+            .collect()
+    };
+    let expected = [
+        (&ro, &e1, by_hand(20.0, 10.0, 200.0), "RO"),
+        (&it, &e2, by_hand(25.0, 15.0, 100.0), "IT"),
+        (&es, &e3, by_hand(30.0, 24.0, 150.0), "ES"),
+        (&es, &e4, by_hand(10.0, 12.0, 50.0), "ES"),
+    ];
+    for (node, id, (y, v), country) in &expected {
+        let r = row(&node.base, "evaluations", id);
+        let r = r
+            .iter()
+            .find(|r| r["outcome"]["status"] == "estimated")
+            .unwrap_or_else(|| panic!("no estimated row for {id}: {effects:#}"));
+        close(&r["outcome"]["estimate"], *y, "effect");
+        close(&r["outcome"]["variance"], *v, "variance");
+        assert_eq!(r["country"], *country);
+        assert_eq!(r["organisation"], format!("{}/actor", node.base));
+    }
+    // RO's row names the practice; IT's and ES's rows are evidence for it through their
+    // adaptations; ES's own practice stands alone.
+    let e2_row = &row(&it.base, "evaluations", &e2)[0];
+    assert_eq!(e2_row["practice"], p_ro_url.as_str());
+    assert_eq!(
+        e2_row["adaptation"],
+        format!("{}/adaptations/{a_it}", it.base)
+    );
+    // The small evaluation is in the table, excluded, with none of its numbers.
+    let e5_row = &row(&it.base, "evaluations", &e5)[0];
+    assert_eq!(e5_row["outcome"]["status"], "excluded");
+    assert_eq!(e5_row["outcome"]["reason"]["kind"], "suppressed");
+    assert!(e5_row["baseline"].is_null() && e5_row["actual"].is_null());
+    // The other version's value is listed as excluded, never mixed.
+    let e4_rows = row(&es.base, "evaluations", &e4);
+    assert_eq!(e4_rows.len(), 2);
+    let other = e4_rows
+        .iter()
+        .find(|r| r["outcome"]["status"] == "excluded")
+        .unwrap();
+    assert_eq!(other["outcome"]["reason"]["kind"], "otherIndicatorVersion");
+    assert_eq!(other["outcome"]["reason"]["found"], "esl-rate@2");
+
+    // Every row links to the signed entry it came from: the replica's, which is the entry of
+    // the origin's own log that published the evaluation.
+    let e1_url = format!("{}/evaluations/{e1}", ro.base);
+    let e1_replica = replicated.iter().find(|o| o.object_id == e1_url).unwrap();
+    let e1_row = &row(&ro.base, "evaluations", &e1)[0];
+    assert_eq!(e1_row["source"]["logIndex"], e1_replica.log_index);
+    assert_eq!(
+        e1_row["source"]["activityId"],
+        e1_replica.activity_id.as_str()
+    );
+    let ro_own = admin(
+        &ro,
+        Method::GET,
+        "/api/v1/analysis/esl-rate@1/effects",
+        None,
+    )
+    .await;
+    assert_eq!(ro_own["ownRows"], 1, "{ro_own:#}");
+    let ro_row = &ro_own["rows"][0];
+    assert_eq!(
+        ro_row["source"], e1_row["source"],
+        "the same signed entry on both nodes"
+    );
+    assert_eq!(ro_row["source"]["origin"], ro.node.log_origin().unwrap());
+    let entry = ro
+        .node
+        .store()
+        .read(|c| punte_store::log::entry(c, e1_replica.log_index))
+        .unwrap();
+    assert_eq!(
+        entry.activity_id, e1_replica.activity_id,
+        "RO's own log entry"
+    );
+
+    // Ranking, by hand: RO's practice pooled over RO, IT and ES (random effects); ES's own
+    // practice on one evaluation, a null result that stays visible.
+    let ranking = admin(
+        &co,
+        Method::GET,
+        "/api/v1/analysis/esl-rate@1/ranking",
+        None,
+    )
+    .await;
+    let practices = ranking["practices"].as_array().unwrap();
+    assert_eq!(practices.len(), 2, "{ranking:#}");
+    let (mu, lower, tau2) = dl_by_hand(&[expected[0].2, expected[1].2, expected[2].2]);
+    let first = &practices[0];
+    assert_eq!(first["rank"], 1);
+    assert_eq!(first["practice"], p_ro_url.as_str());
+    close(&first["pooled"]["estimate"], mu, "pooled estimate");
+    close(&first["lowerBound"], lower, "lower bound");
+    close(&first["pooled"]["tau2"], tau2, "tau²");
+    assert_eq!(first["evaluations"], 3);
+    assert_eq!(
+        first["excluded"], 1,
+        "the suppressed evaluation is counted, not pooled"
+    );
+    assert_eq!(first["verdict"], "improves");
+    // No adaptation is countersigned yet (the workflow is pending), so none counts.
+    assert_eq!(first["replications"]["independent"], 0);
+    let second = &practices[1];
+    assert_eq!(second["rank"], 2);
+    assert_eq!(second["practice"], format!("{}/practices/{p_es}", es.base));
+    close(
+        &second["pooled"]["estimate"],
+        expected[3].2.0,
+        "single estimate",
+    );
+    assert_eq!(second["verdict"], "noClearEffect");
+    assert_eq!(second["excluded"], 1, "the esl-rate@2 value");
+    assert!(lower > second["lowerBound"].as_f64().unwrap());
+
+    // Replication map: RO → IT and ES, each with the effect it retained.
+    let map = admin(
+        &co,
+        Method::GET,
+        "/api/v1/analysis/esl-rate@1/replication-map",
+        None,
+    )
+    .await;
+    let origins = map["origins"].as_array().unwrap();
+    assert_eq!(origins.len(), 1, "{map:#}");
+    let origin = &origins[0];
+    assert_eq!(origin["practice"], p_ro_url.as_str());
+    assert_eq!(origin["originOrganisation"], ro_actor.as_str());
+    close(
+        &origin["originEffect"]["estimate"],
+        expected[0].2.0,
+        "origin effect",
+    );
+    let countries: Vec<&str> = origin["countries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["country"].as_str().unwrap())
+        .collect();
+    assert_eq!(countries, ["ES", "IT"]);
+    for (i, (node, (y, _))) in [(&es, expected[2].2), (&it, expected[1].2)]
+        .iter()
+        .enumerate()
+    {
+        let adopter = &origin["countries"][i]["adopters"][0];
+        assert_eq!(adopter["organisation"], format!("{}/actor", node.base));
+        assert_eq!(adopter["countersigned"], false);
+        assert_eq!(adopter["countsAsReplication"], false);
+        close(&adopter["effect"]["estimate"], *y, "adopter effect");
+    }
+
+    // CSV: by Accept header and by ?format=csv.
+    let csv = co
+        .client
+        .get(format!("{}/api/v1/analysis/esl-rate@1/effects", co.base))
+        .bearer_auth(&co.reader)
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = csv.text().await.unwrap();
+    assert!(
+        text.starts_with("indicator,metric,organisation,country,practice"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 1 + 6);
+    let ranking_csv = co
+        .client
+        .get(format!(
+            "{}/api/v1/analysis/esl-rate@1/ranking?format=csv",
+            co.base
+        ))
+        .bearer_auth(&co.reader)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ranking_csv.starts_with("rank,indicator,metric,practice"));
+    assert!(
+        ranking_csv
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("1,esl-rate@1,logRiskRatio,")
+    );
+
+    // Unknown indicators and versions are refused with a clear error.
+    let unknown = co.get("/api/v1/analysis/esl-rate@3/effects").await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.is_problem());
+    let detail = unknown.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("esl-rate@3 is not in this node's catalogue")
+            && detail.contains("esl-rate@1, esl-rate@2"),
+        "{detail}"
+    );
+    let nothing = co.get("/api/v1/analysis/nothing@1/ranking").await;
+    assert_eq!(nothing.status, 404);
+    assert!(
+        nothing.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("import the catalogue or define it first")
+    );
+    let bad_metric = co
+        .get("/api/v1/analysis/esl-rate@1/effects?metric=standardisedMeanDifference&format=json")
+        .await;
+    assert_eq!(bad_metric.status, 200, "Hedges' g applies to any measure");
+    let mismatch = co
+        .get("/api/v1/analysis/esl-rate@1/effects?metric=oddsRatio")
+        .await;
+    assert_eq!(mismatch.status, 400);
+    assert_eq!(mismatch.fields(), vec!["metric".to_owned()]);
+
+    for n in [ro, it, es, co] {
+        n.handle.stop(true).await;
+    }
+}
+
+/// Runs `xmllint --schema` on `xml`; `Ok` when it validates, else its output.
+fn xmllint(xml: &str) -> Result<(), String> {
+    let schema = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/iati/2.03/iati-activities-schema.xsd"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("activities.xml");
+    std::fs::write(&file, xml).unwrap();
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema", schema])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("xmllint is needed to validate the IATI export (Debian: libxml2-utils): {e}")
+        });
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+#[tokio::test]
+async fn the_iati_export_validates_against_the_iati_2_03_schema() {
+    let ro = spawn_node().await;
+    set_organisation(&ro, "Asociația <Școala> & Co", "RO").await;
+    created(&ro, "/api/v1/indicators", indicator_json()).await;
+    let mut count = indicator_json();
+    count["code"] = json!("pupils-mentored");
+    count["measure"] = json!("count");
+    count["direction"] = json!("increase");
+    count["aggregation"] = json!("sum");
+    created(&ro, "/api/v1/indicators", count).await;
+    let p = created(&ro, "/api/v1/practices", practice_json()).await;
+    created(
+        &ro,
+        "/api/v1/evaluations",
+        evaluation(
+            json!({"practice": p}),
+            json!([
+                {"indicator": "esl-rate@1", "baseline": 20.0, "target": 12.0, "actual": 10.0, "n": 200,
+                 "period": {"start": "2024-09-01", "end": "2025-06-30"}},
+                {"indicator": "esl-rate@1", "actual": 9.0, "n": 100, "disaggregation": {"sex": "female"}},
+                {"indicator": "esl-rate@1", "actual": 11.0, "n": 97, "disaggregation": {"sex": "male"}},
+                {"indicator": "esl-rate@1", "actual": 33.3, "n": 3, "disaggregation": {"sex": "nonBinary"}},
+                {"indicator": "pupils-mentored@1", "target": 150.0, "actual": 143.0}
+            ]),
+        ),
+    )
+    .await;
+    let mut plan = evaluation(
+        json!({"practice": p}),
+        json!([{"indicator": "esl-rate@1", "baseline": 20.0, "target": 8.0}]),
+    );
+    plan["stage"] = json!("plan");
+    plan["period"] = json!({"start": "2025-09-01"});
+    created(&ro, "/api/v1/evaluations", plan).await;
+
+    let res = ro
+        .client
+        .get(format!(
+            "{}/api/v1/export/iati?orgRef=RO-ONRC-J40-1-2010",
+            ro.base
+        ))
+        .bearer_auth(&ro.reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/xml")
+    );
+    let xml = res.text().await.unwrap();
+    assert!(xml.contains("<iati-activities version=\"2.03\""), "{xml}");
+    assert!(xml.contains("<iati-identifier>RO-ONRC-J40-1-2010-"));
+    assert!(xml.contains("Asociația &lt;Școala&gt; &amp; Co"));
+    assert!(xml.contains("<indicator measure=\"2\" ascending=\"0\">"));
+    assert!(xml.contains("<indicator measure=\"1\" ascending=\"1\">"));
+    assert!(xml.contains("<reference vocabulary=\"99\" code=\"esl-rate@1\""));
+    assert!(xml.contains("<baseline year=\"2024\" iso-date=\"2024-09-01\" value=\"20\">"));
+    assert!(xml.contains("<dimension name=\"sex\" value=\"female\"/>"));
+    assert_eq!(xml.matches("<result type=\"2\">").count(), 2);
+    // The small cell is there, without its value: disclosure control applies.
+    assert!(!xml.contains("33.3"), "{xml}");
+    assert!(xml.contains("suppressed by disclosure control"));
+    xmllint(&xml).unwrap_or_else(|e| panic!("the export does not validate: {e}\n{xml}"));
+
+    // The validation is real: the same document without its reporting-org fails.
+    let start = xml.find("<reporting-org").unwrap();
+    let end = xml.find("</reporting-org>").unwrap() + "</reporting-org>".len();
+    let broken = format!("{}{}", &xml[..start], &xml[end..]);
+    let err = xmllint(&broken).expect_err("a document without reporting-org must not validate");
+    assert!(err.contains("reporting-org"), "{err}");
+
+    // Without an organisation identifier, a placeholder, said so.
+    let placeholder = ro
+        .client
+        .get(format!("{}/api/v1/export/iati", ro.base))
+        .bearer_auth(&ro.reader)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(placeholder.contains("placeholder"));
+    xmllint(&placeholder).unwrap();
+    ro.handle.stop(true).await;
+}
