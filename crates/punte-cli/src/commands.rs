@@ -201,7 +201,7 @@ fn serve(mut config: Config) -> anyhow::Result<()> {
             config.storage.data_dir.display()
         );
         let _ = std::io::stdout().flush();
-        actix_web::rt::spawn(stop_on_signals(app.handle()));
+        actix_web::rt::spawn(stop_on_signals(app.stopper()));
         app.run_until_stopped().await.context("server failed")?;
         // standard output may be gone (a closed pipe); stopping cleanly matters more
         let _ = writeln!(std::io::stdout(), "punte stopped");
@@ -211,7 +211,7 @@ fn serve(mut config: Config) -> anyhow::Result<()> {
 
 /// SIGINT (Ctrl-C) or SIGTERM: stop accepting, let in-flight requests finish, close the
 /// database. A second signal stops at once.
-async fn stop_on_signals(handle: actix_web::dev::ServerHandle) {
+async fn stop_on_signals(handle: punte_server::Stopper) {
     let mut graceful = true;
     loop {
         #[cfg(unix)]

@@ -27,6 +27,33 @@ pub use config::Config;
 use extract::Limits;
 use problem::ApiError;
 
+/// Tells long-lived responses (the live feed's event streams) that the server is stopping,
+/// so a graceful stop does not wait for them until its timeout.
+#[derive(Debug, Clone)]
+pub struct Stopping(pub tokio::sync::watch::Receiver<bool>);
+
+impl Stopping {
+    /// Resolves once the server starts stopping.
+    pub async fn wait(mut self) {
+        let _ = self.0.wait_for(|stopping| *stopping).await;
+    }
+}
+
+/// Stops a running [`Application`]: first tells long-lived responses to end, then stops the
+/// HTTP server (gracefully: in-flight requests finish).
+#[derive(Clone)]
+pub struct Stopper {
+    handle: ServerHandle,
+    stopping: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Stopper {
+    pub async fn stop(&self, graceful: bool) {
+        let _ = self.stopping.send(true);
+        self.handle.stop(graceful).await;
+    }
+}
+
 /// A node bound to its address, ready to serve.
 pub struct Application {
     server: Server,
@@ -34,6 +61,7 @@ pub struct Application {
     base_url: String,
     node: web::Data<Node>,
     federation: web::Data<Federation>,
+    stopping: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     _lock: std::fs::File,
 }
 
@@ -81,6 +109,8 @@ impl Application {
             config.federation.settings(),
         )?);
         let app_federation = federation.clone();
+        let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
+        let stopping = web::Data::new(Stopping(stopping_rx));
         let limits = web::Data::new(Limits {
             max_body_bytes: config.server.max_body_bytes,
         });
@@ -89,6 +119,7 @@ impl Application {
             App::new()
                 .app_data(app_node.clone())
                 .app_data(app_federation.clone())
+                .app_data(stopping.clone())
                 .app_data(limits.clone())
                 .wrap_fn(|req, srv| {
                     let started = Instant::now();
@@ -130,6 +161,7 @@ impl Application {
             base_url,
             node,
             federation,
+            stopping: std::sync::Arc::new(stopping_tx),
             _lock: lock,
         })
     }
@@ -154,6 +186,15 @@ impl Application {
     /// A handle that stops the server gracefully.
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
+    }
+
+    /// Stops the server after telling the live feed's streams to end (use this rather than
+    /// [`Application::handle`] when browsers may be connected).
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            handle: self.server.handle(),
+            stopping: self.stopping.clone(),
+        }
     }
 
     /// The federation side, for in-process tests.
