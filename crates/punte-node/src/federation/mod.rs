@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod fetch;
 pub mod inbox;
 pub mod replica;
+pub mod views;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
