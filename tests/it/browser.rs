@@ -3,6 +3,9 @@
 //! the evaluation, finds the practice in the list, switches the language, submits bad input and
 //! sees the error next to its field, checks the signed history's badges, watches the live feed
 //! receive a new activity, and saves screenshots of the main pages to `target/screenshots/`.
+//! A second test runs two nodes: one follows the other from its Network page, the other's
+//! administrator approves in the browser, and a practice created there appears on the
+//! follower's partners' practices page, where it is adapted.
 //!
 //! When the browser is missing the test installs it with apt-get (as root). If it still cannot
 //! start a browser it fails under `CI=true` and only warns elsewhere.
@@ -590,6 +593,256 @@ async fn a_person_signs_in_adds_a_practice_switches_language_and_fixes_a_form() 
     shoot(&client, "history-phone").await;
     client.goto(&format!("{base}/live")).await.unwrap();
     shoot(&client, "live-phone").await;
+
+    client.close().await.unwrap();
+    drop(driver);
+}
+
+/// Signs in on `base` with `token` through the form (replacing any earlier session: the two
+/// test nodes share the host 127.0.0.1, and cookies do not tell ports apart).
+async fn sign_in(client: &Client, base: &str, token: &str) {
+    client.goto(&format!("{base}/signin")).await.unwrap();
+    fill(client, "token", token).await;
+    client
+        .find(Locator::Css("form.narrow button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("form.signout"))
+        .await
+        .unwrap();
+}
+
+/// Reloads `url` until its source contains `needle`.
+async fn reload_until(client: &Client, url: &str, needle: &str, secs: u64) -> String {
+    let started = Instant::now();
+    loop {
+        client.goto(url).await.unwrap();
+        let source = client.source().await.unwrap();
+        if source.contains(needle) {
+            return source;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(secs),
+            "no {needle:?} on {url} after {secs} s: {source}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+async fn set_profile(node: &crate::support::TestNode, name: serde_json::Value, country: &str) {
+    let a = node
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/organisation",
+            Some(&node.admin),
+            Some(json!({"name": name, "country": country, "languages": ["ro", "en"]})),
+        )
+        .await;
+    assert!(a.status < 300, "{} {}", a.status, a.body);
+}
+
+#[tokio::test]
+async fn a_practice_created_on_one_node_appears_on_its_partners_network_page() {
+    let (driver, client) = match start_browser().await {
+        Ok(started) => started,
+        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("the browser test cannot start headless Chromium: {e}")
+        }
+        Err(e) => {
+            eprintln!("WARNING: browser test not run: {e}");
+            return;
+        }
+    };
+    let ro = spawn_node().await;
+    let it = spawn_node().await;
+    set_profile(
+        &ro,
+        json!({"ro": "Asociația Punte", "en": "Punte Association"}),
+        "RO",
+    )
+    .await;
+    set_profile(
+        &it,
+        json!({"ro": "Rete Ponte", "en": "Ponte Network"}),
+        "IT",
+    )
+    .await;
+    let ro_actor = format!("{}/actor", ro.base);
+
+    // IT's administrator asks to follow RO from the Network page.
+    sign_in(&client, &it.base, &it.admin).await;
+    client
+        .find(Locator::Css(".main-nav a[href='/network']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Id("handle"))
+        .await
+        .unwrap();
+    fill(&client, "handle", &ro_actor).await;
+    client
+        .find(Locator::Css(
+            "form[action='/network/follow'] button[type=submit]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let pending = client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#following .badge.pending"))
+        .await
+        .unwrap();
+    assert_eq!(pending.text().await.unwrap(), "waiting for approval");
+    shoot(&client, "network-follow-pending").await;
+
+    // RO's administrator approves the request.
+    sign_in(&client, &ro.base, &ro.admin).await;
+    reload_until(&client, &format!("{}/network", ro.base), "card request", 30).await;
+    client
+        .execute(
+            "document.getElementById('followers').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    shoot(&client, "network-request").await;
+    client
+        .find(Locator::Css(
+            ".request form[action='/network/followers/approve'] button",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let accepted = client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#followers .plain-list li"))
+        .await
+        .unwrap();
+    assert!(accepted.text().await.unwrap().contains("Ponte Network"));
+
+    // RO adds a practice through its form.
+    client
+        .goto(&format!("{}/practices/new", ro.base))
+        .await
+        .unwrap();
+    fill(&client, "lang_0", "ro").await;
+    fill(&client, "title_0", "Clubul de teme de la sat").await;
+    fill(&client, "summary_0", "Voluntarii ajută copiii la teme.").await;
+    fill(&client, "problem_0", "Abandon școlar timpuriu").await;
+    fill(&client, "solution_0", "Mentori voluntari").await;
+    fill(
+        &client,
+        "coreComponents_0",
+        "Sesiuni zilnice\nMentori instruiți",
+    )
+    .await;
+    fill(&client, "lang_1", "en").await;
+    fill(&client, "title_1", "Village homework club").await;
+    fill(
+        &client,
+        "summary_1",
+        "Volunteers help children with homework.",
+    )
+    .await;
+    fill(&client, "country", "RO").await;
+    set_date(&client, "periodStart", "2024-09-01").await;
+    save(&client).await;
+    let url = client.current_url().await.unwrap();
+    assert!(
+        url.path().starts_with("/practices/"),
+        "{url}: {}",
+        errors(&client).await
+    );
+
+    // It appears on IT's partners' practices page, in English, its original language marked.
+    sign_in(&client, &it.base, &it.admin).await;
+    let source = reload_until(
+        &client,
+        &format!("{}/network/practices", it.base),
+        "Village homework club",
+        60,
+    )
+    .await;
+    assert!(source.contains("Punte Association"), "{source}");
+    assert!(source.contains("Original language: ro"), "{source}");
+    let card = client
+        .find(Locator::Css(".partner-practice"))
+        .await
+        .unwrap();
+    assert!(card.text().await.unwrap().contains("(RO)"));
+    shoot(&client, "network-practices").await;
+
+    // The Network page: the partner up to date, deliveries, the received Create.
+    let source = reload_until(&client, &format!("{}/network", it.base), "Up to date", 60).await;
+    assert!(source.contains("Village homework club"), "{source}");
+    shoot(&client, "network").await;
+
+    // Adapt the partner's practice.
+    client
+        .goto(&format!("{}/network/practices", it.base))
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css(
+            ".partner-practice a.button[href^='/network/practices/adapt']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Id("context"))
+        .await
+        .unwrap();
+    fill(&client, "context", "Three villages near Bergamo").await;
+    fill(&client, "what_0", "Weekly instead of daily sessions").await;
+    fill(&client, "reason_0", "Volunteers are available once a week").await;
+    shoot(&client, "network-adapt-form").await;
+    save(&client).await;
+    let url = client.current_url().await.unwrap();
+    assert_eq!(
+        url.path(),
+        "/network/practices",
+        "{}",
+        errors(&client).await
+    );
+    let source = client.source().await.unwrap();
+    assert!(source.contains("Three villages near Bergamo"), "{source}");
+
+    // On a phone: nothing wider than the screen (tables scroll inside their own box).
+    client.set_window_size(390, 844).await.unwrap();
+    for (path, name) in [
+        ("/network", "network-phone"),
+        ("/network/practices", "network-practices-phone"),
+    ] {
+        client.goto(&format!("{}{path}", it.base)).await.unwrap();
+        let fits = client
+            .execute(
+                "return document.documentElement.scrollWidth <= document.documentElement.clientWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(fits, json!(true), "{path} is wider than a phone's screen");
+        shoot(&client, name).await;
+    }
 
     client.close().await.unwrap();
     drop(driver);

@@ -18,3 +18,4 @@ mod federation_inbox;
 mod log;
 mod support;
 mod web;
+mod web_network;

@@ -13,21 +13,21 @@ use serde_json::json;
 use crate::support::{TestNode, evaluation_json, indicator_json, practice_json, spawn_node};
 
 /// A cookie-keeping client that does not follow redirects.
-struct Browser {
-    node: Arc<TestNode>,
+pub(crate) struct Browser {
+    pub(crate) node: Arc<TestNode>,
     client: reqwest::Client,
     cookies: Mutex<BTreeMap<String, String>>,
     accept_language: Mutex<String>,
 }
 
-struct Page {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Page {
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers
             .get("location")
             .and_then(|v| v.to_str().ok())
@@ -35,7 +35,7 @@ impl Page {
     }
 
     /// The value of the first `name="csrf"` hidden input.
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let at = self
             .body
             .find("name=\"csrf\" value=\"")
@@ -44,7 +44,7 @@ impl Page {
         rest[..rest.find('"').unwrap()].to_string()
     }
 
-    fn set_cookies(&self) -> Vec<String> {
+    pub(crate) fn set_cookies(&self) -> Vec<String> {
         self.headers
             .get_all("set-cookie")
             .iter()
@@ -53,17 +53,17 @@ impl Page {
     }
 
     /// Whether the page's text (character references decoded) contains `needle`.
-    fn has(&self, needle: &str) -> bool {
+    pub(crate) fn has(&self, needle: &str) -> bool {
         unescape(&self.body).contains(needle)
     }
 
     /// Whether the HTML source as sent contains `needle`.
-    fn raw_has(&self, needle: &str) -> bool {
+    pub(crate) fn raw_has(&self, needle: &str) -> bool {
         self.body.contains(needle)
     }
 
     /// Whether the error `id` comes right before the input with id `input` (same field box).
-    fn error_before_input(&self, input: &str) -> bool {
+    pub(crate) fn error_before_input(&self, input: &str) -> bool {
         let error = self.body.find(&format!("id=\"{input}-error\""));
         let field = self.body.find(&format!("id=\"{input}\" name=\"{input}\""));
         match (error, field) {
@@ -74,7 +74,7 @@ impl Page {
 }
 
 /// Decodes the character references the templates' escaping produces.
-fn unescape(html: &str) -> String {
+pub(crate) fn unescape(html: &str) -> String {
     html.replace("&#x2f;", "/")
         .replace("&#x27;", "'")
         .replace("&quot;", "\"")
@@ -84,11 +84,11 @@ fn unescape(html: &str) -> String {
 }
 
 impl Browser {
-    async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         Self::with_node(Arc::new(spawn_node().await))
     }
 
-    fn with_node(node: Arc<TestNode>) -> Self {
+    pub(crate) fn with_node(node: Arc<TestNode>) -> Self {
         Self {
             node,
             client: reqwest::Client::builder()
@@ -101,15 +101,20 @@ impl Browser {
     }
 
     /// A second browser (its own cookies) on the same node.
-    fn new_for(node: &Arc<TestNode>) -> Self {
+    pub(crate) fn new_for(node: &Arc<TestNode>) -> Self {
         Self::with_node(node.clone())
     }
 
-    fn speak(&self, lang: &str) {
+    pub(crate) fn speak(&self, lang: &str) {
         *self.accept_language.lock().unwrap() = lang.into();
     }
 
-    async fn send(&self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> Page {
         let mut req = self
             .client
             .request(method, format!("{}{path}", self.node.base))
@@ -150,15 +155,15 @@ impl Browser {
         page
     }
 
-    async fn get(&self, path: &str) -> Page {
+    pub(crate) async fn get(&self, path: &str) -> Page {
         self.send(Method::GET, path, None).await
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
         self.send(Method::POST, path, Some(form)).await
     }
 
-    async fn sign_in(&self, token: &str) -> Page {
+    pub(crate) async fn sign_in(&self, token: &str) -> Page {
         let form = self.get("/signin").await;
         assert_eq!(form.status, 200, "{}", form.body);
         let csrf = form.csrf();
@@ -170,11 +175,11 @@ impl Browser {
     }
 
     /// The CSRF token of the signed-in session (from any page's sign-out form).
-    async fn csrf(&self) -> String {
+    pub(crate) async fn csrf(&self) -> String {
         self.get("/").await.csrf()
     }
 
-    async fn create_practice(&self, body: serde_json::Value) -> String {
+    pub(crate) async fn create_practice(&self, body: serde_json::Value) -> String {
         let a = self.node.post("/api/v1/practices", body).await;
         assert_eq!(a.status, 201, "{}", a.body);
         a.body["id"].as_str().unwrap().to_string()
@@ -791,7 +796,7 @@ fn the_catalogues_have_the_same_keys_and_no_empty_text() {
 // ----- history, evaluations edit and delete, adaptations, organisation, tokens, live feed -----
 
 /// How many times `needle` occurs in the page's text.
-fn count(page: &Page, needle: &str) -> usize {
+pub(crate) fn count(page: &Page, needle: &str) -> usize {
     unescape(&page.body).matches(needle).count()
 }
 
@@ -1410,7 +1415,8 @@ async fn the_live_feed_renders_without_javascript_and_streams_new_entries() {
         assert!(page.has(&format!("href=\"{nav}\"")), "{nav}");
     }
 
-    // Resuming after entry 0: entry 1 at once, then what is published next.
+    // Resuming after entry 0 (a bare log index, as before incoming activity joined the feed):
+    // entry 1 at once, then what is published next. Each SSE id carries both positions.
     let res = b
         .node
         .client
@@ -1435,14 +1441,14 @@ async fn the_live_feed_renders_without_javascript_and_streams_new_entries() {
             seen.push_str(&String::from_utf8_lossy(&chunk));
         }
     };
-    read_until("id: 1\n", &mut seen).await;
+    read_until("id: out-1.in-0\n", &mut seen).await;
     assert!(seen.starts_with("retry: 2000\n\n"), "{seen}");
-    assert!(!seen.contains("id: 0\n"), "resumes after Last-Event-ID");
+    assert!(!seen.contains("id: out-0."), "resumes after Last-Event-ID");
     assert!(seen.contains("event: entry\ndata: {"));
     let mut other = practice_json();
     other["title"] = json!({"ro": "Grădina", "en": "Community garden"});
     b.create_practice(other).await;
-    read_until("id: 2\n", &mut seen).await;
+    read_until("id: out-2.in-0\n", &mut seen).await;
     let data = seen
         .lines()
         .filter_map(|l| l.strip_prefix("data: "))
@@ -1450,6 +1456,7 @@ async fn the_live_feed_renders_without_javascript_and_streams_new_entries() {
         .unwrap();
     let event: serde_json::Value = serde_json::from_str(data).unwrap();
     assert_eq!(event["index"], 2);
+    assert_eq!(event["id"], "out-2");
     assert_eq!(event["direction"], "out");
     assert_eq!(event["activity_type"], "Create");
     assert_eq!(event["object_type"], "Practice");
@@ -1472,5 +1479,5 @@ async fn the_live_feed_renders_without_javascript_and_streams_new_entries() {
         .unwrap()
         .unwrap()
         .unwrap();
-    assert!(String::from_utf8_lossy(&next).starts_with("id: 3\n"));
+    assert!(String::from_utf8_lossy(&next).starts_with("id: out-3.in-0\n"));
 }

@@ -1,5 +1,6 @@
-// Punte live feed: adds entries streamed from /live/events (Server-Sent Events) to the list
-// the server rendered. Without this script the page still shows the latest entries.
+// Punte live feed: adds activity streamed from /live/events (Server-Sent Events) to the list
+// the server rendered: the node's own entries ("out") and activities received from partners
+// ("in"). Without this script the page still shows the latest of both.
 (function () {
   "use strict";
   var list = document.getElementById("live-list");
@@ -7,7 +8,8 @@
   if (!list || !status || !window.EventSource) {
     return;
   }
-  var url = "/live/events?after=" + encodeURIComponent(list.getAttribute("data-after") || "-1");
+  var url = "/live/events?after=" + encodeURIComponent(list.getAttribute("data-after") || "-1") +
+    "&after_in=" + encodeURIComponent(list.getAttribute("data-after-in") || "0");
   var source = new EventSource(url);
 
   function text(tag, content, className) {
@@ -32,14 +34,25 @@
     } catch (err) {
       return;
     }
+    if (!e.id || document.getElementById("live-" + e.id)) {
+      return;
+    }
     var item = document.createElement("li");
     item.className = "feed-item new " + e.direction;
-    item.value = e.index + 1;
+    item.id = "live-" + e.id;
     item.appendChild(text("span", list.getAttribute("data-label-" + e.direction) || e.direction, "tag " + e.direction));
     item.appendChild(document.createTextNode(" "));
-    var link = text("a", (list.getAttribute("data-label-entry") || "#{n}").replace("{n}", String(e.index)));
-    link.href = e.href;
-    item.appendChild(link);
+    if (e.direction === "in") {
+      var from = text("a", list.getAttribute("data-label-from") || "from");
+      from.href = e.href;
+      item.appendChild(from);
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(text("code", e.actor || "", "id"));
+    } else {
+      var link = text("a", (list.getAttribute("data-label-entry") || "#{n}").replace("{n}", String(e.index)));
+      link.href = e.href;
+      item.appendChild(link);
+    }
     item.appendChild(document.createTextNode(" · "));
     item.appendChild(text("time", e.time));
     item.appendChild(document.createElement("br"));
@@ -62,6 +75,12 @@
     if (e.object_id) {
       item.appendChild(document.createElement("br"));
       item.appendChild(text("code", e.object_id, "id"));
+    }
+    if (e.outcome) {
+      item.appendChild(document.createElement("br"));
+      var outcome = text("span", e.outcome, "meta");
+      outcome.lang = "en";
+      item.appendChild(outcome);
     }
     list.insertBefore(item, list.firstChild);
     var empty = document.getElementById("live-empty");

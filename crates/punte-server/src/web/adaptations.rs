@@ -2,6 +2,11 @@
 //! (FRAME: nature, timing, planned or not, who decided, reason category and reason, whether
 //! the core stays intact), which core components are kept, how it is scaled and where it
 //! stands. Adaptations of this node's practices are listed on the practice page.
+//!
+//! The same form adapts a partner's practice (replicated from a followed node): its origin is
+//! then the practice's URL, the version replicated, and the partner's actor as organisation
+//! (the model's `origin {practice, version, organisation?}`); such adaptations are listed on
+//! the partners' practices page.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +20,7 @@ use punte_model::{Adaptation, AdaptationContent, LanguageTag, Practice};
 use punte_node::{NodeError, Role};
 
 use super::form::{self, FormData, FormErrors, leading_index, split_path};
+use super::network::anchor_of;
 use super::practices::checked_id;
 use super::view::{self, TextView};
 use super::{Ctx, WebError, WebResult};
@@ -81,11 +87,40 @@ struct CoreOption {
     kept: bool,
 }
 
+/// The practice an adaptation starts from.
+enum Source {
+    /// A practice of this node, by id.
+    Local(String),
+    /// A partner's practice as replicated, by its URL; `actor` is the partner.
+    Partner { url: String, actor: String },
+}
+
+impl Source {
+    /// The `origin` of the adaptation, without the version.
+    fn origin(&self, version: u64) -> Json {
+        match self {
+            Self::Local(id) => json!({ "practice": id, "version": version }),
+            Self::Partner { url, actor } => {
+                json!({ "practice": url, "version": version, "organisation": actor })
+            }
+        }
+    }
+}
+
+/// Whose practice a partner adaptation starts from, for the form's note.
+#[derive(Serialize)]
+struct PartnerNote {
+    url: String,
+    actor: String,
+    name: Option<TextView>,
+}
+
 #[derive(Serialize)]
 struct AdaptationForm {
     action: String,
     practice_href: String,
     practice_title: TextView,
+    partner: Option<PartnerNote>,
     versions: Vec<u32>,
     values: BTreeMap<String, String>,
     core: Vec<CoreOption>,
@@ -124,7 +159,7 @@ impl AdaptationForm {
     }
 
     /// The adaptation's JSON and, per modification, the form row it came from.
-    fn to_json(&self, ctx: &Ctx, practice: &str, errors: &mut FormErrors) -> (Json, Vec<usize>) {
+    fn to_json(&self, ctx: &Ctx, source: &Source, errors: &mut FormErrors) -> (Json, Vec<usize>) {
         let mut body = Map::new();
         let lang = self.value("lang");
         let tag = match LanguageTag::parse(lang) {
@@ -155,10 +190,7 @@ impl AdaptationForm {
                 0
             }
         };
-        body.insert(
-            "origin".into(),
-            json!({ "practice": practice, "version": version }),
-        );
+        body.insert("origin".into(), source.origin(version));
         let title = self.value("title");
         if !title.is_empty() {
             body.insert("title".into(), text(title));
@@ -253,15 +285,55 @@ impl AdaptationForm {
     }
 }
 
-async fn blank_form(ctx: &Ctx, id: String) -> Result<AdaptationForm, WebError> {
-    let lookup = id.clone();
-    let (practice, versions, organisation) = ctx
-        .fetch(move |n| {
-            let p: Practice = n.get(&lookup, None)?;
-            let versions = n.versions::<Practice>(&lookup)?;
-            Ok((p, versions, n.organisation()?))
-        })
-        .await?;
+async fn blank_form(ctx: &Ctx, source: &Source) -> Result<AdaptationForm, WebError> {
+    let (practice, versions, organisation, action, practice_href, partner) = match source {
+        Source::Local(id) => {
+            let lookup = id.clone();
+            let (practice, versions, organisation) = ctx
+                .fetch(move |n| {
+                    let p: Practice = n.get(&lookup, None)?;
+                    let versions = n.versions::<Practice>(&lookup)?;
+                    Ok((p, versions, n.organisation()?))
+                })
+                .await?;
+            let versions: Vec<u32> = versions.iter().rev().map(|v| v.version).collect();
+            let action = format!("/practices/{id}/adaptations");
+            let href = format!("/practices/{id}");
+            (practice, versions, organisation, action, href, None)
+        }
+        Source::Partner { url, actor } => {
+            let (lookup, of) = (url.clone(), actor.clone());
+            let (found, profiles) = ctx
+                .fetch_federation(move |f| {
+                    Ok((f.partner_practice(&lookup)?, f.partner_profiles()?))
+                })
+                .await?;
+            let Some(found) = found.filter(|p| p.actor == of) else {
+                return Err(WebError::not_found(ctx.lang));
+            };
+            let organisation = ctx.fetch(|n| n.organisation()).await?;
+            let want = ctx.content_lang();
+            let partner = PartnerNote {
+                url: url.clone(),
+                actor: actor.clone(),
+                name: profiles
+                    .get(actor)
+                    .map(|o| view::pick(&o.name, want.as_ref(), o.languages.first())),
+            };
+            // Only the version replicated can be adapted: it is the one this node has read.
+            let versions = vec![found.practice.version];
+            let action = format!("/network/practices/adapt?practice={}", form::urlencode(url));
+            let href = format!("/network/practices#{}", anchor_of(url));
+            (
+                found.practice,
+                versions,
+                organisation,
+                action,
+                href,
+                Some(partner),
+            )
+        }
+    };
     let want = ctx.content_lang();
     let original = Some(&practice.content.original_language);
     let mut values: BTreeMap<String, String> = SCALARS
@@ -276,10 +348,11 @@ async fn blank_form(ctx: &Ctx, id: String) -> Result<AdaptationForm, WebError> {
         values.insert("country".into(), o.country.to_string());
     }
     Ok(AdaptationForm {
-        action: format!("/practices/{id}/adaptations"),
-        practice_href: format!("/practices/{id}"),
+        action,
+        practice_href,
         practice_title: view::pick(&practice.content.title, want.as_ref(), original),
-        versions: versions.iter().rev().map(|v| v.version).collect(),
+        partner,
+        versions,
         values,
         core: practice
             .content
@@ -329,7 +402,7 @@ pub async fn new_form(req: HttpRequest, path: web::Path<String>) -> WebResult {
         return answer;
     }
     let id = checked_id(&ctx, &path)?;
-    let page = blank_form(&ctx, id).await?;
+    let page = blank_form(&ctx, &Source::Local(id)).await?;
     ctx.render("adaptation_form.html", "practices", &page).await
 }
 
@@ -341,21 +414,75 @@ pub async fn create(req: HttpRequest, path: web::Path<String>, payload: web::Pay
         return answer;
     }
     let id = checked_id(&ctx, &path)?;
-    let mut page = blank_form(&ctx, id.clone()).await?;
-    fill(&mut page, &data);
+    save(ctx, &data, Source::Local(id)).await
+}
+
+/// The partner practice a `?practice=URL` names: one this node replicated, else 404.
+async fn partner_source(ctx: &Ctx, req: &HttpRequest) -> Result<Source, WebError> {
+    let query = FormData::parse(req.query_string());
+    let url = query.get("practice").to_string();
+    let plausible = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2000
+        && !url.chars().any(char::is_control);
+    if !plausible {
+        return Err(WebError::not_found(ctx.lang));
+    }
+    let lookup = url.clone();
+    let found = ctx
+        .fetch_federation(move |f| f.partner_practice(&lookup))
+        .await?
+        .ok_or_else(|| WebError::not_found(ctx.lang))?;
+    Ok(Source::Partner {
+        url,
+        actor: found.actor,
+    })
+}
+
+/// `GET /network/practices/adapt?practice=URL` (editors): the form, to adapt a partner's
+/// practice.
+pub async fn partner_new_form(req: HttpRequest) -> WebResult {
+    let ctx = Ctx::load(&req).await?;
+    if let Some(answer) = ctx.require(Role::Editor) {
+        return answer;
+    }
+    let source = partner_source(&ctx, &req).await?;
+    let page = blank_form(&ctx, &source).await?;
+    ctx.render("adaptation_form.html", "network", &page).await
+}
+
+/// `POST /network/practices/adapt?practice=URL` (editors).
+pub async fn partner_create(req: HttpRequest, payload: web::Payload) -> WebResult {
+    let ctx = Ctx::load(&req).await?;
+    let data = form::read(&ctx, &req, payload).await?;
+    ctx.check_csrf(&data)?;
+    if let Some(answer) = ctx.require(Role::Editor) {
+        return answer;
+    }
+    let source = partner_source(&ctx, &req).await?;
+    save(ctx, &data, source).await
+}
+
+/// Checks and records a submitted adaptation form, or shows it again with its errors.
+async fn save(ctx: Ctx, data: &FormData, source: Source) -> WebResult {
+    let section = match source {
+        Source::Local(_) => "practices",
+        Source::Partner { .. } => "network",
+    };
+    let mut page = blank_form(&ctx, &source).await?;
+    fill(&mut page, data);
     if data.get("action") == "add_row" {
         if page.rows.len() < MAX_ROWS {
             page.rows.push(AdaptationForm::empty_row());
         }
-        return ctx.render("adaptation_form.html", "practices", &page).await;
+        return ctx.render("adaptation_form.html", section, &page).await;
     }
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let mut errors = FormErrors::default();
-    let (body, origin) = page.to_json(&ctx, &id, &mut errors);
+    let (body, origin) = page.to_json(&ctx, &source, &mut errors);
     if !errors.is_empty() {
         page.errors = errors;
         return ctx
-            .render_status(unprocessable, "adaptation_form.html", "practices", &page)
+            .render_status(unprocessable, "adaptation_form.html", section, &page)
             .await;
     }
     let content: AdaptationContent = match crate::extract::from_value(body) {
@@ -367,16 +494,19 @@ pub async fn create(req: HttpRequest, path: web::Path<String>, payload: web::Pay
             errors.add_model_errors(&ctx, &e.errors, |f| AdaptationForm::input_for(f, &origin));
             page.errors = errors;
             return ctx
-                .render_status(unprocessable, "adaptation_form.html", "practices", &page)
+                .render_status(unprocessable, "adaptation_form.html", section, &page)
                 .await;
         }
     };
     match ctx.run(move |n| n.create::<Adaptation>(content)).await? {
-        Ok(a) => Ok(ctx.redirect(&format!("/practices/{id}#adaptation-{}", a.id))),
+        Ok(a) => Ok(ctx.redirect(&match &source {
+            Source::Local(id) => format!("/practices/{id}#adaptation-{}", a.id),
+            Source::Partner { .. } => format!("/network/practices#adaptation-{}", a.id),
+        })),
         Err(NodeError::Invalid(e)) => {
             errors.add_model_errors(&ctx, &e.0, |f| AdaptationForm::input_for(f, &origin));
             page.errors = errors;
-            ctx.render_status(unprocessable, "adaptation_form.html", "practices", &page)
+            ctx.render_status(unprocessable, "adaptation_form.html", section, &page)
                 .await
         }
         Err(other) => Err(WebError::from_node(ctx.lang, other)),

@@ -13,6 +13,7 @@ mod evaluations;
 mod form;
 pub mod history;
 pub mod live;
+mod network;
 mod organisation;
 mod pages;
 mod practices;
@@ -29,6 +30,7 @@ use minijinja::{Environment, Value};
 use serde::Serialize;
 
 use punte_model::LanguageTag;
+use punte_node::federation::Federation;
 use punte_node::{Node, NodeError, Role, TokenPrincipal};
 use punte_store::StoreError;
 
@@ -88,6 +90,11 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("tokens.html", include_str!("../../templates/tokens.html")),
     ("live.html", include_str!("../../templates/live.html")),
+    ("network.html", include_str!("../../templates/network.html")),
+    (
+        "network_practices.html",
+        include_str!("../../templates/network_practices.html"),
+    ),
     ("signin.html", include_str!("../../templates/signin.html")),
     ("error.html", include_str!("../../templates/error.html")),
 ];
@@ -164,6 +171,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/tokens/{id}/revoke",
             web::post().to(organisation::revoke_token),
         )
+        .route("/network", web::get().to(network::show))
+        .route("/network/follow", web::post().to(network::follow))
+        .route("/network/unfollow", web::post().to(network::unfollow))
+        .route(
+            "/network/followers/approve",
+            web::post().to(network::approve),
+        )
+        .route("/network/followers/reject", web::post().to(network::reject))
+        .route("/network/practices", web::get().to(network::practices))
+        .route(
+            "/network/practices/adapt",
+            web::get().to(adaptations::partner_new_form),
+        )
+        .route(
+            "/network/practices/adapt",
+            web::post().to(adaptations::partner_create),
+        )
         .route("/live", web::get().to(live::page))
         .route("/live/events", web::get().to(live::events));
 }
@@ -235,7 +259,7 @@ pub struct Ui {
     pub lang: &'static str,
     pub site_name: String,
     pub site_name_lang: String,
-    /// `home`, `practices`, `history`, `live`, `organisation`, `tokens`…, for `aria-current`.
+    /// `home`, `practices`, `network`, `history`, `live`, `organisation`, `tokens`…, for `aria-current`.
     pub section: &'static str,
     pub role: Option<&'static str>,
     pub can_edit: bool,
@@ -358,6 +382,9 @@ pub type WebResult = Result<HttpResponse, WebError>;
 pub struct Ctx {
     pub lang: UiLang,
     pub node: web::Data<Node>,
+    /// The federation side (partners, deliveries, replicas); absent only in an app built
+    /// without it.
+    pub federation: Option<web::Data<Federation>>,
     pub session: Option<Session>,
     pub user: Option<TokenPrincipal>,
     /// Whether cookies get `Secure` (the public base URL is https).
@@ -409,9 +436,11 @@ impl Ctx {
             Some(pq) => pq.as_str().to_string(),
             None => "/".to_string(),
         };
+        let federation = req.app_data::<web::Data<Federation>>().cloned();
         Ok(Self {
             lang,
             node,
+            federation,
             session,
             user,
             secure,
@@ -453,6 +482,32 @@ impl Ctx {
         F: FnOnce(&Node) -> punte_node::Result<T> + Send + 'static,
     {
         self.run(f)
+            .await?
+            .map_err(|e| WebError::from_node(self.lang, e))
+    }
+
+    /// Like [`Ctx::run`] on the federation side.
+    pub async fn run_federation<T, F>(&self, f: F) -> Result<punte_node::Result<T>, WebError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Federation) -> punte_node::Result<T> + Send + 'static,
+    {
+        let federation = self
+            .federation
+            .clone()
+            .ok_or_else(|| WebError::internal(self.lang))?;
+        web::block(move || f(federation.get_ref()))
+            .await
+            .map_err(|_| WebError::internal(self.lang))
+    }
+
+    /// Like [`Ctx::fetch`] on the federation side.
+    pub async fn fetch_federation<T, F>(&self, f: F) -> Result<T, WebError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Federation) -> punte_node::Result<T> + Send + 'static,
+    {
+        self.run_federation(f)
             .await?
             .map_err(|e| WebError::from_node(self.lang, e))
     }

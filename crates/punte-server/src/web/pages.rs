@@ -16,6 +16,7 @@ use super::{Ctx, WebResult, session};
 struct HomePage {
     organisation: Option<OrganisationView>,
     recent: Vec<PracticeView>,
+    partners: Vec<super::network::PartnerSummary>,
 }
 
 #[derive(Serialize)]
@@ -50,7 +51,9 @@ pub async fn home(req: HttpRequest) -> WebResult {
             languages: o.languages.iter().map(|l| l.to_string()).collect(),
         }
     });
+    let partners = super::network::partner_summaries(&ctx).await?;
     let page = HomePage {
+        partners,
         organisation,
         recent: recent
             .iter()
