@@ -19,3 +19,4 @@ mod log;
 mod support;
 mod web;
 mod web_network;
+mod witness;

@@ -15,6 +15,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub federation: FederationConfig,
     pub disclosure: DisclosureConfig,
+    pub witness: WitnessConfig,
     pub logging: LoggingConfig,
 }
 
@@ -117,6 +118,37 @@ impl FederationConfig {
 pub struct DisclosureConfig {
     /// Cells computed from fewer than `k` people never leave the node.
     pub k: u64,
+}
+
+/// The witness policy the node's latest checkpoint is measured against
+/// (`GET /api/v1/witness/status`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WitnessConfig {
+    /// Cosignatures the latest checkpoint needs.
+    pub min_cosignatures: u32,
+    /// Distinct countries its cosigning witnesses must come from.
+    pub distinct_countries: u32,
+}
+
+impl Default for WitnessConfig {
+    fn default() -> Self {
+        let d = punte_node::witness::WitnessPolicy::default();
+        Self {
+            min_cosignatures: d.min_cosignatures,
+            distinct_countries: d.distinct_countries,
+        }
+    }
+}
+
+impl WitnessConfig {
+    /// The node-side policy.
+    pub fn policy(&self) -> punte_node::witness::WitnessPolicy {
+        punte_node::witness::WitnessPolicy {
+            min_cosignatures: self.min_cosignatures,
+            distinct_countries: self.distinct_countries,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -13,6 +13,7 @@ pub mod log_routes;
 pub mod problem;
 #[path = "web/mod.rs"]
 pub mod webui;
+pub mod witness_routes;
 
 use std::net::{SocketAddr, TcpListener};
 use std::time::Instant;
@@ -115,6 +116,7 @@ impl Application {
             max_body_bytes: config.server.max_body_bytes,
         });
         let app_node = node.clone();
+        let witness_policy = config.witness.policy();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_node.clone())
@@ -140,6 +142,7 @@ impl Application {
                 })
                 .route("/healthz", web::get().to(health))
                 .configure(federation_routes::configure)
+                .configure(witness_routes::configure(witness_policy))
                 .configure(webui::configure)
                 .configure(api::configure)
                 .configure(log_routes::configure)

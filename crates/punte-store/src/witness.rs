@@ -373,7 +373,7 @@ pub fn check_append_allowed(conn: &Connection) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     fn db() -> (tempfile::TempDir, crate::Store) {

@@ -27,6 +27,8 @@ const KEYS: &[&str] = &[
     "federation.delivery_concurrency",
     "federation.replica_poll_interval_secs",
     "disclosure.k",
+    "witness.min_cosignatures",
+    "witness.distinct_countries",
     "logging.level",
     "logging.format",
 ];

@@ -1,0 +1,473 @@
+//! Witnessing between Punte nodes in-process (docs/protocol.md §6): cosignatures flow to the
+//! node and are stapled to its checkpoint, the witness policy is met, the witness endpoint
+//! answers the codes of C2SP tlog-witness, a forked node is caught with evidence that
+//! re-verifies offline, and a node restored from an old backup refuses to append.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::path::Path;
+
+use ed25519_dalek::SigningKey;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use punte_log::checkpoint::{Checkpoint, open_checkpoint};
+use punte_log::note::{KeyType, NoteSigner, NoteVerifier};
+use punte_log::tree::parse_proof;
+use punte_node::publish::Verb;
+use punte_node::witness::format_add_checkpoint;
+use punte_node::witness::network::{
+    NetworkEvidence, NetworkRequest, network_audit, verify_evidence,
+};
+use punte_node::{Node, NodeSettings};
+
+use crate::support::{
+    TestNode, bind_retrying, eventually, practice_json, spawn_node_with, start, test_config,
+};
+
+async fn admin(node: &TestNode, method: Method, path: &str, body: Option<Value>) -> Value {
+    let a = node.send(method, path, Some(&node.admin), body).await;
+    assert!(a.status < 300, "{path}: {} {}", a.status, a.body);
+    a.body
+}
+
+/// A node that approves follow requests at once, with an organisation in `country`.
+async fn partner(country: &str) -> TestNode {
+    let node = spawn_node_with(|c| c.federation.auto_approve_follows = true).await;
+    admin(
+        &node,
+        Method::PUT,
+        "/api/v1/organisation",
+        Some(json!({"name": {"en": format!("NGO in {country}")}, "country": country, "languages": ["en"]})),
+    )
+    .await;
+    node
+}
+
+/// `follower` follows `origin` (which approves at once): `follower` becomes its witness.
+async fn follow(follower: &TestNode, origin: &TestNode) {
+    admin(
+        follower,
+        Method::POST,
+        "/api/v1/following",
+        Some(json!({ "target": format!("{}/actor", origin.base) })),
+    )
+    .await;
+    let actor = format!("{}/actor", origin.base);
+    eventually(30, "the follow to be accepted", || async {
+        let b = admin(
+            follower,
+            Method::GET,
+            "/api/v1/following?state=accepted",
+            None,
+        )
+        .await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["actor"] == actor.as_str())
+            .then_some(())
+    })
+    .await;
+}
+
+async fn status(node: &TestNode) -> Value {
+    admin(node, Method::GET, "/api/v1/witness/status", None).await
+}
+
+/// Waits until the latest checkpoint of `node` has `n` cosignatures.
+async fn cosigned(node: &TestNode, n: usize) -> Value {
+    let size = node.node.log_size().unwrap();
+    eventually(30, "cosignatures of the latest checkpoint", || async {
+        let s = status(node).await;
+        (s["size"] == size && s["cosignatures"].as_array().unwrap().len() >= n).then_some(s)
+    })
+    .await
+}
+
+async fn text(node: &TestNode, path: &str) -> String {
+    let res = node
+        .client
+        .get(format!("{}{path}", node.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{path}");
+    res.text().await.unwrap()
+}
+
+async fn witness_key(node: &TestNode) -> NoteVerifier {
+    NoteVerifier::parse(text(node, "/witness/key").await.trim()).unwrap()
+}
+
+async fn log_keys(node: &TestNode) -> Vec<NoteVerifier> {
+    text(node, "/log/key")
+        .await
+        .lines()
+        .map(|l| NoteVerifier::parse(l).unwrap())
+        .collect()
+}
+
+/// POSTs an add-checkpoint body to `witness`: (status, content type, body).
+async fn submit(witness: &TestNode, body: String) -> (u16, String, String) {
+    let res = witness
+        .client
+        .post(format!("{}/witness/add-checkpoint", witness.base))
+        .header("Content-Type", "text/plain")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, ct, res.text().await.unwrap())
+}
+
+async fn create_practice(node: &TestNode) {
+    let a = node.post("/api/v1/practices", practice_json()).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A consistent copy of a running node's data directory (database and keys) in `to`.
+fn backup(node: &TestNode, to: &Path) {
+    let data = to.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    node.node
+        .store()
+        .backup(&data.join(punte_node::DATABASE_FILE))
+        .unwrap();
+    copy_dir(
+        &node.node.settings().data_dir.join(punte_node::KEYS_DIR),
+        &data.join(punte_node::KEYS_DIR),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cosignatures_flow_are_stapled_and_meet_the_policy() {
+    let a = partner("RO").await;
+    let b = partner("IT").await;
+    let c = partner("DE").await;
+    follow(&b, &a).await;
+    follow(&c, &a).await;
+    create_practice(&a).await;
+    let s = cosigned(&a, 2).await;
+    assert_eq!(s["meetsPolicy"], true, "{s}");
+    assert_eq!(s["countries"], json!(["DE", "IT"]), "{s}");
+    assert_eq!(
+        s["policy"],
+        json!({"minCosignatures": 2, "distinctCountries": 2})
+    );
+    assert!(s["refusingAppends"].is_null());
+
+    // The served checkpoint carries both cosignatures, each verifying with its witness key.
+    let note = text(&a, "/log/checkpoint").await;
+    let opened = open_checkpoint(
+        note.as_bytes(),
+        &log_keys(&a).await,
+        &[witness_key(&b).await, witness_key(&c).await],
+    )
+    .unwrap();
+    assert_eq!(opened.cosigners.len(), 2, "{note}");
+    assert_eq!(opened.checkpoint.size, a.node.log_size().unwrap());
+
+    // Each witness serves what it cosigned for A's origin.
+    let origin = a.node.log_origin().unwrap();
+    let seen = b
+        .client
+        .get(format!("{}/witness/checkpoints", b.base))
+        .query(&[("origin", origin.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(seen["items"][0]["origin"], origin.as_str());
+    assert_eq!(seen["items"][0]["size"], opened.checkpoint.size);
+
+    // The next change is cosigned too; the node lists its witnesses publicly.
+    create_practice(&a).await;
+    cosigned(&a, 2).await;
+    let listed: Value = a
+        .client
+        .get(format!("{}/log/witnesses", a.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
+
+    // A policy asking for more than there is is not met.
+    let strict = a
+        .node
+        .witness_status(punte_node::witness::WitnessPolicy {
+            min_cosignatures: 3,
+            distinct_countries: 2,
+        })
+        .unwrap();
+    assert!(!strict.meets_policy);
+
+    // The network audit finds the node and its witnesses in agreement.
+    let report = network_audit(&audit_request(&a, Vec::new()).await)
+        .await
+        .unwrap();
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.severity == punte_node::audit::FindingSeverity::Info),
+        "{:?}",
+        report.findings
+    );
+    assert_eq!(report.witnesses.len(), 2);
+    assert!(report.evidence.is_none());
+}
+
+async fn audit_request(node: &TestNode, witnesses: Vec<String>) -> NetworkRequest {
+    NetworkRequest {
+        base_url: node.base.clone(),
+        log_keys: log_keys(node).await,
+        witnesses,
+        stale_after_secs: 3600,
+        now_secs: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+        fetched_at: "2025-01-01T00:00:00Z".to_owned(),
+        timeout: std::time::Duration::from_secs(10),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_witness_endpoint_answers_the_codes_of_the_spec() {
+    let a = partner("RO").await;
+    let b = partner("IT").await;
+    follow(&b, &a).await;
+    create_practice(&a).await;
+    cosigned(&a, 1).await;
+    let size = a.node.log_size().unwrap();
+    let origin = a.node.log_origin().unwrap();
+    let note = a
+        .node
+        .store()
+        .read(punte_store::log::latest_checkpoint)
+        .unwrap()
+        .unwrap()
+        .1;
+    let bkey = witness_key(&b).await;
+    assert_eq!(bkey.key_type(), KeyType::CosignatureV1);
+
+    // Resubmitting what was cosigned is cosigned again.
+    let (status, _, lines) = submit(&b, format_add_checkpoint(size, &[], &note)).await;
+    assert_eq!(status, 200, "{lines}");
+    let both = format!("{note}{lines}");
+    let opened = open_checkpoint(both.as_bytes(), &log_keys(&a).await, &[bkey]).unwrap();
+    assert_eq!(opened.cosigners.len(), 1);
+
+    // A stale old size: 409 with the size cosigned last.
+    let (status, ct, body) = submit(&b, format_add_checkpoint(0, &[], &note)).await;
+    assert_eq!(
+        (status, ct.as_str(), body),
+        (409, "text/x.tlog.size", format!("{size}\n"))
+    );
+
+    // Malformed bodies and an old size above the checkpoint: 400.
+    assert_eq!(submit(&b, "old 1\n".to_owned()).await.0, 400);
+    assert_eq!(
+        submit(&b, format_add_checkpoint(size + 1, &[], &note))
+            .await
+            .0,
+        400
+    );
+
+    // An origin B does not follow: 404; A's origin signed by another key: 403.
+    let stranger = SigningKey::from_bytes(&[7; 32]);
+    let sign = |origin: &str, size: u64, key: &SigningKey| {
+        let signer = NoteSigner::new(origin, KeyType::Ed25519, key.clone()).unwrap();
+        Checkpoint::new(origin, size, punte_log::Hash([3; 32]))
+            .sign(&signer)
+            .unwrap()
+    };
+    let unknown = sign("nobody.example/punte-log", 5, &stranger);
+    assert_eq!(
+        submit(&b, format_add_checkpoint(0, &[], &unknown)).await.0,
+        404
+    );
+    let forged = sign(&origin, size + 1, &stranger);
+    assert_eq!(
+        submit(&b, format_add_checkpoint(size, &[], &forged))
+            .await
+            .0,
+        403
+    );
+
+    // A checkpoint signed by A's key that does not extend what B cosigned: 422, and kept.
+    let a_key = a.node.keys().identity.clone();
+    let bogus = sign(&origin, size + 5, &a_key);
+    let proof = vec![punte_log::Hash([1; 32]); 3];
+    let (status, _, body) = submit(&b, format_add_checkpoint(size, &proof, &bogus)).await;
+    assert_eq!(status, 422, "{body}");
+    let evidence = b.node.witness_evidence(Some(&origin), 10).unwrap();
+    assert_eq!(evidence.len(), 1);
+    assert_eq!(evidence[0].kind, "proof-failed");
+    assert_eq!(evidence[0].submitted, bogus);
+    assert_eq!(parse_proof(&evidence[0].proof).unwrap(), proof);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forked_node_is_caught_with_evidence_that_reverifies_offline() {
+    let a = partner("RO").await;
+    let b = partner("IT").await;
+    follow(&b, &a).await;
+    create_practice(&a).await;
+    cosigned(&a, 1).await;
+    let forked_at = a.node.log_size().unwrap();
+
+    // Fork A's database, then let the original and the copy each make a different change.
+    let fork_dir = tempfile::tempdir().unwrap();
+    backup(&a, fork_dir.path());
+    create_practice(&a).await;
+    cosigned(&a, 1).await;
+    let fork = Node::open(NodeSettings {
+        data_dir: fork_dir.path().join("data"),
+        base_url: a.base.clone(),
+        disclosure_k: 5,
+    })
+    .unwrap();
+    let object = json!({
+        "id": format!("{}/notes/forked", a.base),
+        "type": "Note",
+        "content": "a history shown only to some",
+    });
+    fork.publish_object(Verb::Create, object.clone()).unwrap();
+    assert_eq!(fork.log_size().unwrap(), forked_at + 1);
+    let forked_note = fork.log_checkpoint().unwrap();
+    let original = a.node.log_checkpoint().unwrap();
+    assert_ne!(forked_note, original);
+
+    // The witness refuses the forked checkpoint: 409 from the old size it knows, and 409
+    // again at the same size, keeping the two checkpoints as evidence.
+    let proof = fork.consistency_proof(forked_at, forked_at + 1).unwrap();
+    let (status, _, body) =
+        submit(&b, format_add_checkpoint(forked_at, &proof, &forked_note)).await;
+    assert_eq!((status, body), (409, format!("{}\n", forked_at + 1)));
+    let (status, _, body) =
+        submit(&b, format_add_checkpoint(forked_at + 1, &[], &forked_note)).await;
+    assert_eq!((status, body), (409, format!("{}\n", forked_at + 1)));
+    // Growing the fork does not help: its proof does not extend what B cosigned.
+    fork.publish_object(Verb::Update, object).unwrap();
+    let grown = fork.log_checkpoint().unwrap();
+    let proof = fork
+        .consistency_proof(forked_at + 1, forked_at + 2)
+        .unwrap();
+    let (status, _, _) = submit(&b, format_add_checkpoint(forked_at + 1, &proof, &grown)).await;
+    assert_eq!(status, 422);
+    let origin = a.node.log_origin().unwrap();
+    let kept = b.node.witness_evidence(Some(&origin), 10).unwrap();
+    let kinds: Vec<&str> = kept.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["same-size-other-root", "proof-failed"]);
+
+    // The network audit compares A with what B cosigned and kept: equivocation.
+    let report = network_audit(&audit_request(&a, vec![b.base.clone()]).await)
+        .await
+        .unwrap();
+    assert!(
+        report.findings.iter().any(|f| f.kind == "equivocation"),
+        "{:?}",
+        report.findings
+    );
+    let evidence = report.evidence.expect("an evidence file");
+    assert_eq!(evidence.kind, "equivocation");
+
+    // The evidence file re-verifies offline, and only under A's key.
+    let path = fork_dir.path().join("a.evidence.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&evidence).unwrap()).unwrap();
+    let read = NetworkEvidence::from_json(&std::fs::read(&path).unwrap()).unwrap();
+    let proven = verify_evidence(&read, None).unwrap();
+    assert_eq!(proven.kind, "equivocation");
+    assert_eq!(proven.sizes, (forked_at + 1, forked_at + 1));
+    let other = NoteVerifier::new(
+        &origin,
+        KeyType::Ed25519,
+        SigningKey::from_bytes(&[5; 32]).verifying_key(),
+    )
+    .unwrap();
+    assert!(verify_evidence(&read, Some(&[other])).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restored_from_an_old_backup_refuses_to_append() {
+    let a = partner("RO").await;
+    let b = partner("IT").await;
+    follow(&b, &a).await;
+    create_practice(&a).await;
+    cosigned(&a, 1).await;
+    let backed_up_size = a.node.log_size().unwrap();
+    let old_dir = tempfile::tempdir().unwrap();
+    backup(&a, old_dir.path());
+    create_practice(&a).await;
+    cosigned(&a, 1).await;
+
+    // Stop A and start it again from the old backup, at the same address.
+    let TestNode {
+        base,
+        admin: admin_token,
+        editor,
+        reader,
+        handle,
+        node,
+        fed,
+        stopped,
+        dir: _dir,
+        ..
+    } = a;
+    handle.stop(true).await;
+    drop(node);
+    drop(fed);
+    stopped.await.unwrap().unwrap();
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let config = test_config(old_dir.path());
+    let listener = bind_retrying(addr).await;
+    let mut restored = start(old_dir, &config, listener, false).await;
+    restored.admin = admin_token;
+    restored.editor = editor;
+    restored.reader = reader;
+    assert_eq!(restored.node.log_size().unwrap(), backed_up_size);
+
+    let s = eventually(30, "the restored node to notice its witness", || async {
+        let s = status(&restored).await;
+        (!s["refusingAppends"].is_null()).then_some(s)
+    })
+    .await;
+    assert_eq!(s["meetsPolicy"], false);
+    assert_eq!(s["refusingAppends"]["localSize"], backed_up_size, "{s}");
+    let refused = restored.post("/api/v1/practices", practice_json()).await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(refused.is_problem());
+    assert_eq!(restored.node.log_size().unwrap(), backed_up_size);
+}
