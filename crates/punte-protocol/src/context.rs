@@ -74,6 +74,7 @@ const TERMS: &[(&str, Kind)] = &[
     ("Evaluation", Kind::Class),
     ("IndicatorDefinition", Kind::Class),
     ("Adaptation", Kind::Class),
+    ("Attestation", Kind::Class),
     // shared
     ("version", Kind::Typed("xsd:nonNegativeInteger")),
     ("summaryText", Kind::Language),
@@ -170,6 +171,10 @@ const TERMS: &[(&str, Kind)] = &[
     ("coreComponentsKept", Kind::List),
     ("scaling", Kind::Plain),
     ("state", Kind::Plain),
+    // attestation (a countersigned adaptation)
+    ("attests", Kind::Id),
+    ("adopter", Kind::Id),
+    ("adaptationVersion", Kind::Typed("xsd:nonNegativeInteger")),
     // organisation (actor)
     ("languages", Kind::Set),
     ("language", Kind::Typed("xsd:language")),

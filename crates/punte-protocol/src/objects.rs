@@ -11,6 +11,7 @@
 //! adds it for an object served on its own.
 
 mod adaptation;
+mod attestation;
 mod evaluation;
 mod html;
 mod indicator;
@@ -23,6 +24,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use adaptation::{adaptation_to_object, parse_adaptation};
+pub use attestation::{Attestation, attestation_to_object, parse_attestation};
 pub use evaluation::{evaluation_to_object, parse_evaluation};
 pub use html::{escape_html, render_text_html};
 pub use indicator::{indicator_to_object, parse_indicator};
@@ -99,15 +101,18 @@ pub enum ObjectKind {
     IndicatorDefinition,
     /// An adaptation (`Adaptation`).
     Adaptation,
+    /// The origin organisation's countersignature of an adaptation (`Attestation`).
+    Attestation,
 }
 
 impl ObjectKind {
     /// Every kind.
-    pub const ALL: [ObjectKind; 4] = [
+    pub const ALL: [ObjectKind; 5] = [
         Self::Practice,
         Self::Evaluation,
         Self::IndicatorDefinition,
         Self::Adaptation,
+        Self::Attestation,
     ];
 
     /// The Punte type term, as used in `type`.
@@ -117,6 +122,7 @@ impl ObjectKind {
             Self::Evaluation => "Evaluation",
             Self::IndicatorDefinition => "IndicatorDefinition",
             Self::Adaptation => "Adaptation",
+            Self::Attestation => "Attestation",
         }
     }
 
@@ -133,6 +139,7 @@ impl ObjectKind {
             Self::Evaluation => Collection::Evaluations,
             Self::IndicatorDefinition => Collection::Indicators,
             Self::Adaptation => Collection::Adaptations,
+            Self::Attestation => Collection::Attestations,
         }
     }
 
@@ -167,6 +174,8 @@ pub enum PunteObject {
     IndicatorDefinition(punte_model::IndicatorDefinition),
     /// An adaptation version.
     Adaptation(punte_model::Adaptation),
+    /// An attestation (countersignature) of another organisation's adaptation.
+    Attestation(Attestation),
 }
 
 /// Parses any Punte object, dispatching on its `type`.
@@ -183,6 +192,9 @@ pub fn parse_object(object: &Value, expected_origin: &str) -> Result<PunteObject
         }
         Some(ObjectKind::Adaptation) => {
             parse_adaptation(object, expected_origin).map(PunteObject::Adaptation)
+        }
+        Some(ObjectKind::Attestation) => {
+            parse_attestation(object, expected_origin).map(PunteObject::Attestation)
         }
         None => Err(ObjectError::WrongType {
             expected: "a punte object type",

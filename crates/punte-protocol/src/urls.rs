@@ -104,6 +104,8 @@ pub enum Collection {
     Indicators,
     /// `BASE/activities/{uuid}`.
     Activities,
+    /// `BASE/attestations/{uuid}`.
+    Attestations,
 }
 
 impl Collection {
@@ -115,6 +117,7 @@ impl Collection {
             Self::Adaptations => "adaptations",
             Self::Indicators => "indicators",
             Self::Activities => "activities",
+            Self::Attestations => "attestations",
         }
     }
 }
@@ -196,6 +199,11 @@ impl NodeUrls {
     /// `BASE/indicators/{code}@{version}`.
     pub fn indicator(&self, reference: &punte_model::IndicatorRef) -> String {
         self.object(Collection::Indicators, &reference.to_string())
+    }
+
+    /// `BASE/attestations/{uuid}`.
+    pub fn attestation(&self, uuid: &str) -> String {
+        self.object(Collection::Attestations, uuid)
     }
 
     /// `BASE/activities/{uuid}`.

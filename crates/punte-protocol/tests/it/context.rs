@@ -4,8 +4,8 @@
 use punte_protocol::activity::{self, ActivityHeader};
 use punte_protocol::context::{self, PUNTE_CONTEXT_IRI, context_document};
 use punte_protocol::objects::{
-    ObjectKind, adaptation_to_object, evaluation_to_object, indicator_to_object,
-    practice_to_object, standalone,
+    Attestation, ObjectKind, adaptation_to_object, attestation_to_object, evaluation_to_object,
+    indicator_to_object, practice_to_object, standalone,
 };
 use serde_json::Value;
 
@@ -112,6 +112,17 @@ fn every_term_used_is_defined() {
         standalone(&evaluation_to_object(&samples::evaluation(), &u)),
         standalone(&indicator_to_object(&samples::indicator(), &u)),
         standalone(&adaptation_to_object(&samples::adaptation(), &u)),
+        standalone(&attestation_to_object(
+            &Attestation {
+                id: "0195b3c4-7a1e-7c3e-9f00-5e1a2b3c4d60".to_owned(),
+                attests: "https://it.example/adaptations/a1".to_owned(),
+                practice: "p1".to_owned(),
+                adopter: "https://it.example/actor".to_owned(),
+                adaptation_version: 1,
+                published: "2025-01-01T00:00:00Z".to_owned(),
+            },
+            &u,
+        )),
         crate::actor::node_actor_document(),
         activity::sign_activity(
             &activity::create(&header, practice_to_object(&samples::practice(), &u)),
