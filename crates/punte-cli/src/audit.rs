@@ -12,8 +12,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use punte_node::audit::{
     AnchorSource, AuditMode, AuditRequest, Bundle, Crawler, DEFAULT_TIMESTAMP_TOLERANCE_MS,
-    FetchOptions, FindingSeverity, Progress, Report, SavedState, TrustAnchor, node_file_stem,
-    normalise_node_url, parse_anchor, parse_witness, verify,
+    FetchOptions, FindingSeverity, Progress, Report, ReportFinding, SavedState, TrustAnchor,
+    node_file_stem, normalise_node_url, parse_anchor, parse_witness, verify,
+};
+use punte_node::witness::network::{
+    EVIDENCE_FORMAT, NetworkEvidence, NetworkRequest, network_audit, verify_evidence,
 };
 
 #[derive(Debug, Args)]
@@ -47,9 +50,19 @@ pub struct AuditArgs {
     #[arg(long, value_name = "VKEY")]
     pub key: Vec<String>,
     /// A witness verifier key (cosignature/v1) whose cosignatures on the checkpoint are
-    /// verified and reported; repeat for several. Offline, replaces the bundle's witnesses.
-    #[arg(long, value_name = "VKEY")]
+    /// verified and reported, or a witness's URL whose cosigned checkpoints and kept
+    /// evidence are compared with the node's (without any, the node's /log/witnesses are
+    /// asked); repeat for several. Offline, keys replace the bundle's witnesses.
+    #[arg(long, value_name = "VKEY|URL")]
     pub witness: Vec<String>,
+    /// Where to write the evidence file when the node and its witnesses disagree
+    /// [default: HOST_PORT.evidence.json].
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Option<PathBuf>,
+    /// A witness whose last cosignature for a smaller size is older than this has stopped
+    /// advancing.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub stale_after: u64,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -204,6 +217,7 @@ fn audit_node(
     let witnesses = args
         .witness
         .iter()
+        .filter(|k| !is_url(k))
         .map(|k| parse_witness(k))
         .collect::<Result<Vec<_>, _>>()?;
     let since = match &args.since {
@@ -263,7 +277,7 @@ fn audit_node(
         ));
     }
 
-    let report = verified.report;
+    let mut report = verified.report;
     let mut state_path = args
         .save_state
         .as_ref()
@@ -294,6 +308,7 @@ fn audit_node(
             ),
         }
     }
+    network_check(args, runtime, &base_url, several, &mut report, &mut notes)?;
     Ok(Outcome::Audited {
         report: Box::new(report),
         notes,
@@ -301,9 +316,155 @@ fn audit_node(
     })
 }
 
+fn is_url(s: &str) -> bool {
+    s.starts_with("https://") || s.starts_with("http://")
+}
+
+/// Compares the node's checkpoints with its witnesses' (docs/protocol.md §6.5); findings
+/// join the report, and a disagreement is written as an evidence file.
+fn network_check(
+    args: &AuditArgs,
+    runtime: &tokio::runtime::Runtime,
+    base_url: &str,
+    several: bool,
+    report: &mut Report,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let mut log_keys = Vec::new();
+    for k in report
+        .keys
+        .iter()
+        .map(|p| p.vkey.as_str())
+        .chain([report.anchor.vkey.as_str()])
+    {
+        if let Ok(v) = parse_anchor(k)
+            && !log_keys.contains(&v)
+        {
+            log_keys.push(v);
+        }
+    }
+    let request = NetworkRequest {
+        base_url: base_url.to_owned(),
+        log_keys,
+        witnesses: args.witness.iter().filter(|w| is_url(w)).cloned().collect(),
+        stale_after_secs: args.stale_after,
+        now_secs: u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0),
+        fetched_at: now_rfc3339(),
+        timeout: Duration::from_secs(args.timeout.max(1)),
+    };
+    let network = match runtime.block_on(network_audit(&request)) {
+        Ok(n) => n,
+        Err(e) => {
+            notes.push(format!("witnesses not compared: {e}"));
+            return Ok(());
+        }
+    };
+    for w in &network.witnesses {
+        let what = match (w.size, &w.error) {
+            (Some(size), _) => format!(
+                "cosigned size {size}{}",
+                w.cosigned_at
+                    .map(|t| format!(" at {t}"))
+                    .unwrap_or_default()
+            ),
+            (None, Some(e)) => format!("could not be read: {e}"),
+            (None, None) => "cosigned nothing yet".to_owned(),
+        };
+        notes.push(format!("witness {} {what}", w.url));
+    }
+    report.findings.extend(network.findings);
+    let clean = report.errors().next().is_none();
+    report.clean = clean;
+    if let Some(evidence) = network.evidence {
+        let path = match &args.evidence {
+            Some(p) => node_path(p, several, base_url, "evidence.json"),
+            None => PathBuf::from(format!("{}.evidence.json", node_file_stem(base_url))),
+        };
+        let bytes = serde_json::to_vec_pretty(&evidence).context("cannot encode the evidence")?;
+        write_file(&path, &bytes)?;
+        notes.push(format!(
+            "evidence of {} written to {} (re-verify with punte audit --offline)",
+            evidence.kind,
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Re-verifies a witness evidence file (`punte-witness-evidence/v1`).
+fn offline_evidence(args: &AuditArgs, path: &Path, bytes: &[u8]) -> anyhow::Result<Outcome> {
+    let evidence =
+        NetworkEvidence::from_json(bytes).with_context(|| format!("in {}", path.display()))?;
+    let keys = args
+        .key
+        .iter()
+        .map(|k| parse_anchor(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let proven = verify_evidence(&evidence, (!keys.is_empty()).then_some(keys.as_slice()));
+    let anchor = keys
+        .first()
+        .map(|k| k.to_vkey())
+        .or_else(|| evidence.log_keys.first().cloned())
+        .unwrap_or_default();
+    let mut notes = vec![format!(
+        "offline re-verification of the witness evidence {} (fetched from {} at {})",
+        path.display(),
+        evidence.source,
+        evidence.fetched_at
+    )];
+    let (findings, reproduced, size) = match &proven {
+        Ok(p) => (
+            vec![ReportFinding {
+                severity: FindingSeverity::Error,
+                kind: p.kind.clone(),
+                index: None,
+                message: p.message.clone(),
+                detail: serde_json::json!({
+                    "first": evidence.first.from, "second": evidence.second.from,
+                    "sizes": [p.sizes.0, p.sizes.1],
+                }),
+            }],
+            p.kind == evidence.kind,
+            p.sizes.1,
+        ),
+        Err(why) => {
+            notes.push(format!("the evidence proves nothing: {why}"));
+            (Vec::new(), false, 0)
+        }
+    };
+    let report = Report {
+        source: evidence.source.clone(),
+        origin: evidence.origin.clone(),
+        mode: AuditMode::Full,
+        anchor: TrustAnchor {
+            vkey: anchor,
+            source: AnchorSource::Given,
+        },
+        clean: findings.is_empty(),
+        from_index: 0,
+        entries: 0,
+        size,
+        root: String::new(),
+        keys: Vec::new(),
+        checkpoints: Vec::new(),
+        findings,
+    };
+    Ok(Outcome::Audited {
+        report: Box::new(report),
+        notes,
+        reproduced: Some(reproduced),
+    })
+}
+
 fn offline(args: &AuditArgs, path: &Path) -> anyhow::Result<Outcome> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read the bundle {}", path.display()))?;
+    let format = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("format").and_then(|f| f.as_str()).map(str::to_owned));
+    if format.as_deref() == Some(EVIDENCE_FORMAT) {
+        return offline_evidence(args, path, &bytes);
+    }
     let bundle = Bundle::from_json(&bytes).with_context(|| format!("in {}", path.display()))?;
     let mut evidence = bundle.evidence;
     let mut notes = vec![format!(
@@ -331,6 +492,7 @@ fn offline(args: &AuditArgs, path: &Path) -> anyhow::Result<Outcome> {
         evidence.witness_keys = args
             .witness
             .iter()
+            .filter(|k| !is_url(k))
             .map(|k| parse_witness(k).map(|v| v.to_vkey()))
             .collect::<Result<Vec<_>, _>>()?;
     }
