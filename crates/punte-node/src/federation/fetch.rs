@@ -282,8 +282,39 @@ impl Fetcher {
         signer: Option<Signer<'_>>,
         now: i64,
     ) -> Result<Fetched, FetchError> {
-        self.send("GET", url, &[("Accept", accept)], Vec::new(), signer, now)
-            .await
+        let limit = self.settings.max_body_bytes;
+        self.send(
+            "GET",
+            url,
+            &[("Accept", accept)],
+            Vec::new(),
+            signer,
+            now,
+            limit,
+        )
+        .await
+    }
+
+    /// `GET url` allowing an answer of up to `limit` bytes (pages of a partner's log, whose
+    /// entries are verified one by one, may exceed the usual 1 MiB).
+    pub async fn get_large(
+        &self,
+        url: &str,
+        accept: &str,
+        signer: Option<Signer<'_>>,
+        now: i64,
+        limit: usize,
+    ) -> Result<Fetched, FetchError> {
+        self.send(
+            "GET",
+            url,
+            &[("Accept", accept)],
+            Vec::new(),
+            signer,
+            now,
+            limit,
+        )
+        .await
     }
 
     /// `GET url` expecting a 2xx JSON answer.
@@ -316,7 +347,8 @@ impl Fetcher {
     ) -> Result<Fetched, FetchError> {
         let mut headers = vec![("Content-Type", content_type)];
         headers.extend_from_slice(extra_headers);
-        self.send("POST", url, &headers, body, Some(signer), now)
+        let limit = self.settings.max_body_bytes;
+        self.send("POST", url, &headers, body, Some(signer), now, limit)
             .await
     }
 
@@ -328,6 +360,7 @@ impl Fetcher {
         body: Vec<u8>,
         signer: Option<Signer<'_>>,
         now: i64,
+        limit: usize,
     ) -> Result<Fetched, FetchError> {
         let parsed = self.check_url(url)?;
         let short: String = url.chars().take(300).collect();
@@ -399,7 +432,6 @@ impl Fetcher {
             return Err(FetchError::CrossOriginRedirect { url: short, to });
         }
         let headers = response.headers().clone();
-        let limit = self.settings.max_body_bytes;
         if response.content_length().is_some_and(|n| n > limit as u64) {
             return Err(FetchError::TooLarge { url: short, limit });
         }

@@ -5,7 +5,8 @@
 //! bytes against their hash, timestamps, unique ids; `punte_log::audit`) and vouched for by a
 //! signed checkpoint: either the checkpoint of exactly that size, or a later one with an RFC
 //! 9162 consistency proof from the verified root. The partner's objects (practices,
-//! evaluations, indicators, adaptations, its organisation profile) are kept as of the replica.
+//! evaluations, indicators, adaptations, attestations, its organisation profile) are kept as
+//! of the replica.
 //!
 //! Entries arrive two ways: a delivery carries its entry and checkpoint in headers and is
 //! applied at once when it is the next entry; anything else (a gap, a restart, a partner that
@@ -37,6 +38,9 @@ use crate::error::NodeError;
 const SYNC_BATCH: u64 = 5_000;
 /// Entries per `/log/entries` request (the server's maximum).
 const PAGE: u64 = 1_000;
+/// Largest answer for one page of entries: 1000 entries of up to a few KiB each, base64.
+/// Each entry is verified on its own, so a page is not held to the usual 1 MiB.
+const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
 /// Allowed backwards step of entry timestamps (as the audit).
 const TIMESTAMP_TOLERANCE_MS: i64 = 5 * 60 * 1000;
 
@@ -151,6 +155,7 @@ fn apply_envelope(
                         Some(ObjectKind::Evaluation) => "evaluation",
                         Some(ObjectKind::IndicatorDefinition) => "indicator",
                         Some(ObjectKind::Adaptation) => "adaptation",
+                        Some(ObjectKind::Attestation) => "attestation",
                         None => return Ok("not applied: unknown object type".to_owned()),
                     },
                     Err(e) => return Ok(format!("object refused: {e}")),
@@ -334,14 +339,20 @@ struct Fetched {
 
 impl Federation {
     async fn get_text(&self, url: &str) -> Result<Vec<u8>, RemoteError> {
+        self.get_limited(url, super::fetch::MAX_BODY_BYTES).await
+    }
+
+    /// A GET of the partner's log; `limit` bytes at most.
+    async fn get_limited(&self, url: &str, limit: usize) -> Result<Vec<u8>, RemoteError> {
         let signer = self.owned_signer(super::SignatureKind::Rfc9421);
         let got = self
             .fetcher
-            .get(
+            .get_large(
                 url,
                 "text/plain, application/json",
                 Some(signer.as_signer()),
                 self.now_secs(),
+                limit,
             )
             .await?;
         if !(200..300).contains(&got.status) {
@@ -605,7 +616,10 @@ impl Federation {
         while next < end {
             let to = end.min(next + PAGE);
             let body = self
-                .get_text(&format!("{base}/log/entries?start={next}&end={to}"))
+                .get_limited(
+                    &format!("{base}/log/entries?start={next}&end={to}"),
+                    MAX_PAGE_BYTES,
+                )
                 .await?;
             let page: WirePage =
                 serde_json::from_slice(&body).map_err(|e| RemoteError::BadActor {
