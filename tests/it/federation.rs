@@ -354,3 +354,29 @@ async fn a_partner_down_past_many_retries_catches_up_by_pull() {
     wait_replica_equal(&back, &ro).await;
     assert_eq!(replicated_practices(&back, &ro).await.len(), 12);
 }
+
+#[tokio::test]
+async fn a_new_follower_backfills_a_long_history_in_pages_over_one_mebibyte() {
+    let ro = spawn_node().await;
+    let it = spawn_node().await;
+    // 1200 practices: a page of 1000 entries is several MiB.
+    let contents: Vec<punte_model::PracticeContent> = (0..1200)
+        .map(|i| {
+            let mut p = practice_json();
+            p["title"] = json!({"ro": format!("Practica {i}"), "en": format!("Practice {i}")});
+            serde_json::from_value(p).unwrap()
+        })
+        .collect();
+    let node = ro.node.clone();
+    tokio::task::spawn_blocking(move || node.create_many::<punte_model::Practice>(contents))
+        .await
+        .unwrap()
+        .unwrap();
+    follow_and_approve(&it, &ro, &format!("{}/actor", ro.base)).await;
+    let size = ro.node.log_size().unwrap();
+    eventually(120, "the replica to catch up 1200 practices", || async {
+        (replica_size(&it, &ro).await == Some(size)).then_some(())
+    })
+    .await;
+    assert_eq!(replicated_practices(&it, &ro).await.len(), 1200);
+}
