@@ -18,5 +18,6 @@ mod federation_inbox;
 mod log;
 mod support;
 mod web;
+mod web_compare;
 mod web_network;
 mod witness;

@@ -9,6 +9,7 @@ pub mod i18n;
 pub mod session;
 
 mod adaptations;
+mod compare;
 mod evaluations;
 mod form;
 pub mod history;
@@ -17,6 +18,7 @@ mod network;
 mod organisation;
 mod pages;
 mod practices;
+mod svg;
 mod view;
 
 use std::sync::LazyLock;
@@ -68,6 +70,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/adaptation_form.html"),
     ),
     ("history.html", include_str!("../../templates/history.html")),
+    ("compare.html", include_str!("../../templates/compare.html")),
     (
         "history_entry.html",
         include_str!("../../templates/history_entry.html"),
@@ -188,6 +191,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/network/practices/adapt",
             web::post().to(adaptations::partner_create),
         )
+        .route("/compare", web::get().to(compare::show))
         .route("/live", web::get().to(live::page))
         .route("/live/events", web::get().to(live::events));
 }
