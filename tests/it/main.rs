@@ -8,6 +8,7 @@
     clippy::panic
 )]
 
+mod adaptations;
 mod analysis;
 mod api;
 mod bad_input;

@@ -145,6 +145,11 @@ pub fn run(command: Command, config: Config) -> anyhow::Result<()> {
             config.federation.settings(),
             &args,
         ),
+        Command::Adaptations(cmd) => crate::adaptation_commands::adaptations(
+            open_existing_node(&config)?,
+            config.federation.settings(),
+            &cmd,
+        ),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `punte` binary: parses the command line, loads the config once, sets up logging, and
 //! hands over to the node, the server or a one-off command.
 
+mod adaptation_commands;
 mod analysis_commands;
 mod audit;
 mod commands;
@@ -94,6 +95,9 @@ pub enum Command {
     Followers(federation_commands::FollowersCommand),
     /// Delivery status per partner host and per activity.
     Deliveries(federation_commands::DeliveriesArgs),
+    /// Adaptations of this node's practices by other organisations; countersign them.
+    #[command(subcommand)]
+    Adaptations(adaptation_commands::AdaptationsCommand),
 }
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {

@@ -14,7 +14,7 @@ use punte_store::{Connection, timestamp};
 
 use crate::Node;
 use crate::error::{NodeError, Result};
-use crate::publish::{LogWriter, Verb};
+use crate::publish::{Audience, LogWriter, Verb};
 use punte_protocol::activity::tombstone;
 use punte_protocol::objects::{self, ObjectKind};
 use punte_protocol::urls::NodeUrls;
@@ -48,6 +48,23 @@ pub trait Document: Serialize + DeserializeOwned + Clone {
     /// stored version is not changed.
     fn for_publication(&self, _conn: &Connection, _k: u64) -> Result<Self> {
         Ok(self.clone())
+    }
+    /// Who gets this document's activities besides the followers: an adaptation also goes
+    /// to the organisation whose practice it adapts.
+    fn extra_audience(
+        _conn: &Connection,
+        _urls: &NodeUrls,
+        _content: &Self::Content,
+    ) -> Result<Option<Audience>> {
+        Ok(None)
+    }
+    /// [`Document::extra_audience`] of the stored current version of `id` (for its Delete).
+    fn extra_audience_of(
+        _conn: &Connection,
+        _urls: &NodeUrls,
+        _id: &str,
+    ) -> Result<Option<Audience>> {
+        Ok(None)
     }
 }
 
@@ -135,6 +152,17 @@ impl Document for Adaptation {
     }
     fn unindex(_: &Connection, _: &str) -> punte_store::Result<()> {
         Ok(())
+    }
+    fn extra_audience(
+        conn: &Connection,
+        urls: &NodeUrls,
+        content: &AdaptationContent,
+    ) -> Result<Option<Audience>> {
+        crate::federation::adaptations::origin_audience(conn, urls, content)
+    }
+    fn extra_audience_of(conn: &Connection, urls: &NodeUrls, id: &str) -> Result<Option<Audience>> {
+        let current: Adaptation = decode(Self::KIND, &docs::get_current(conn, Self::KIND, id)?)?;
+        Self::extra_audience(conn, urls, &current.content)
     }
 }
 
@@ -226,12 +254,16 @@ impl Node {
     pub fn delete<D: Document>(&self, id: &str, expected: Option<u32>) -> Result<()> {
         let now = timestamp(self.now());
         self.change(|tx, log| {
+            let extra = D::extra_audience_of(tx, log.urls(), id)?;
             docs::mark_deleted(tx, D::KIND, id, expected, &now)?;
             D::unindex(tx, id)?;
             let url = log.urls().object(D::OBJECT_KIND.collection(), id);
             let former = D::OBJECT_KIND.former_type();
             let deleted = log.published();
-            log.activity(Verb::Delete, tombstone(&url, &former, &deleted))?;
+            let (appended, _) = log.activity(Verb::Delete, tombstone(&url, &former, &deleted))?;
+            if let Some(audience) = extra {
+                log.also_deliver(appended.index, audience)?;
+            }
             Ok(())
         })
     }
@@ -261,7 +293,10 @@ impl Node {
         doc: &D,
     ) -> Result<()> {
         let published = doc.for_publication(tx, self.settings.disclosure_k)?;
-        log.activity(verb, published.to_object(log.urls()))?;
+        let (appended, _) = log.activity(verb, published.to_object(log.urls()))?;
+        if let Some(audience) = D::extra_audience(tx, log.urls(), doc.content())? {
+            log.also_deliver(appended.index, audience)?;
+        }
         Ok(())
     }
 

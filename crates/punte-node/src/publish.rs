@@ -316,6 +316,23 @@ impl<'c> LogWriter<'c> {
         Ok((appended, retired_seq))
     }
 
+    /// Also delivers the entry at `index` (appended by this writer) to `audience`, on top of
+    /// the audience it was appended with: e.g. an adaptation to the organisation whose
+    /// practice it adapts. Queued in this transaction; an inbox already queued for the entry
+    /// gets it once.
+    pub fn also_deliver(&mut self, index: u64, audience: Audience) -> Result<()> {
+        let first = self.size().saturating_sub(self.appended);
+        if !(first..self.size()).contains(&index) {
+            return Err(NodeError::Log(format!(
+                "entry {index} was not appended by this writer"
+            )));
+        }
+        if audience != Audience::Nobody {
+            self.deliveries.push((index, audience));
+        }
+        Ok(())
+    }
+
     /// Whether anything waits for the delivery worker.
     pub fn has_deliveries(&self) -> bool {
         !self.deliveries.is_empty()

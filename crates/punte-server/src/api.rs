@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/practices", web::get().to(list_practices))
             .route("/evaluations", web::get().to(list_evaluations))
             .route("/adaptations", web::get().to(list_adaptations))
+            .configure(crate::adaptation_routes::configure_api)
             .configure(document_routes::<Practice>)
             .configure(document_routes::<Evaluation>)
             .configure(document_routes::<Adaptation>)

@@ -627,11 +627,11 @@ async fn list_replicated(
     if let Some(k) = &q.kind
         && !matches!(
             k.as_str(),
-            "practice" | "evaluation" | "indicator" | "adaptation" | "organisation"
+            "practice" | "evaluation" | "indicator" | "adaptation" | "attestation" | "organisation"
         )
     {
         return Err(ApiError::bad_request(format!(
-            "kind must be practice, evaluation, indicator, adaptation or organisation, not {k:?}"
+            "kind must be practice, evaluation, indicator, adaptation, attestation or organisation, not {k:?}"
         )));
     }
     let rows =

@@ -4,6 +4,7 @@
 //! node; [`Application::run_until_stopped`] serves until SIGINT/SIGTERM or [`ServerHandle`]
 //! stops it, lets in-flight requests finish and closes the database cleanly.
 
+pub mod adaptation_routes;
 pub mod analysis_routes;
 pub mod api;
 pub mod config;

@@ -8,6 +8,7 @@
 mod error;
 mod migrations;
 
+pub mod adaptations;
 pub mod analysis;
 pub mod documents;
 pub mod federation;

@@ -18,6 +18,7 @@ use punte_protocol::httpsig::{self, HttpRequest, HttpSigError, PublicKey, Verify
 use punte_protocol::{activity, proof};
 use punte_store::federation::{self as store, FollowState};
 
+use super::adaptations::{self, Incoming};
 use super::{Federation, KnownActor, RemoteError, emit_decision, replica};
 use crate::error::NodeError;
 use crate::publish::LogWriter;
@@ -584,15 +585,28 @@ impl Federation {
                 }
             }
             ActivityType::Create | ActivityType::Update | ActivityType::Delete => {
+                // An adaptation of one of this node's practices, from any verified actor.
+                let incoming = adaptations::apply_incoming(tx, log.urls(), v, env, now)?;
                 let followed = store::following_of(tx, &actor.id)?
                     .is_some_and(|f| f.state == FollowState::Accepted);
-                if !followed {
-                    return Ok("recorded: not a followed partner".to_owned());
+                if !followed || !actor.is_punte {
+                    return match incoming {
+                        Incoming::Applied(outcome) => Ok(outcome),
+                        Incoming::Refused(reason) => {
+                            Err(Applied::Refused(InboxRefusal::Unprocessable(reason)))
+                        }
+                        Incoming::NotForUs if !followed => {
+                            Ok("recorded: not a followed partner".to_owned())
+                        }
+                        Incoming::NotForUs => Ok("recorded: not a Punte node".to_owned()),
+                    };
                 }
-                if !actor.is_punte {
-                    return Ok("recorded: not a Punte node".to_owned());
-                }
-                replica::apply_delivered(self, tx, v, env, now, wake_sync)
+                let replicated = replica::apply_delivered(self, tx, v, env, now, wake_sync)?;
+                Ok(match incoming {
+                    Incoming::NotForUs => replicated,
+                    Incoming::Applied(outcome) => format!("{outcome}; {replicated}"),
+                    Incoming::Refused(reason) => format!("ignored: {reason}; {replicated}"),
+                })
             }
             ActivityType::Announce => Ok("recorded".to_owned()),
         }

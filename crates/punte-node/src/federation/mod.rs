@@ -7,6 +7,7 @@
 //! (`inbox.rs`) verifies before it applies; everything it applies commits in one transaction
 //! with the record of the received activity.
 
+pub mod adaptations;
 pub mod delivery;
 pub mod fetch;
 pub mod inbox;
