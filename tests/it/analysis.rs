@@ -378,7 +378,7 @@ async fn four_nodes_compare_one_indicator_as_computed_by_hand() {
         effects["countersignatures"]
             .as_str()
             .unwrap()
-            .starts_with("pending")
+            .starts_with("counted")
     );
     let rows = effects["rows"].as_array().unwrap();
     let row = |base: &str, collection: &str, id: &str| -> Vec<&Value> {
@@ -485,7 +485,7 @@ async fn four_nodes_compare_one_indicator_as_computed_by_hand() {
         "the suppressed evaluation is counted, not pooled"
     );
     assert_eq!(first["verdict"], "improves");
-    // No adaptation is countersigned yet (the workflow is pending), so none counts.
+    // No adaptation is countersigned, so none counts.
     assert_eq!(first["replications"]["independent"], 0);
     let second = &practices[1];
     assert_eq!(second["rank"], 2);

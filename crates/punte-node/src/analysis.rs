@@ -15,10 +15,11 @@
 //! - Every object is named by its URL (`BASE/evaluations/ID` …), so the same practice is the
 //!   same row key on every node.
 //!
-//! Countersignatures: the countersign workflow (an attestation activity in the origin
-//! organisation's log) is not built yet, so every adaptation goes in with
-//! `countersignature: None` and none counts as a replication. [`countersignature_for`] is
-//! the one place to look attestations up once they exist.
+//! Countersignatures: an adaptation counts as a replication only with the attestation of its
+//! practice's organisation (an `Attestation` entry in that organisation's signed log: this
+//! node's own log, or a verified replica), found by
+//! [`crate::federation::adaptations::Countersignatures`]; its entry is the adaptation's
+//! `countersignature`.
 //!
 //! Pre-registration: `followedPlan` is `None` for every row until plans are linked to results
 //! across versions (only the latest version of a partner's evaluation is replicated as an
@@ -46,10 +47,10 @@ use punte_store::{Connection, StoreError};
 
 use crate::Node;
 use crate::error::NodeError;
+use crate::federation::adaptations::Countersignatures;
 
-/// What `countersignatures` says in every report until the workflow exists.
-pub const COUNTERSIGNATURES_PENDING: &str =
-    "pending: the countersign workflow is not built yet, so no adaptation counts as a replication";
+/// What `countersignatures` says in every report: how replications are counted.
+pub const COUNTERSIGNATURES: &str = "counted: an adaptation is a replication only when its practice's organisation countersigned it (an Attestation entry in that organisation's signed log)";
 
 /// Why an analysis could not be run at all.
 #[derive(Debug, thiserror::Error)]
@@ -135,15 +136,9 @@ impl Gathered {
             replica_rows: self.rows.len().saturating_sub(self.own_rows),
             partners: self.partners,
             skipped: self.skipped,
-            countersignatures: COUNTERSIGNATURES_PENDING,
+            countersignatures: COUNTERSIGNATURES,
         }
     }
-}
-
-/// The countersignature of an adaptation: the origin organisation's attestation entry.
-/// Always `None` until the countersign workflow exists (see the module documentation).
-pub fn countersignature_for(_adaptation_url: &str) -> Option<SourceRef> {
-    None
 }
 
 impl Node {
@@ -212,6 +207,7 @@ impl Node {
         let k = self.settings.disclosure_k;
         let mut g = Gatherer::new(indicator.clone());
         self.store.read(|conn| -> Result<(), AnalysisFailure> {
+            g.countersignatures = Countersignatures::load(conn, &urls, &log_origin)?;
             g.own(conn, &urls, &log_origin, own_actor_country, k)?;
             g.replicas(conn)?;
             Ok(())
@@ -250,6 +246,8 @@ struct Gatherer {
     practices: HashMap<String, CountryCode>,
     adaptations: BTreeMap<String, AdaptationInfo>,
     adaptation_inputs: Vec<AdaptationInput>,
+    /// Attestations by practices' organisations, in the own log and in replicas.
+    countersignatures: Countersignatures,
     organisations: HashMap<String, CountryCode>,
     evaluations: Vec<PendingEvaluation>,
     skipped: Vec<Skipped>,
@@ -280,6 +278,7 @@ impl Gatherer {
             practices: HashMap::new(),
             adaptations: BTreeMap::new(),
             adaptation_inputs: Vec::new(),
+            countersignatures: Countersignatures::default(),
             organisations: HashMap::new(),
             evaluations: Vec::new(),
             skipped: Vec::new(),
@@ -311,7 +310,7 @@ impl Gatherer {
             adaptation,
             organisation.to_owned(),
             source,
-            countersignature_for(&url),
+            self.countersignatures.of(&url, &practice),
         );
         input.adaptation = url.clone();
         input.practice = practice.clone();
