@@ -1,4 +1,4 @@
--- 0006: the adaptation workflow (issue #5, docs/protocol.md §5.7). Adaptations of this
+-- 0005: the adaptation workflow (issue #5, docs/protocol.md §5.7). Adaptations of this
 -- node's own practices, received from other organisations, and the countersignature (an
 -- Attestation activity in this node's log) the origin organisation gave each.
 
