@@ -461,8 +461,14 @@ pub fn index_practice(conn: &Connection, id: &str, content: &PracticeContent) ->
 }
 
 pub fn unindex_practice(conn: &Connection, id: &str) -> Result<()> {
+    // Every index row of a practice is written in one transaction with its
+    // `practice_index` row; without one there is nothing to remove. This matters because
+    // deleting from the FTS table by its unindexed `id` column scans the whole table: done
+    // for every new practice it made bulk imports quadratic.
+    if conn.execute("DELETE FROM practice_index WHERE id = ?1", params![id])? == 0 {
+        return Ok(());
+    }
     for sql in [
-        "DELETE FROM practice_index WHERE id = ?1",
         "DELETE FROM practice_themes WHERE id = ?1",
         "DELETE FROM practice_sdgs WHERE id = ?1",
         "DELETE FROM practice_languages WHERE id = ?1",
