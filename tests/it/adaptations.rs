@@ -10,59 +10,7 @@ use punte_protocol::httpsig::{self, HttpRequest, SigningKeyRef};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{TestNode, eventually, practice_json, spawn_node};
-
-async fn admin(node: &TestNode, method: Method, path: &str, body: Option<Value>) -> Value {
-    let a = node.send(method, path, Some(&node.admin), body).await;
-    assert!(a.status < 300, "{path}: {} {}", a.status, a.body);
-    a.body
-}
-
-/// `follower` follows `origin`, and `origin` approves.
-async fn follow_and_approve(follower: &TestNode, origin: &TestNode) {
-    let origin_actor = format!("{}/actor", origin.base);
-    let follower_actor = format!("{}/actor", follower.base);
-    admin(
-        follower,
-        Method::POST,
-        "/api/v1/following",
-        Some(json!({ "target": origin_actor })),
-    )
-    .await;
-    eventually(30, "the follow request to arrive", || async {
-        let b = admin(origin, Method::GET, "/api/v1/followers?state=pending", None).await;
-        b["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["actor"] == follower_actor.as_str())
-            .then_some(())
-    })
-    .await;
-    admin(
-        origin,
-        Method::POST,
-        "/api/v1/followers/approve",
-        Some(json!({ "actor": follower_actor })),
-    )
-    .await;
-    eventually(30, "the Accept to arrive", || async {
-        let b = admin(
-            follower,
-            Method::GET,
-            "/api/v1/following?state=accepted",
-            None,
-        )
-        .await;
-        b["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["actor"] == origin_actor.as_str())
-            .then_some(())
-    })
-    .await;
-}
+use crate::support::{TestNode, admin, eventually, follow_and_approve, practice_json, spawn_node};
 
 fn adaptation(practice_url: &str, origin_actor: &str, state: &str) -> Value {
     json!({

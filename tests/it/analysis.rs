@@ -10,61 +10,11 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{TestNode, eventually, indicator_json, practice_json, spawn_node};
+use crate::support::{
+    TestNode, admin, eventually, follow_and_approve, indicator_json, practice_json, spawn_node,
+};
 
 const Z_95: f64 = 1.959_963_984_540_054;
-
-async fn admin(node: &TestNode, method: Method, path: &str, body: Option<Value>) -> Value {
-    let a = node.send(method, path, Some(&node.admin), body).await;
-    assert!(a.status < 300, "{path}: {} {}", a.status, a.body);
-    a.body
-}
-
-/// `follower` follows `origin` by actor URL, and `origin` approves.
-async fn follow_and_approve(follower: &TestNode, origin: &TestNode) {
-    let origin_actor = format!("{}/actor", origin.base);
-    let follower_actor = format!("{}/actor", follower.base);
-    admin(
-        follower,
-        Method::POST,
-        "/api/v1/following",
-        Some(json!({ "target": origin_actor })),
-    )
-    .await;
-    eventually(30, "the follow request to arrive", || async {
-        let b = admin(origin, Method::GET, "/api/v1/followers?state=pending", None).await;
-        b["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["actor"] == follower_actor.as_str())
-            .then_some(())
-    })
-    .await;
-    admin(
-        origin,
-        Method::POST,
-        "/api/v1/followers/approve",
-        Some(json!({ "actor": follower_actor })),
-    )
-    .await;
-    eventually(30, "the Accept to arrive", || async {
-        let b = admin(
-            follower,
-            Method::GET,
-            "/api/v1/following?state=accepted",
-            None,
-        )
-        .await;
-        b["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["actor"] == origin_actor.as_str())
-            .then_some(())
-    })
-    .await;
-}
 
 /// Waits until `node`'s replica of `origin` holds every entry of `origin`'s log.
 async fn wait_replica_complete(node: &TestNode, origin: &TestNode) {

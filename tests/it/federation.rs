@@ -6,61 +6,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{TestNode, eventually, practice_json, spawn_node};
-
-async fn admin(node: &TestNode, method: Method, path: &str, body: Option<Value>) -> Value {
-    let a = node.send(method, path, Some(&node.admin), body).await;
-    assert!(a.status < 300, "{path}: {} {}", a.status, a.body);
-    a.body
-}
-
-/// `follower` follows `origin` (by `target`), and `origin` approves.
-async fn follow_and_approve(follower: &TestNode, origin: &TestNode, target: &str) {
-    let body = admin(
-        follower,
-        Method::POST,
-        "/api/v1/following",
-        Some(json!({ "target": target })),
-    )
-    .await;
-    assert_eq!(body["state"], "pending", "{body}");
-    let follower_actor = format!("{}/actor", follower.base);
-    eventually(30, "the follow request to arrive", || async {
-        let b = admin(origin, Method::GET, "/api/v1/followers?state=pending", None).await;
-        b["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["actor"] == follower_actor.as_str())
-            .then_some(())
-    })
-    .await;
-    let approved = admin(
-        origin,
-        Method::POST,
-        "/api/v1/followers/approve",
-        Some(json!({ "actor": follower_actor })),
-    )
-    .await;
-    assert_eq!(approved["state"], "accepted");
-    let origin_actor = format!("{}/actor", origin.base);
-    eventually(30, "the Accept to arrive", || async {
-        let b = admin(
-            follower,
-            Method::GET,
-            "/api/v1/following?state=accepted",
-            None,
-        )
-        .await;
-        b["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["actor"] == origin_actor.as_str())
-            .then_some(())
-    })
-    .await;
-}
+use crate::support::{
+    TestNode, admin, eventually, follow_and_approve_by, practice_json, spawn_node,
+};
 
 /// The practices `node` replicated from `origin`, by id: (id, object JSON).
 async fn replicated_practices(node: &TestNode, origin: &TestNode) -> Vec<(String, Value)> {
@@ -222,8 +170,8 @@ async fn three_nodes_follow_and_replicate_create_update_delete() {
     );
 
     // IT follows by actor URL, ES by handle; RO approves both.
-    follow_and_approve(&it, &ro, &format!("{}/actor", ro.base)).await;
-    follow_and_approve(&es, &ro, &format!("@node@{host}")).await;
+    follow_and_approve_by(&it, &ro, &format!("{}/actor", ro.base)).await;
+    follow_and_approve_by(&es, &ro, &format!("@node@{host}")).await;
     let followers: Value = ro
         .client
         .get(format!("{}/followers", ro.base))
@@ -301,7 +249,7 @@ async fn three_nodes_follow_and_replicate_create_update_delete() {
 async fn a_partner_down_past_many_retries_catches_up_by_pull() {
     let ro = spawn_node().await;
     let it = spawn_node().await;
-    follow_and_approve(&it, &ro, &format!("{}/actor", ro.base)).await;
+    follow_and_approve_by(&it, &ro, &format!("{}/actor", ro.base)).await;
     wait_replica_equal(&it, &ro).await;
 
     // IT goes down; RO keeps working; deliveries fail and are given up quickly.
@@ -372,7 +320,7 @@ async fn a_new_follower_backfills_a_long_history_in_pages_over_one_mebibyte() {
         .await
         .unwrap()
         .unwrap();
-    follow_and_approve(&it, &ro, &format!("{}/actor", ro.base)).await;
+    follow_and_approve_by(&it, &ro, &format!("{}/actor", ro.base)).await;
     let size = ro.node.log_size().unwrap();
     eventually(120, "the replica to catch up 1200 practices", || async {
         (replica_size(&it, &ro).await == Some(size)).then_some(())

@@ -6,6 +6,7 @@ use std::net::TcpListener;
 
 use punte_node::Role;
 use punte_server::{Application, Config};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 pub struct TestNode {
@@ -276,4 +277,65 @@ pub fn evaluation_json(practice: &str) -> Value {
             {"indicator": "esl-rate@1", "actual": 11.0, "n": 120, "disaggregation": {"sex": "female"}}
         ]
     })
+}
+
+/// A call with `node`'s admin token that must succeed; its JSON body.
+pub async fn admin(node: &TestNode, method: Method, path: &str, body: Option<Value>) -> Value {
+    let a = node.send(method, path, Some(&node.admin), body).await;
+    assert!(a.status < 300, "{path}: {} {}", a.status, a.body);
+    a.body
+}
+
+/// `follower` follows `origin` by its actor URL, and `origin` approves.
+pub async fn follow_and_approve(follower: &TestNode, origin: &TestNode) {
+    follow_and_approve_by(follower, origin, &format!("{}/actor", origin.base)).await;
+}
+
+/// `follower` follows `origin` by `target` (actor URL or `@name@host`), and `origin`
+/// approves; returns when the follower saw the Accept.
+pub async fn follow_and_approve_by(follower: &TestNode, origin: &TestNode, target: &str) {
+    let body = admin(
+        follower,
+        Method::POST,
+        "/api/v1/following",
+        Some(json!({ "target": target })),
+    )
+    .await;
+    assert_eq!(body["state"], "pending", "{body}");
+    let follower_actor = format!("{}/actor", follower.base);
+    eventually(30, "the follow request to arrive", || async {
+        let b = admin(origin, Method::GET, "/api/v1/followers?state=pending", None).await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["actor"] == follower_actor.as_str())
+            .then_some(())
+    })
+    .await;
+    let approved = admin(
+        origin,
+        Method::POST,
+        "/api/v1/followers/approve",
+        Some(json!({ "actor": follower_actor })),
+    )
+    .await;
+    assert_eq!(approved["state"], "accepted");
+    let origin_actor = format!("{}/actor", origin.base);
+    eventually(30, "the Accept to arrive", || async {
+        let b = admin(
+            follower,
+            Method::GET,
+            "/api/v1/following?state=accepted",
+            None,
+        )
+        .await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["actor"] == origin_actor.as_str())
+            .then_some(())
+    })
+    .await;
 }

@@ -22,14 +22,8 @@ use punte_node::witness::network::{
 use punte_node::{Node, NodeSettings};
 
 use crate::support::{
-    TestNode, bind_retrying, eventually, practice_json, spawn_node_with, start, test_config,
+    TestNode, admin, bind_retrying, eventually, practice_json, spawn_node_with, start, test_config,
 };
-
-async fn admin(node: &TestNode, method: Method, path: &str, body: Option<Value>) -> Value {
-    let a = node.send(method, path, Some(&node.admin), body).await;
-    assert!(a.status < 300, "{path}: {} {}", a.status, a.body);
-    a.body
-}
 
 /// A node that approves follow requests at once, with an organisation in `country`.
 async fn partner(country: &str) -> TestNode {
