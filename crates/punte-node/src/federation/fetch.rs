@@ -282,17 +282,8 @@ impl Fetcher {
         signer: Option<Signer<'_>>,
         now: i64,
     ) -> Result<Fetched, FetchError> {
-        let limit = self.settings.max_body_bytes;
-        self.send(
-            "GET",
-            url,
-            &[("Accept", accept)],
-            Vec::new(),
-            signer,
-            now,
-            limit,
-        )
-        .await
+        self.get_large(url, accept, signer, now, self.settings.max_body_bytes)
+            .await
     }
 
     /// `GET url` allowing an answer of up to `limit` bytes (pages of a partner's log, whose
@@ -305,16 +296,9 @@ impl Fetcher {
         now: i64,
         limit: usize,
     ) -> Result<Fetched, FetchError> {
-        self.send(
-            "GET",
-            url,
-            &[("Accept", accept)],
-            Vec::new(),
-            signer,
-            now,
-            limit,
-        )
-        .await
+        let signed = signer.map(|s| (s, now));
+        self.send("GET", url, &[("Accept", accept)], Vec::new(), signed, limit)
+            .await
     }
 
     /// `GET url` expecting a 2xx JSON answer.
@@ -348,7 +332,7 @@ impl Fetcher {
         let mut headers = vec![("Content-Type", content_type)];
         headers.extend_from_slice(extra_headers);
         let limit = self.settings.max_body_bytes;
-        self.send("POST", url, &headers, body, Some(signer), now, limit)
+        self.send("POST", url, &headers, body, Some((signer, now)), limit)
             .await
     }
 
@@ -358,8 +342,7 @@ impl Fetcher {
         url: &str,
         headers: &[(&str, &str)],
         body: Vec<u8>,
-        signer: Option<Signer<'_>>,
-        now: i64,
+        signed: Option<(Signer<'_>, i64)>,
         limit: usize,
     ) -> Result<Fetched, FetchError> {
         let parsed = self.check_url(url)?;
@@ -368,7 +351,7 @@ impl Fetcher {
         for (name, value) in headers {
             request = request.with_header(*name, *value);
         }
-        if let Some(signer) = signer {
+        if let Some((signer, now)) = signed {
             let result = match signer {
                 Signer::Rfc9421 { key_id, key } => httpsig::rfc9421::sign_request(
                     &mut request,
