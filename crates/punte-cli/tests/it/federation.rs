@@ -42,7 +42,7 @@ fn init_at(dir: &Path, name: &str, port: u16) -> String {
 
 /// `punte serve` on `port` with loopback federation, fast retries and polls.
 fn start(dir: &Path, port: u16) -> Child {
-    let child = Command::new(BIN)
+    Command::new(BIN)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .current_dir(dir)
         .env("RUST_LOG", "warn")
@@ -56,8 +56,7 @@ fn start(dir: &Path, port: u16) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .unwrap();
-    child
+        .unwrap()
 }
 
 async fn wait_up(client: &reqwest::Client, base: &str) {
