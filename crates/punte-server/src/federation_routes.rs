@@ -20,7 +20,7 @@ use punte_protocol::urls::NodeUrls;
 use punte_protocol::webfinger::{Acct, Jrd};
 use punte_store::federation::{DeliveryState, FollowRow, FollowState};
 
-use crate::extract::Principal;
+use crate::extract::{Principal, json_body};
 use crate::problem::ApiError;
 
 /// `application/activity+json`.
@@ -407,32 +407,26 @@ struct ActorBody {
     actor: String,
 }
 
-fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        ApiError::malformed_json(format!("{path}: {}", e.inner()))
-    })
-}
-
 async fn approve_follower(
     who: Principal,
-    body: web::Bytes,
+    req: HttpRequest,
+    payload: web::Payload,
     fed: web::Data<Federation>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Role::Admin)?;
-    let body: ActorBody = parse_body(&body)?;
+    let body: ActorBody = json_body(&req, payload).await?;
     let row = web::block(move || fed.approve(&body.actor)).await??;
     Ok(HttpResponse::Ok().json(follow_json(&row)))
 }
 
 async fn reject_follower(
     who: Principal,
-    body: web::Bytes,
+    req: HttpRequest,
+    payload: web::Payload,
     fed: web::Data<Federation>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Role::Admin)?;
-    let body: ActorBody = parse_body(&body)?;
+    let body: ActorBody = json_body(&req, payload).await?;
     let row = web::block(move || fed.reject(&body.actor)).await??;
     Ok(HttpResponse::Ok().json(follow_json(&row)))
 }
@@ -446,11 +440,12 @@ struct FollowBody {
 
 async fn follow(
     who: Principal,
-    body: web::Bytes,
+    req: HttpRequest,
+    payload: web::Payload,
     fed: web::Data<Federation>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Role::Admin)?;
-    let body: FollowBody = parse_body(&body)?;
+    let body: FollowBody = json_body(&req, payload).await?;
     match fed.follow(&body.target).await {
         Ok(row) => Ok(HttpResponse::Accepted().json(follow_json(&row))),
         Err(punte_node::federation::RemoteError::Node(e)) => Err(e.into()),
@@ -591,11 +586,12 @@ fn hex_of(bytes: &[u8]) -> String {
 
 async fn sync_replica(
     who: Principal,
-    body: web::Bytes,
+    req: HttpRequest,
+    payload: web::Payload,
     fed: web::Data<Federation>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Role::Admin)?;
-    let body: ActorBody = parse_body(&body)?;
+    let body: ActorBody = json_body(&req, payload).await?;
     match fed.sync_replica(&body.actor).await {
         Ok(r) => Ok(HttpResponse::Ok().json(json!({
             "actor": r.actor, "from": r.from, "to": r.to, "checkpointSize": r.checkpoint_size,
