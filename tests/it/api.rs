@@ -94,7 +94,10 @@ async fn lists_filter_search_in_every_language_and_page() {
     other["region"] = json!("ITC4");
     other["themes"] = json!(["environment"]);
     other["sdgTargets"] = json!(["11.7"]);
-    assert_eq!(node.post("/api/v1/practices", other).await.status, 201);
+    assert_eq!(
+        node.post("/api/v1/practices", other.clone()).await.status,
+        201
+    );
     for _ in 0..3 {
         assert_eq!(
             node.post("/api/v1/practices", practice_json()).await.status,
@@ -122,14 +125,47 @@ async fn lists_filter_search_in_every_language_and_page() {
         ids(&node.get("/api/v1/practices?q=nothing-like-this").await),
         0
     );
+    // an update replaces the practice's full-text rows (found by the new words only) and a
+    // deletion removes them; the other practices stay findable
+    let gardens = node.get("/api/v1/practices?q=gardens").await;
+    let it_id = gardens.body["items"][0]["id"].as_str().unwrap().to_string();
+    let mut current = node.get(&format!("/api/v1/practices/{it_id}")).await.body;
+    current["title"] = json!({"it": "Orti urbani", "en": "Rooftop allotments"});
+    let updated = node
+        .send(
+            Method::PUT,
+            &format!("/api/v1/practices/{it_id}"),
+            Some(&node.editor),
+            Some(current),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    assert_eq!(ids(&node.get("/api/v1/practices?q=gardens").await), 0);
+    assert_eq!(ids(&node.get("/api/v1/practices?q=allotments").await), 1);
+    assert_eq!(ids(&node.get("/api/v1/practices?q=orti").await), 1);
+    assert_eq!(ids(&node.get("/api/v1/practices?q=scoala").await), 3);
+    let deleted = node
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/practices/{it_id}"),
+            Some(&node.editor),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(ids(&node.get("/api/v1/practices?q=orti").await), 0);
+    assert_eq!(ids(&node.get("/api/v1/practices?q=scoala").await), 3);
+    let recreated = node.post("/api/v1/practices", other).await;
+    assert_eq!(recreated.status, 201, "{}", recreated.body);
     // pagination: newest first, a next link until the end
     let first = node.get("/api/v1/practices?limit=3").await;
     assert_eq!(ids(&first), 3);
+    assert_eq!(first.body["items"][0]["country"], "IT");
     let next = first.body["next"].as_str().unwrap().to_string();
     let second = node.get(&next).await;
     assert_eq!(ids(&second), 1);
     assert_eq!(second.body["next"], serde_json::Value::Null);
-    assert_eq!(second.body["items"][0]["country"], "IT");
+    assert_eq!(second.body["items"][0]["country"], "RO");
     // a filter that does not exist is refused rather than ignored
     let typo = node.get("/api/v1/practices?contry=IT").await;
     assert_eq!(typo.status, 400);

@@ -456,15 +456,19 @@ pub fn index_practice(conn: &Connection, id: &str, content: &PracticeContent) ->
             "INSERT INTO practice_fts (id, language, title, body) VALUES (?1, ?2, ?3, ?4)",
             params![id, lang.as_str(), title, body],
         )?;
+        conn.execute(
+            "INSERT INTO practice_fts_rows (fts_rowid, id) VALUES (?1, ?2)",
+            params![conn.last_insert_rowid(), id],
+        )?;
     }
     Ok(())
 }
 
 pub fn unindex_practice(conn: &Connection, id: &str) -> Result<()> {
     // Every index row of a practice is written in one transaction with its
-    // `practice_index` row; without one there is nothing to remove. This matters because
-    // deleting from the FTS table by its unindexed `id` column scans the whole table: done
-    // for every new practice it made bulk imports quadratic.
+    // `practice_index` row; without one there is nothing to remove. The full-text rows are
+    // deleted by rowid (from `practice_fts_rows`): by the unindexed `id` column FTS5 would
+    // scan the whole table, which made every update cost a scan of all practices.
     if conn.execute("DELETE FROM practice_index WHERE id = ?1", params![id])? == 0 {
         return Ok(());
     }
@@ -472,7 +476,8 @@ pub fn unindex_practice(conn: &Connection, id: &str) -> Result<()> {
         "DELETE FROM practice_themes WHERE id = ?1",
         "DELETE FROM practice_sdgs WHERE id = ?1",
         "DELETE FROM practice_languages WHERE id = ?1",
-        "DELETE FROM practice_fts WHERE id = ?1",
+        "DELETE FROM practice_fts WHERE rowid IN (SELECT fts_rowid FROM practice_fts_rows WHERE id = ?1)",
+        "DELETE FROM practice_fts_rows WHERE id = ?1",
     ] {
         conn.execute(sql, params![id])?;
     }
