@@ -17,6 +17,7 @@ pub mod live;
 mod network;
 mod organisation;
 mod pages;
+mod practice_form;
 mod practices;
 mod svg;
 mod view;
@@ -121,11 +122,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/signin", web::post().to(pages::signin))
         .route("/signout", web::post().to(pages::signout))
         .route("/practices", web::get().to(practices::list))
-        .route("/practices", web::post().to(practices::create))
-        .route("/practices/new", web::get().to(practices::new_form))
+        .route("/practices", web::post().to(practice_form::create))
+        .route("/practices/new", web::get().to(practice_form::new_form))
         .route("/practices/{id}", web::get().to(practices::show))
-        .route("/practices/{id}/edit", web::get().to(practices::edit_form))
-        .route("/practices/{id}/edit", web::post().to(practices::update))
+        .route(
+            "/practices/{id}/edit",
+            web::get().to(practice_form::edit_form),
+        )
+        .route(
+            "/practices/{id}/edit",
+            web::post().to(practice_form::update),
+        )
         .route(
             "/practices/{id}/versions/{version}",
             web::get().to(practices::show_version),
