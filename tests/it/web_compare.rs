@@ -1,12 +1,19 @@
 //! The Compare page (issue #6) on one node in-process: pick an indicator, the comparison
 //! table with evidence links, the forest plot as inline SVG, the ranking, escaping of
-//! practice titles, unknown indicators and signed-out readers.
+//! practice titles, unknown indicators and signed-out readers; and on a follower, partners'
+//! rows named by their profiles and replicated titles.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+use std::sync::Arc;
+
+use reqwest::Method;
 use serde_json::json;
 
-use crate::support::{evaluation_json, indicator_json, practice_json};
+use crate::support::{
+    admin, evaluation_json, eventually, follow_and_approve, indicator_json, practice_json,
+    spawn_node,
+};
 use crate::web::{Browser, unescape};
 
 #[tokio::test]
@@ -94,4 +101,69 @@ async fn compare_shows_table_forest_plot_and_ranking() {
         assert!(page.has("is not in this node's catalogue"), "{}", page.body);
         assert!(!page.raw_has("<script>"));
     }
+}
+
+/// On a node that follows a partner, the partner's rows name it by its organisation profile
+/// and its practice by the replicated title (linked to the practice's page on the partner's
+/// node), not by their URLs.
+#[tokio::test]
+async fn partners_rows_carry_their_names_and_titles() {
+    let ro = Arc::new(spawn_node().await);
+    let it = Arc::new(spawn_node().await);
+    for (node, name, country) in [
+        (
+            &ro,
+            json!({"ro": "Asociația Punte", "en": "Punte Association"}),
+            "RO",
+        ),
+        (
+            &it,
+            json!({"it": "Rete Ponte", "en": "Ponte Network"}),
+            "IT",
+        ),
+    ] {
+        admin(
+            node,
+            Method::PUT,
+            "/api/v1/organisation",
+            Some(json!({"name": name, "country": country, "languages": ["en"]})),
+        )
+        .await;
+        let a = node.post("/api/v1/indicators", indicator_json()).await;
+        assert_eq!(a.status, 201, "{}", a.body);
+    }
+    follow_and_approve(&it, &ro).await;
+    let practice = ro.post("/api/v1/practices", practice_json()).await;
+    assert_eq!(practice.status, 201, "{}", practice.body);
+    let id = practice.body["id"].as_str().unwrap();
+    let practice_url = format!("{}/practices/{id}", ro.base);
+    let a = ro.post("/api/v1/evaluations", evaluation_json(id)).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+
+    let browser = Browser::new_for(&it);
+    assert_eq!(browser.sign_in(&it.reader).await.status, 303);
+    let page = eventually(60, "the partner's evaluation on /compare", || async {
+        let page = browser.get("/compare?indicator=esl-rate@1").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        page.raw_has("<table class=\"effects\"").then_some(page)
+    })
+    .await;
+    let ro_actor = format!("{}/actor", ro.base);
+    assert!(page.has("Punte Association"), "{}", page.body);
+    assert!(
+        page.has(&format!("title=\"{ro_actor}\"")),
+        "{}",
+        page.body
+    );
+    assert!(page.has("After-school club"), "{}", page.body);
+    assert!(
+        page.has(&format!("href=\"{practice_url}\"")),
+        "{}",
+        page.body
+    );
+    // Names follow the reader's language where the profile has it.
+    browser.speak("ro");
+    let page = browser.get("/compare?indicator=esl-rate@1").await;
+    assert!(page.has("Asociația Punte"), "{}", page.body);
+    assert!(page.has("Școala de după școală"), "{}", page.body);
 }

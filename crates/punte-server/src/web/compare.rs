@@ -16,8 +16,9 @@ use serde::Serialize;
 use punte_model::analysis::{
     AnalysisError, EffectTable, PooledEffect, Ranking, ReplicationMap, SourceRef,
 };
-use punte_model::{IndicatorDefinition, IndicatorRef, Practice};
+use punte_model::{IndicatorDefinition, IndicatorRef, OrganisationProfile, Practice};
 use punte_node::analysis::{AnalysisFailure, AnalysisReport};
+use punte_node::federation::Federation;
 use punte_node::{Node, NodeError, Role};
 use punte_protocol::urls::{Collection, NodeUrls};
 
@@ -37,12 +38,22 @@ struct IndicatorOption {
     selected: bool,
 }
 
-/// A practice as the tables name it: its title when this node holds it, else its URL.
+/// A practice as the tables name it: its title when this node holds it (its own or a
+/// partner's replicated practice), else its URL.
 #[derive(Debug, Clone, Serialize)]
 struct PracticeName {
     url: String,
     title: Option<TextView>,
     href: Option<String>,
+}
+
+/// An organisation as the tables name it: this node, a partner by its profile's name, or
+/// the actor URL of one this node has no profile of.
+#[derive(Debug, Clone, Serialize)]
+struct OrgName {
+    actor: String,
+    own: bool,
+    name: Option<TextView>,
 }
 
 /// The signed log entry a row comes from.
@@ -57,8 +68,7 @@ struct Evidence {
 
 #[derive(Debug, Serialize)]
 struct RowView {
-    organisation: String,
-    own: bool,
+    organisation: OrgName,
     country: Option<String>,
     practice: PracticeName,
     adaptation: Option<String>,
@@ -89,7 +99,7 @@ struct RankView {
 
 #[derive(Debug, Serialize)]
 struct AdopterView {
-    organisation: String,
+    organisation: OrgName,
     state: String,
     countersigned: bool,
     counts: bool,
@@ -106,7 +116,7 @@ struct CountryView {
 #[derive(Debug, Serialize)]
 struct OriginView {
     practice: PracticeName,
-    origin_organisation: Option<String>,
+    origin_organisation: Option<OrgName>,
     origin_effect: Option<String>,
     origin_verdict: &'static str,
     summary: String,
@@ -150,6 +160,8 @@ struct Analysed {
     actor: String,
     titles: BTreeMap<String, Practice>,
     practice_href: BTreeMap<String, String>,
+    /// Partners' organisation profiles by actor.
+    profiles: BTreeMap<String, OrganisationProfile>,
 }
 
 enum Failure {
@@ -174,7 +186,11 @@ impl From<NodeError> for Failure {
     }
 }
 
-fn analyse(node: &Node, indicator: &IndicatorRef) -> Result<Analysed, Failure> {
+fn analyse(
+    node: &Node,
+    federation: Option<&Federation>,
+    indicator: &IndicatorRef,
+) -> Result<Analysed, Failure> {
     let effects = node.analysis_effects(indicator, None)?;
     let ranking = match node.analysis_ranking(indicator, None) {
         Ok(r) => Ok(r.result),
@@ -206,8 +222,19 @@ fn analyse(node: &Node, indicator: &IndicatorRef) -> Result<Analysed, Failure> {
                 }
                 Err(e) => tracing::debug!(practice = url, error = %e, "no title for practice"),
             }
+        } else if let Some(fed) = federation
+            && let Some(p) = fed.partner_practice(url)?
+        {
+            // A partner's practice: its title from the replica, linked to its page on the
+            // partner's node (object URLs answer browsers with HTML).
+            practice_href.insert(url.to_string(), url.to_string());
+            titles.insert(url.to_string(), p.practice);
         }
     }
+    let profiles = match federation {
+        Some(fed) => fed.partner_profiles()?,
+        None => BTreeMap::new(),
+    };
     Ok(Analysed {
         effects,
         ranking,
@@ -217,6 +244,7 @@ fn analyse(node: &Node, indicator: &IndicatorRef) -> Result<Analysed, Failure> {
         actor: urls.actor(),
         titles,
         practice_href,
+        profiles,
     })
 }
 
@@ -281,12 +309,31 @@ impl Names<'_> {
             .unwrap_or_else(|| url.to_string())
     }
 
-    fn organisation(&self, actor: &str) -> String {
-        if actor == self.data.actor {
-            self.this_node.clone()
+    fn organisation(&self, actor: &str) -> OrgName {
+        let own = actor == self.data.actor;
+        let name = if own {
+            Some(TextView {
+                text: self.this_node.clone(),
+                lang: String::new(),
+                original: true,
+            })
         } else {
-            actor.to_string()
+            self.data
+                .profiles
+                .get(actor)
+                .map(|p| view::pick(&p.name, self.want.as_ref(), p.languages.first()))
+        };
+        OrgName {
+            actor: actor.to_string(),
+            own,
+            name,
         }
+    }
+
+    /// The organisation's name for a plot label.
+    fn organisation_label(&self, actor: &str) -> String {
+        let o = self.organisation(actor);
+        o.name.map_or(o.actor, |n| n.text)
     }
 
     fn evidence(&self, source: &SourceRef) -> Evidence {
@@ -315,7 +362,6 @@ fn result_view(ctx: &Ctx, data: &Analysed) -> ResultView {
             let effect = r.effect();
             RowView {
                 organisation: names.organisation(&r.origin.organisation),
-                own: r.origin.organisation == data.actor,
                 country: r.origin.country.as_ref().map(|c| c.as_str().to_string()),
                 practice: names.practice(&r.origin.practice),
                 adaptation: r.origin.adaptation.clone(),
@@ -367,7 +413,7 @@ fn result_view(ctx: &Ctx, data: &Analysed) -> ResultView {
     let mut by_practice: BTreeMap<&str, Vec<ForestRow>> = BTreeMap::new();
     for r in &table.rows {
         if let Some(e) = r.effect() {
-            let who = names.organisation(&r.origin.organisation);
+            let who = names.organisation_label(&r.origin.organisation);
             by_practice
                 .entry(r.origin.practice.as_str())
                 .or_default()
@@ -521,9 +567,12 @@ pub async fn show(req: HttpRequest) -> WebResult {
         return Err(ctx.error(StatusCode::NOT_FOUND, "compare_unknown_indicator"));
     };
     let node = ctx.node.clone();
-    let analysed = actix_web::web::block(move || analyse(&node, &reference))
-        .await
-        .map_err(|_| WebError::internal(ctx.lang))?;
+    let federation = ctx.federation.clone();
+    let analysed = actix_web::web::block(move || {
+        analyse(&node, federation.as_ref().map(|f| f.get_ref()), &reference)
+    })
+    .await
+    .map_err(|_| WebError::internal(ctx.lang))?;
     let data = match analysed {
         Ok(d) => d,
         Err(Failure::Unknown) => {
