@@ -11,3 +11,7 @@ CREATE TABLE membership_versions (
     object       TEXT NOT NULL,
     published_ms INTEGER NOT NULL
 );
+
+-- The outbox lists activities (kind 1) and membership lists (kind 4) in index order.
+CREATE INDEX log_entries_outbox_with_membership ON log_entries (idx)
+    WHERE activity IS NOT NULL AND kind IN (1, 4);
