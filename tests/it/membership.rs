@@ -199,11 +199,13 @@ async fn members_only_nodes_accept_members_and_refuse_everyone_else() {
     let x = org("FR", |_| {}).await;
     let m = {
         let c = coordinator.clone();
-        org("IT", move |cfg| {
-            cfg.membership.coordinator = Some(c);
-            cfg.membership.members_only = true;
-        })
-        .await
+        std::sync::Arc::new(
+            org("IT", move |cfg| {
+                cfg.membership.coordinator = Some(c);
+                cfg.membership.members_only = true;
+            })
+            .await,
+        )
     };
 
     // Before any list is known, members-only refuses everyone but the coordinator.
@@ -469,6 +471,16 @@ async fn members_only_nodes_accept_members_and_refuse_everyone_else() {
     let mut object = public.clone();
     object.as_object_mut().unwrap().remove("@context");
     assert_eq!(update["object"], object);
+
+    // The network page of m shows the coordinator, the mode and the list in force.
+    let reader = crate::web::Browser::new_for(&m);
+    assert_eq!(reader.sign_in(&m.reader).await.status, 303);
+    let page = reader.get("/network").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.has("Network membership"), "{}", page.body);
+    assert!(page.has("version 4 (entry"), "{}", page.body);
+    assert!(page.has("only listed members with matching keys"));
+    assert!(page.has("listed as a member") && page.has(&actor(&a)));
 
     // A node that is no coordinator publishes no list.
     let none = m
