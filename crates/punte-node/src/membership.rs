@@ -573,3 +573,163 @@ pub(crate) fn check_replicated(
     }
     Ok(Ok(()))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use ed25519_dalek::SigningKey;
+    use punte_log::{EntryBody, Hash};
+    use punte_store::Store;
+    use punte_store::federation::{ReplicaEntry, ReplicaObject, ReplicaRow};
+
+    const BASE: &str = "https://coord.example";
+    const ACTOR: &str = "https://coord.example/actor";
+
+    fn list(version: u64) -> Value {
+        let member = Member {
+            actor: "https://a.example/actor".to_owned(),
+            name: None,
+            country: CountryCode::parse("RO").unwrap(),
+            identity_key: SigningKey::from_bytes(&[1; 32]).verifying_key(),
+            // the name "w" with the cosignature/v1 key of seed 2
+            witness_key: {
+                let signer = punte_log::NoteSigner::new(
+                    "w",
+                    punte_log::note::KeyType::CosignatureV1,
+                    SigningKey::from_bytes(&[2; 32]),
+                )
+                .unwrap();
+                signer.verifier().to_vkey()
+            },
+            joined: Date::parse("2025-01-01").unwrap(),
+            left: None,
+        };
+        membership_to_object(
+            &MembershipList {
+                id: format!("{BASE}/membership"),
+                coordinator: ACTOR.to_owned(),
+                version,
+                published: "2025-01-01T00:00:00Z".to_owned(),
+                members: vec![member],
+                action: MembershipAction::Admit,
+                changed: "https://a.example/actor".to_owned(),
+            },
+            &punte_protocol::urls::NodeUrls::new(BASE).unwrap(),
+        )
+    }
+
+    /// Stores a replicated entry of `kind` at `index` of the coordinator's replica.
+    fn entry(tx: &punte_store::Connection, index: u64, kind: EntryKind) {
+        let key = SigningKey::from_bytes(&[9; 32]);
+        let body = EntryBody::new(
+            "coord.example/punte-log",
+            index,
+            Hash([0; 32]),
+            1,
+            kind,
+            format!("{BASE}/activities/{index}"),
+            b"{}",
+            &key.verifying_key(),
+        );
+        let signed = punte_log::SignedEntry::sign(body, &key).unwrap();
+        fed_store::insert_replica_entry(
+            tx,
+            &ReplicaEntry {
+                actor: ACTOR,
+                index,
+                entry: &signed.encode(),
+                activity: Some(b"{}"),
+                activity_id: &format!("{BASE}/activities/{index}"),
+                kind: kind.to_byte(),
+                timestamp_ms: 1,
+                checkpoint_size: index + 1,
+                via: "backfill",
+                received_ms: 1,
+            },
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn replicated_lists_need_a_membership_entry_and_an_increasing_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        store
+            .write(|tx| {
+                fed_store::upsert_actor(
+                    tx,
+                    &punte_store::federation::ActorRow {
+                        id: ACTOR.to_owned(),
+                        host: "coord.example".to_owned(),
+                        inbox: format!("{BASE}/inbox"),
+                        shared_inbox: None,
+                        username: None,
+                        document: b"{}".to_vec(),
+                        is_punte: true,
+                        fetched_ms: 1,
+                    },
+                )?;
+                fed_store::save_replica(
+                    tx,
+                    &ReplicaRow {
+                        actor: ACTOR.to_owned(),
+                        base_url: BASE.to_owned(),
+                        origin: "coord.example/punte-log".to_owned(),
+                        size: 0,
+                        root: [0; 32],
+                        frontier: Vec::new(),
+                        current_key: [0; 32],
+                        max_timestamp_ms: None,
+                        checkpoint: None,
+                        checkpoint_size: 0,
+                        wanted_size: 0,
+                        last_sync_ms: None,
+                        last_error: None,
+                    },
+                )?;
+                entry(tx, 0, EntryKind::Activity);
+                entry(tx, 1, EntryKind::Membership);
+                entry(tx, 2, EntryKind::Membership);
+                entry(tx, 3, EntryKind::Membership);
+                let check =
+                    |index, value: &Value| check_replicated(tx, ACTOR, index, value, BASE).unwrap();
+                // A list in an activity entry is not a membership list.
+                assert!(check(0, &list(1)).unwrap_err().contains("kind 4"));
+                assert_eq!(check(1, &list(2)), Ok(()));
+                fed_store::upsert_replica_object(
+                    tx,
+                    &ReplicaObject {
+                        object_id: format!("{BASE}/membership"),
+                        actor: ACTOR.to_owned(),
+                        kind: "membership".to_owned(),
+                        log_index: 1,
+                        activity_id: format!("{BASE}/activities/1"),
+                        object: list(2).to_string(),
+                        updates: 1,
+                        deleted: false,
+                        updated_ms: 1,
+                    },
+                )?;
+                // Versions only increase.
+                assert!(
+                    check(2, &list(2))
+                        .unwrap_err()
+                        .contains("does not increase")
+                );
+                assert!(
+                    check(2, &list(1))
+                        .unwrap_err()
+                        .contains("does not increase")
+                );
+                assert_eq!(check(3, &list(3)), Ok(()));
+                // Another actor's list, or a malformed one, is refused.
+                let mut other = list(4);
+                other["attributedTo"] = "https://other.example/actor".into();
+                assert!(check(3, &other).unwrap_err().contains("refused"));
+                Ok::<_, punte_store::StoreError>(())
+            })
+            .unwrap();
+    }
+}

@@ -388,4 +388,47 @@ mod tests {
         assert!(e.contains("sever"), "{e}");
         assert!(Config::load(Some(("f.toml", "[server]\nbase_url = \"ftp://x\"\n")), []).is_err());
     }
+
+    #[test]
+    fn membership_is_read_from_file_and_environment_and_checked() {
+        let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect()
+        };
+        let c = Config::load(
+            None,
+            env(&[
+                (
+                    "PUNTE_MEMBERSHIP__COORDINATOR",
+                    "https://coord.example/actor",
+                ),
+                ("PUNTE_MEMBERSHIP__MEMBERS_ONLY", "true"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.membership.settings(),
+            punte_node::membership::MembershipSettings {
+                coordinator: Some("https://coord.example/actor".to_string()),
+                members_only: true,
+            }
+        );
+        let file = "[membership]\ncoordinator = \"https://coord.example/actor\"\n";
+        let c = Config::load(Some(("f.toml", file)), []).unwrap();
+        assert!(!c.membership.members_only);
+        // members-only needs a coordinator; the coordinator must be a Punte actor URL
+        let e = Config::load(None, env(&[("PUNTE_MEMBERSHIP__MEMBERS_ONLY", "true")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("membership.members_only"), "{e}");
+        let e = Config::load(
+            None,
+            env(&[("PUNTE_MEMBERSHIP__COORDINATOR", "coord.example")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("membership.coordinator"), "{e}");
+    }
 }
