@@ -375,7 +375,8 @@ mod tests {
 
     #[test]
     fn bad_lists_are_refused_naming_the_field() {
-        let cases: Vec<(&str, Box<dyn FnOnce(&mut Value)>)> = vec![
+        type Edit = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(&str, Edit)> = vec![
             (
                 "members[0].country",
                 Box::new(|o| o["members"][0]["country"] = "XX".into()),
