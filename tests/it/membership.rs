@@ -1,4 +1,4 @@
-//! Signed network membership (docs/protocol.md §1.9, §5.9): a coordinator admits, re-pins
+//! Signed network membership (docs/protocol.md §1.10, §5.8): a coordinator admits, re-pins
 //! and removes members as kind-4 entries of its log; a node in members-only mode goes by the
 //! list in its verified replica of the coordinator's log and refuses non-members, listed
 //! actors signing with another key, and checkpoints of logs that belong to no member.

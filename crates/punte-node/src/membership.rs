@@ -1,4 +1,4 @@
-//! Signed network membership (docs/protocol.md §1.9 and §5.9).
+//! Signed network membership (docs/protocol.md §1.10 and §5.8).
 //!
 //! Two roles:
 //! - **coordinator**: [`Federation::admit_member`], [`Federation::update_member`] and

@@ -153,7 +153,7 @@ impl WitnessConfig {
     }
 }
 
-/// Network membership (docs/protocol.md §1.9): the coordinator whose signed membership list
+/// Network membership (docs/protocol.md §1.10): the coordinator whose signed membership list
 /// the node goes by, and whether it accepts only listed members.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -1,4 +1,4 @@
-//! Network membership over HTTP (docs/protocol.md §1.9, docs/api.md "Membership"): the
+//! Network membership over HTTP (docs/protocol.md §1.10, docs/api.md "Membership"): the
 //! public `GET /membership` of a coordinator, the admin API that admits, updates and removes
 //! members, and the membership status of any node.
 

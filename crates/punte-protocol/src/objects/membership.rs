@@ -1,5 +1,5 @@
 //! The signed network membership list: a `punte:MembershipList` object, `BASE/membership`,
-//! published by a coordinator node as an `Update` in its own log (docs/protocol.md §1.9).
+//! published by a coordinator node as an `Update` in its own log (docs/protocol.md §1.10).
 //!
 //! Every version lists every organisation ever admitted; a removed member stays listed with
 //! `left`, so each version carries the whole history and `change` names what this version

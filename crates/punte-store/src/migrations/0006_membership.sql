@@ -1,4 +1,4 @@
--- 0006: signed network membership (issue #7, docs/protocol.md §1.9). Every version of the
+-- 0006: signed network membership (issue #7, docs/protocol.md §1.10). Every version of the
 -- membership list this node published as a coordinator, append-only: the row is written in
 -- the transaction of the log entry (kind 4, membership) that publishes it. The latest row is
 -- the list in force.
