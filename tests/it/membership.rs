@@ -386,6 +386,28 @@ async fn members_only_nodes_accept_members_and_refuse_everyone_else() {
     assert_eq!(s["members"], 1);
     let (st, body) = send_follow(&a, &m, "removed", Scheme::Rfc9421).await;
     assert_eq!((st, code(&body)), (403, "not-a-member"), "{body}");
+    // m delivers nothing more to the removed member, which still follows it.
+    let after = m.post("/api/v1/practices", practice_json()).await;
+    assert_eq!(after.status, 201, "{}", after.body);
+    let to_a = a.base.trim_start_matches("http://").to_owned();
+    eventually(30, "m's delivery to a to be withheld", || async {
+        let b = admin(&m, Method::GET, "/api/v1/deliveries?state=failed", None).await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| {
+                d["inbox"].as_str().unwrap_or("").contains(&to_a)
+                    && d["lastError"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("not a current member")
+                    && d["attempts"] == 1
+                    && d["lastStatus"].is_null()
+            })
+            .then_some(())
+    })
+    .await;
     let again = coord
         .send(
             Method::POST,
