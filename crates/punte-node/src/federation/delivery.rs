@@ -165,7 +165,9 @@ async fn deliver(fed: &Arc<Federation>, d: DueDelivery) {
         return;
     };
     // Members-only mode: nothing goes to an actor who is not a current member.
-    if let Some(recipient) = &d.recipient {
+    if fed.settings.membership.members_only
+        && let Some(recipient) = &d.recipient
+    {
         let gate = {
             let fed = fed.clone();
             let recipient = recipient.clone();
