@@ -427,13 +427,43 @@ impl Federation {
         let Some(coordinator) = self.membership_settings().coordinator.clone() else {
             return Ok(None);
         };
-        if coordinator == self.actor_id() {
+        let is_self = coordinator == self.actor_id();
+        let list_id = base_of_actor(&coordinator).map(|b| format!("{b}{MEMBERSHIP_PATH}"));
+        // The list is parsed once per published version: the index of its entry is the key.
+        let index = self.node().store().read(|conn| match (&list_id, is_self) {
+            (_, true) => store::latest_index(conn),
+            (Some(id), false) => store::replicated_index(conn, &coordinator, id),
+            (None, false) => Ok(None),
+        })?;
+        let Some(index) = index else {
+            return Ok(None);
+        };
+        let mut cache = self
+            .membership_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(cached) = cache.as_ref()
+            && cached.log_index == index
+        {
+            return Ok(Some(cached.clone()));
+        }
+        let loaded = self.load_membership(&coordinator, is_self)?;
+        cache.clone_from(&loaded);
+        Ok(loaded)
+    }
+
+    fn load_membership(
+        &self,
+        coordinator: &str,
+        is_self: bool,
+    ) -> crate::Result<Option<ListInForce>> {
+        if is_self {
             return Ok(self.node().published_membership()?.map(|p| ListInForce {
                 list: Arc::new(p.list),
                 log_index: p.log_index,
             }));
         }
-        let Some(base) = base_of_actor(&coordinator) else {
+        let Some(base) = base_of_actor(coordinator) else {
             return Ok(None);
         };
         let id = format!("{base}{MEMBERSHIP_PATH}");

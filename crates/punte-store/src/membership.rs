@@ -63,6 +63,27 @@ pub fn latest(conn: &Connection) -> Result<Option<MembershipVersion>> {
         .optional()?)
 }
 
+/// The log index of the latest published version, if any (cheap: for caches).
+pub fn latest_index(conn: &Connection) -> Result<Option<u64>> {
+    let index: Option<i64> = conn
+        .prepare_cached("SELECT max(log_index) FROM membership_versions")?
+        .query_row([], |r| r.get(0))?;
+    Ok(index.map(|i| to_u64(i, "log index")).transpose()?)
+}
+
+/// The log index of the replicated membership list `object_id` of `actor` (kind
+/// `membership`, not deleted), if any (cheap: for caches).
+pub fn replicated_index(conn: &Connection, actor: &str, object_id: &str) -> Result<Option<u64>> {
+    let index: Option<i64> = conn
+        .prepare_cached(
+            "SELECT log_index FROM replica_objects
+             WHERE object_id = ?1 AND actor = ?2 AND kind = 'membership' AND deleted = 0",
+        )?
+        .query_row(params![object_id, actor], |r| r.get(0))
+        .optional()?;
+    Ok(index.map(|i| to_u64(i, "log index")).transpose()?)
+}
+
 /// Every published version, oldest first, without the objects' JSON (`object` is empty).
 pub fn history(conn: &Connection) -> Result<Vec<MembershipVersion>> {
     let mut stmt = conn.prepare_cached(
@@ -106,6 +127,17 @@ mod tests {
             .read(|c| Ok::<_, crate::StoreError>((latest(c)?, history(c)?)))
             .unwrap();
         assert_eq!(last, Some(version(2, 3)));
+        assert_eq!(store.read(latest_index).unwrap(), Some(3));
+        assert_eq!(
+            store
+                .read(|c| replicated_index(
+                    c,
+                    "https://c.example/actor",
+                    "https://c.example/membership"
+                ))
+                .unwrap(),
+            None
+        );
         assert_eq!(all.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2]);
         assert!(
             store

@@ -119,6 +119,8 @@ pub struct Federation {
     sync_wakeup: tokio::sync::Notify,
     /// The inbox writer thread's queue (group commit), started on first use.
     inbox_writer: std::sync::OnceLock<std::sync::mpsc::Sender<inbox::Job>>,
+    /// The membership list in force, parsed, by the log index that published it.
+    pub(crate) membership_cache: Mutex<Option<crate::membership::ListInForce>>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -170,6 +172,7 @@ impl Federation {
             actors: Mutex::new(HashMap::new()),
             sync_wakeup: tokio::sync::Notify::new(),
             inbox_writer: std::sync::OnceLock::new(),
+            membership_cache: Mutex::new(None),
         })
     }
 
