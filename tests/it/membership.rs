@@ -193,7 +193,7 @@ async fn submit_checkpoint(log: &TestNode, witness: &TestNode) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_only_nodes_accept_members_and_refuse_everyone_else() {
-    let coord = org("BE", |_| {}).await;
+    let coord = std::sync::Arc::new(org("BE", |_| {}).await);
     let coordinator = actor(&coord);
     let a = org("RO", |_| {}).await;
     let x = org("FR", |_| {}).await;
@@ -503,6 +503,23 @@ async fn members_only_nodes_accept_members_and_refuse_everyone_else() {
     assert!(page.has("version 4 (entry"), "{}", page.body);
     assert!(page.has("only listed members with matching keys"));
     assert!(page.has("listed as a member") && page.has(&actor(&a)));
+
+    // The coordinator's history page labels the entries and says what each version changed.
+    let auditor = crate::web::Browser::new_for(&coord);
+    assert_eq!(auditor.sign_in(&coord.reader).await.status, 303);
+    let page = auditor.get("/history").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.has("membership"), "{}", page.body);
+    assert!(
+        page.has(&format!("v4 · remove {}", actor(&a))),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.has(&format!("v2 · admit {}", actor(&m))),
+        "{}",
+        page.body
+    );
 
     // A node that is no coordinator publishes no list.
     let none = m
