@@ -370,6 +370,12 @@ async fn members_only_nodes_accept_members_and_refuse_everyone_else() {
     in_force(&m, 3).await;
     let (st, body) = send_follow(&a, &m, "repinned", Scheme::Rfc9421).await;
     assert!(st < 300, "{st} {body}");
+    // Its checkpoints (signed by the new key) and the coordinator's pass the gate: cosigned,
+    // or 409 when the witness state is at another size.
+    for log in [&a, &*coord] {
+        let (st, body) = submit_checkpoint(log, &m).await;
+        assert!(matches!(st, 200 | 409), "{st} {body}");
+    }
 
     // The coordinator removes a; once replicated, a is refused.
     let removed = admin(
