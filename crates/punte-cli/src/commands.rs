@@ -150,6 +150,11 @@ pub fn run(command: Command, config: Config) -> anyhow::Result<()> {
             config.federation.settings(),
             &cmd,
         ),
+        Command::Members(cmd) => {
+            let mut settings = config.federation.settings();
+            settings.membership = config.membership.settings();
+            crate::membership_commands::members(open_existing_node(&config)?, settings, &cmd)
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod audit;
 mod commands;
 mod federation_commands;
 mod log_commands;
+mod membership_commands;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -98,6 +99,10 @@ pub enum Command {
     /// Adaptations of this node's practices by other organisations; countersign them.
     #[command(subcommand)]
     Adaptations(adaptation_commands::AdaptationsCommand),
+    /// The network membership list: list, status, and (on a coordinator) admit, update,
+    /// remove members.
+    #[command(subcommand)]
+    Members(membership_commands::MembersCommand),
 }
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {

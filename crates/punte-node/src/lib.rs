@@ -12,6 +12,7 @@ pub mod iati;
 mod indicators;
 pub mod keys;
 mod log;
+pub mod membership;
 pub mod publish;
 mod tokens;
 pub mod views;

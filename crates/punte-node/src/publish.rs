@@ -197,7 +197,7 @@ impl<'c> LogWriter<'c> {
             Verb::Update => activity::update(&header, object),
             Verb::Delete => activity::delete(&header, object),
         };
-        self.sign_and_append(&header, &unsigned, Audience::Followers)
+        self.sign_and_append(EntryKind::Activity, &header, &unsigned, Audience::Followers)
     }
 
     /// Builds an activity with `build` (given its header: addressed to the one actor of
@@ -205,6 +205,17 @@ impl<'c> LogWriter<'c> {
     /// queues its delivery.
     pub fn emit(
         &mut self,
+        build: impl FnOnce(&ActivityHeader) -> Value,
+        audience: Audience,
+    ) -> Result<(Appended, Vec<u8>)> {
+        self.emit_as(EntryKind::Activity, build, audience)
+    }
+
+    /// [`LogWriter::emit`] appending an entry of `kind` (an activity entry, or a membership
+    /// entry for a coordinator's membership list).
+    pub fn emit_as(
+        &mut self,
+        kind: EntryKind,
         build: impl FnOnce(&ActivityHeader) -> Value,
         audience: Audience,
     ) -> Result<(Appended, Vec<u8>)> {
@@ -219,11 +230,12 @@ impl<'c> LogWriter<'c> {
             }
         };
         let unsigned = build(&header);
-        self.sign_and_append(&header, &unsigned, audience)
+        self.sign_and_append(kind, &header, &unsigned, audience)
     }
 
     fn sign_and_append(
         &mut self,
+        kind: EntryKind,
         header: &ActivityHeader,
         unsigned: &Value,
         audience: Audience,
@@ -231,7 +243,7 @@ impl<'c> LogWriter<'c> {
         let signed =
             activity::sign_activity(unsigned, &header.actor, &header.published, &self.key)?;
         let bytes = jcs::canonicalize(&signed)?;
-        let appended = self.append(EntryKind::Activity, &header.id, &bytes)?;
+        let appended = self.append(kind, &header.id, &bytes)?;
         if audience != Audience::Nobody {
             self.deliveries.push((appended.index, audience));
         }

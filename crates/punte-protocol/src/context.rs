@@ -178,6 +178,15 @@ const TERMS: &[(&str, Kind)] = &[
     // organisation (actor)
     ("languages", Kind::Set),
     ("language", Kind::Typed("xsd:language")),
+    // network membership (published by a coordinator)
+    ("MembershipList", Kind::Class),
+    ("members", Kind::List),
+    ("identityKey", Kind::Plain),
+    ("witnessKey", Kind::Plain),
+    ("joined", Kind::Typed("xsd:date")),
+    ("left", Kind::Typed("xsd:date")),
+    ("change", Kind::Plain),
+    ("action", Kind::Plain),
 ];
 
 /// The Punte context document, as served at `BASE/ns/v1` (`application/ld+json`).

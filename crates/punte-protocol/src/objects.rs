@@ -15,6 +15,7 @@ mod attestation;
 mod evaluation;
 mod html;
 mod indicator;
+mod membership;
 mod organisation;
 mod practice;
 pub(crate) mod read;
@@ -28,6 +29,10 @@ pub use attestation::{Attestation, attestation_to_object, parse_attestation};
 pub use evaluation::{evaluation_to_object, parse_evaluation};
 pub use html::{escape_html, render_text_html};
 pub use indicator::{indicator_to_object, parse_indicator};
+pub use membership::{
+    MAX_MEMBERS, MEMBERSHIP_PATH, MEMBERSHIP_TYPE, Member, MembershipAction, MembershipList,
+    check_cosignature_vkey, membership_to_object, parse_membership,
+};
 pub use organisation::{organisation_fields, parse_organisation};
 pub use practice::{parse_practice, practice_to_object};
 

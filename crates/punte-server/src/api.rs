@@ -41,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tokens/{id}", web::delete().to(revoke_token))
             .route("/export", web::get().to(export))
             .configure(crate::federation_routes::configure_api)
+            .configure(crate::membership_routes::configure_api)
             .configure(crate::analysis_routes::configure_api),
     );
 }

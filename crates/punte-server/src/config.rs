@@ -16,6 +16,7 @@ pub struct Config {
     pub federation: FederationConfig,
     pub disclosure: DisclosureConfig,
     pub witness: WitnessConfig,
+    pub membership: MembershipConfig,
     pub logging: LoggingConfig,
 }
 
@@ -109,6 +110,7 @@ impl FederationConfig {
             replica_poll_interval: Duration::from_secs(self.replica_poll_interval_secs.max(1)),
             actor_ttl: Duration::from_secs(24 * 3600),
             authorized_fetch: self.authorized_fetch,
+            membership: punte_node::membership::MembershipSettings::default(),
         }
     }
 }
@@ -147,6 +149,28 @@ impl WitnessConfig {
         punte_node::witness::WitnessPolicy {
             min_cosignatures: self.min_cosignatures,
             distinct_countries: self.distinct_countries,
+        }
+    }
+}
+
+/// Network membership (docs/protocol.md §1.10): the coordinator whose signed membership list
+/// the node goes by, and whether it accepts only listed members.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MembershipConfig {
+    /// The coordinator's actor URL (`https://coord.example/actor`); the node must follow it.
+    pub coordinator: Option<String>,
+    /// Accept follows, deliveries and witness requests only from current members whose keys
+    /// match the list (and from the coordinator).
+    pub members_only: bool,
+}
+
+impl MembershipConfig {
+    /// The node-side settings.
+    pub fn settings(&self) -> punte_node::membership::MembershipSettings {
+        punte_node::membership::MembershipSettings {
+            coordinator: self.coordinator.clone(),
+            members_only: self.members_only,
         }
     }
 }
@@ -285,6 +309,20 @@ impl Config {
         if self.server.max_body_bytes < 1024 {
             return bad("server.max_body_bytes", "must be at least 1024".into());
         }
+        if let Some(c) = &self.membership.coordinator
+            && (punte_protocol::urls::origin_of(c).is_err() || !c.ends_with("/actor"))
+        {
+            return bad(
+                "membership.coordinator",
+                format!("{c:?} is not the actor URL of a Punte node (https://HOST/actor)"),
+            );
+        }
+        if self.membership.members_only && self.membership.coordinator.is_none() {
+            return bad(
+                "membership.members_only",
+                "needs membership.coordinator: whose list would say who the members are?".into(),
+            );
+        }
         if self.disclosure.k < 1 {
             return bad("disclosure.k", "must be at least 1".into());
         }
@@ -349,5 +387,48 @@ mod tests {
             .to_string();
         assert!(e.contains("sever"), "{e}");
         assert!(Config::load(Some(("f.toml", "[server]\nbase_url = \"ftp://x\"\n")), []).is_err());
+    }
+
+    #[test]
+    fn membership_is_read_from_file_and_environment_and_checked() {
+        let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect()
+        };
+        let c = Config::load(
+            None,
+            env(&[
+                (
+                    "PUNTE_MEMBERSHIP__COORDINATOR",
+                    "https://coord.example/actor",
+                ),
+                ("PUNTE_MEMBERSHIP__MEMBERS_ONLY", "true"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.membership.settings(),
+            punte_node::membership::MembershipSettings {
+                coordinator: Some("https://coord.example/actor".to_string()),
+                members_only: true,
+            }
+        );
+        let file = "[membership]\ncoordinator = \"https://coord.example/actor\"\n";
+        let c = Config::load(Some(("f.toml", file)), []).unwrap();
+        assert!(!c.membership.members_only);
+        // members-only needs a coordinator; the coordinator must be a Punte actor URL
+        let e = Config::load(None, env(&[("PUNTE_MEMBERSHIP__MEMBERS_ONLY", "true")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("membership.members_only"), "{e}");
+        let e = Config::load(
+            None,
+            env(&[("PUNTE_MEMBERSHIP__COORDINATOR", "coord.example")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("membership.coordinator"), "{e}");
     }
 }

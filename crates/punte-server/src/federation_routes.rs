@@ -623,11 +623,17 @@ async fn list_replicated(
     if let Some(k) = &q.kind
         && !matches!(
             k.as_str(),
-            "practice" | "evaluation" | "indicator" | "adaptation" | "attestation" | "organisation"
+            "practice"
+                | "evaluation"
+                | "indicator"
+                | "adaptation"
+                | "attestation"
+                | "organisation"
+                | "membership"
         )
     {
         return Err(ApiError::bad_request(format!(
-            "kind must be practice, evaluation, indicator, adaptation, attestation or organisation, not {k:?}"
+            "kind must be practice, evaluation, indicator, adaptation, attestation, organisation or membership, not {k:?}"
         )));
     }
     let rows =

@@ -11,6 +11,7 @@ pub mod config;
 pub mod extract;
 pub mod federation_routes;
 pub mod log_routes;
+pub mod membership_routes;
 pub mod problem;
 #[path = "web/mod.rs"]
 pub mod webui;
@@ -106,9 +107,11 @@ impl Application {
         })?;
         let lock = node.lock_for_serving()?;
         let node = web::Data::new(node);
+        let mut federation_settings = config.federation.settings();
+        federation_settings.membership = config.membership.settings();
         let federation = web::Data::new(Federation::new(
             node.clone().into_inner(),
-            config.federation.settings(),
+            federation_settings,
         )?);
         let app_federation = federation.clone();
         let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
@@ -144,6 +147,7 @@ impl Application {
                 .route("/healthz", web::get().to(health))
                 .configure(federation_routes::configure)
                 .configure(witness_routes::configure(witness_policy))
+                .configure(membership_routes::configure)
                 .configure(webui::configure)
                 .configure(api::configure)
                 .configure(log_routes::configure)

@@ -55,8 +55,26 @@ fn refusal(r: WitnessRefusal) -> Result<HttpResponse, ApiError> {
             "Consistency proof does not verify",
             d,
         ),
+        WitnessRefusal::Membership(r) => membership_problem(&r),
         WitnessRefusal::Node(e) => e.into(),
     })
+}
+
+/// The problem of a members-only refusal of a checkpoint.
+pub(crate) fn membership_problem(r: &punte_node::membership::MembershipRefusal) -> ApiError {
+    use punte_node::membership::MembershipRefusal;
+    match r {
+        MembershipRefusal::Internal(e) => {
+            tracing::error!(error = %e, "membership list unreadable");
+            ApiError::internal()
+        }
+        _ => ApiError::new(
+            StatusCode::FORBIDDEN,
+            r.code(),
+            "Not accepted: this node accepts only network members",
+            r.to_string(),
+        ),
+    }
 }
 
 async fn add_checkpoint(

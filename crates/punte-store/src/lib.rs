@@ -14,6 +14,7 @@ pub mod documents;
 pub mod federation;
 pub mod indicators;
 pub mod log;
+pub mod membership;
 pub mod meta;
 pub mod tokens;
 pub mod witness;

@@ -343,10 +343,11 @@ pub fn retire_key(conn: &Connection, public_key: &[u8; 32], at: u64) -> Result<(
     Ok(())
 }
 
-/// Number of activities (kind 1) whose bytes are present: the outbox's `totalItems`.
+/// Number of activities (kind 1) and membership lists (kind 4) whose bytes are present: the
+/// outbox's `totalItems`.
 pub fn outbox_count(conn: &Connection) -> Result<u64> {
     let n: i64 = conn.query_row(
-        "SELECT count(*) FROM log_entries WHERE kind = 1 AND activity IS NOT NULL",
+        "SELECT count(*) FROM log_entries WHERE activity IS NOT NULL AND kind IN (1, 4)",
         [],
         |r| r.get(0),
     )?;
@@ -357,7 +358,7 @@ pub fn outbox_count(conn: &Connection) -> Result<u64> {
 /// (index, exact activity bytes).
 pub fn outbox_page(conn: &Connection, offset: u64, limit: u64) -> Result<Vec<(u64, Vec<u8>)>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT idx, activity FROM log_entries WHERE kind = 1 AND activity IS NOT NULL
+        "SELECT idx, activity FROM log_entries WHERE activity IS NOT NULL AND kind IN (1, 4)
          ORDER BY idx LIMIT ?1 OFFSET ?2",
     )?;
     let rows = stmt.query_map(

@@ -168,3 +168,44 @@ fn keys_are_private_files() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
 }
+
+#[test]
+fn members_commands_show_the_state_and_explain_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init(d);
+    assert!(ok(&punte(d, &["members", "list"])).contains("no membership list"));
+    let status = ok(&punte(d, &["members", "status"]));
+    assert!(
+        status.contains("(none configured)") && status.contains("members only: false"),
+        "{status}"
+    );
+    let out = punte(d, &["members", "remove", "https://x.example/actor"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a current member"));
+    let out = punte(
+        d,
+        &[
+            "members",
+            "admit",
+            "https://x.example/actor",
+            "--country",
+            "XX",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'XX'"));
+
+    std::fs::write(
+        d.join("punte.toml"),
+        "[membership]\ncoordinator = \"https://coord.example/actor\"\nmembers_only = true\n",
+    )
+    .unwrap();
+    let status = ok(&punte(d, &["--config", "punte.toml", "members", "status"]));
+    assert!(
+        status.contains("coordinator: https://coord.example/actor")
+            && status.contains("members only: true")
+            && status.contains("none known yet"),
+        "{status}"
+    );
+}

@@ -164,6 +164,45 @@ async fn deliver(fed: &Arc<Federation>, d: DueDelivery) {
         .await;
         return;
     };
+    // Members-only mode: nothing goes to an actor who is not a current member.
+    if fed.settings.membership.members_only
+        && let Some(recipient) = &d.recipient
+    {
+        let gate = {
+            let fed = fed.clone();
+            let recipient = recipient.clone();
+            tokio::task::spawn_blocking(move || fed.membership_gate(&recipient)).await
+        };
+        match gate {
+            Ok(Ok(_)) => {}
+            Ok(Err(r @ crate::membership::MembershipRefusal::NotAMember(_))) => {
+                let error = format!("not delivered (members-only mode): {r}");
+                record(fed, id, AttemptOutcome::Failed, None, Some(error), None).await;
+                return;
+            }
+            Ok(Err(r)) => {
+                // No list yet (or unreadable): wait for it rather than deliver to anyone.
+                let delay = backoff(
+                    fed.settings.retry_base,
+                    fed.settings.retry_max_delay,
+                    d.attempts,
+                );
+                let next_attempt_ms = now.saturating_add(millis(delay));
+                let error = format!("waiting (members-only mode): {r}");
+                let give_up_at = d
+                    .created_ms
+                    .saturating_add(millis(fed.settings.give_up_after));
+                let outcome = if next_attempt_ms > give_up_at {
+                    AttemptOutcome::Failed
+                } else {
+                    AttemptOutcome::Retry { next_attempt_ms }
+                };
+                record(fed, id, outcome, None, Some(error), None).await;
+                return;
+            }
+            Err(_) => return,
+        }
+    }
     let context = {
         let fed = fed.clone();
         let host = d.host.clone();

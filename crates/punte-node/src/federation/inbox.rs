@@ -21,6 +21,7 @@ use punte_store::federation::{self as store, FollowState};
 use super::adaptations::{self, Incoming};
 use super::{Federation, KnownActor, RemoteError, emit_decision, replica};
 use crate::error::NodeError;
+use crate::membership::{Gate, MembershipRefusal};
 use crate::publish::LogWriter;
 
 /// Largest accepted inbox body (DESIGN.md §4.2).
@@ -72,6 +73,10 @@ pub enum InboxRefusal {
     Malformed(ActivityError),
     #[error("{0}")]
     Forbidden(String),
+    /// Members-only mode refused the peer (`not-a-member`, `member-key-mismatch`,
+    /// `membership-unknown`).
+    #[error("{0}")]
+    Membership(MembershipRefusal),
     #[error("{0}")]
     Unprocessable(String),
     #[error("internal error: {0}")]
@@ -87,6 +92,8 @@ impl InboxRefusal {
             Self::Unsigned | Self::Signature(_) | Self::Proof(_) | Self::ProofRequired => 401,
             Self::ActorUnavailable { .. } => 401,
             Self::KeyNotActors { .. } | Self::Forbidden(_) => 403,
+            Self::Membership(MembershipRefusal::Internal(_)) => 500,
+            Self::Membership(_) => 403,
             Self::Unprocessable(_) => 422,
             Self::Internal(_) => 500,
         }
@@ -110,6 +117,7 @@ impl InboxRefusal {
             Self::ProofRequired => "proof-required",
             Self::Malformed(_) => "malformed-activity",
             Self::Forbidden(_) => "forbidden",
+            Self::Membership(r) => r.code(),
             Self::Unprocessable(_) => "unprocessable",
             Self::Internal(_) => "internal",
         }
@@ -207,6 +215,10 @@ impl Federation {
                 "activities of this node are not accepted from outside".to_owned(),
             ));
         }
+        // Members-only mode: refuse non-members before fetching anything of theirs.
+        let gate = self
+            .membership_gate(&actor_id)
+            .map_err(InboxRefusal::Membership)?;
 
         let http = HttpRequest {
             method: request.method.clone(),
@@ -254,6 +266,21 @@ impl Federation {
                 Err(e) => return Err(InboxRefusal::Signature(e)),
             }
         };
+        let pinned = match &gate {
+            Gate::Member(key) => Some(*key),
+            Gate::Open => None,
+        };
+        let key_mismatch = |what: &str, key_id: &str| {
+            InboxRefusal::Membership(MembershipRefusal::KeyMismatch(format!(
+                "the {what} is by {}, not by the identity key the membership list pins for {actor_id}",
+                key_id.chars().take(300).collect::<String>()
+            )))
+        };
+        if let Some(pinned) = pinned
+            && actor.remote.keys.ed25519_key(&verified.key_id) != Some(pinned)
+        {
+            return Err(key_mismatch("http signature", &verified.key_id));
+        }
 
         let mut evidence = json!({
             "keyId": verified.key_id,
@@ -275,6 +302,11 @@ impl Federation {
                 other => other,
             };
             let ok = checked.map_err(|e| InboxRefusal::Proof(e.to_string()))?;
+            if let Some(pinned) = pinned
+                && actor.remote.keys.ed25519_key(&ok.verification_method) != Some(pinned)
+            {
+                return Err(key_mismatch("proof", &ok.verification_method));
+            }
             evidence.as_object_mut().map(|e| {
                 e.insert(
                     "proof".to_owned(),

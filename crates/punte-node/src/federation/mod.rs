@@ -61,6 +61,8 @@ pub struct FederationSettings {
     pub actor_ttl: Duration,
     /// Require signed GETs for the node's own collections (outbox, followers, following).
     pub authorized_fetch: bool,
+    /// The network coordinator and members-only mode (`[membership]`).
+    pub membership: crate::membership::MembershipSettings,
 }
 
 impl Default for FederationSettings {
@@ -79,6 +81,7 @@ impl Default for FederationSettings {
             replica_poll_interval: Duration::from_secs(600),
             actor_ttl: Duration::from_secs(24 * 3600),
             authorized_fetch: false,
+            membership: crate::membership::MembershipSettings::default(),
         }
     }
 }
@@ -116,6 +119,8 @@ pub struct Federation {
     sync_wakeup: tokio::sync::Notify,
     /// The inbox writer thread's queue (group commit), started on first use.
     inbox_writer: std::sync::OnceLock<std::sync::mpsc::Sender<inbox::Job>>,
+    /// The membership list in force, parsed, by the log index that published it.
+    pub(crate) membership_cache: Mutex<Option<crate::membership::ListInForce>>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -167,6 +172,7 @@ impl Federation {
             actors: Mutex::new(HashMap::new()),
             sync_wakeup: tokio::sync::Notify::new(),
             inbox_writer: std::sync::OnceLock::new(),
+            membership_cache: Mutex::new(None),
         })
     }
 
@@ -518,6 +524,18 @@ impl Federation {
 
     /// Runs the delivery worker and the replica sync until `shutdown` turns true.
     pub async fn run(self: Arc<Self>, shutdown: tokio::sync::watch::Receiver<bool>) {
+        if self.settings.membership.members_only {
+            match self.membership_in_force() {
+                Ok(Some(_)) => {}
+                Ok(None) => tracing::warn!(
+                    coordinator = ?self.settings.membership.coordinator,
+                    "members-only mode is on but no membership list is known yet: every peer but the coordinator is refused until the coordinator's list is replicated"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "members-only mode: the membership list is unreadable")
+                }
+            }
+        }
         let deliveries = tokio::spawn(delivery::run(self.clone(), shutdown.clone()));
         let sync = tokio::spawn(replica::run(self.clone(), shutdown.clone()));
         let witness = tokio::spawn(crate::witness::run(self.clone(), shutdown));

@@ -148,6 +148,18 @@ fn apply_envelope(
                 && env.object.id() == actor
             {
                 "organisation"
+            } else if object.get("type").and_then(Value::as_str) == Some(objects::MEMBERSHIP_TYPE) {
+                let checked = crate::membership::check_replicated(
+                    tx,
+                    actor,
+                    index,
+                    object,
+                    &env.actor_origin,
+                )?;
+                if let Err(reason) = checked {
+                    return Ok(format!("not applied: {reason}"));
+                }
+                "membership"
             } else {
                 match objects::parse_object(object, &env.actor_origin) {
                     Ok(_) => match ObjectKind::of(object) {
@@ -703,7 +715,10 @@ impl Federation {
                             received_ms: now,
                         },
                     )?;
-                    if decoded.body.kind == punte_log::EntryKind::Activity {
+                    if matches!(
+                        decoded.body.kind,
+                        punte_log::EntryKind::Activity | punte_log::EntryKind::Membership
+                    ) {
                         apply_activity(
                             tx,
                             actor,

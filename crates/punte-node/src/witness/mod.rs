@@ -71,6 +71,10 @@ pub enum WitnessRefusal {
     /// 422: the consistency proof does not verify.
     #[error("{0}")]
     BadProof(String),
+    /// 403 (500 if the list is unreadable): members-only mode refused the log's origin, or
+    /// the checkpoint is not signed by the member's pinned identity key.
+    #[error("{0}")]
+    Membership(crate::membership::MembershipRefusal),
     #[error(transparent)]
     Node(#[from] NodeError),
 }
@@ -390,11 +394,27 @@ impl Federation {
         let checkpoint = Checkpoint::parse(&note.text)
             .map_err(|e| WitnessRefusal::BadRequest(format!("the checkpoint: {e}")))?;
         let origin = checkpoint.origin.clone();
+        // Members-only mode: only listed members' logs, signed by their pinned key.
+        let pinned = self
+            .membership_origin_gate(&origin)
+            .map_err(WitnessRefusal::Membership)?;
         let mut partner = self
             .witnessed(&origin, false)
             .await?
             .ok_or_else(|| WitnessRefusal::UnknownOrigin(origin.clone()))?;
-        if open_checkpoint(&request.note, &partner.keys, &[]).is_err() {
+        if let Some(key) = pinned {
+            partner.keys = NoteVerifier::new(&origin, KeyType::Ed25519, key)
+                .into_iter()
+                .collect();
+            open_checkpoint(&request.note, &partner.keys, &[]).map_err(|e| {
+                WitnessRefusal::Membership(crate::membership::MembershipRefusal::KeyMismatch(
+                    format!(
+                        "the checkpoint is not signed by the identity key the membership list pins for {}: {e}",
+                        partner.actor
+                    ),
+                ))
+            })?;
+        } else if open_checkpoint(&request.note, &partner.keys, &[]).is_err() {
             // The partner may have rotated its key: read its actor again, once.
             partner = self
                 .witnessed(&origin, true)

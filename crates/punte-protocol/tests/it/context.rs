@@ -4,8 +4,9 @@
 use punte_protocol::activity::{self, ActivityHeader};
 use punte_protocol::context::{self, PUNTE_CONTEXT_IRI, context_document};
 use punte_protocol::objects::{
-    Attestation, ObjectKind, adaptation_to_object, attestation_to_object, evaluation_to_object,
-    indicator_to_object, practice_to_object, standalone,
+    Attestation, Member, MembershipAction, MembershipList, ObjectKind, adaptation_to_object,
+    attestation_to_object, evaluation_to_object, indicator_to_object, membership_to_object,
+    practice_to_object, standalone,
 };
 use serde_json::Value;
 
@@ -120,6 +121,26 @@ fn every_term_used_is_defined() {
                 adopter: "https://it.example/actor".to_owned(),
                 adaptation_version: 1,
                 published: "2025-01-01T00:00:00Z".to_owned(),
+            },
+            &u,
+        )),
+        standalone(&membership_to_object(
+            &MembershipList {
+                id: format!("{}/membership", u.base()),
+                coordinator: u.actor(),
+                version: 1,
+                published: "2025-01-01T00:00:00Z".to_owned(),
+                members: vec![Member {
+                    actor: "https://it.example/actor".to_owned(),
+                    name: Some("Org".to_owned()),
+                    country: punte_model::CountryCode::parse("IT").unwrap(),
+                    identity_key: key.verifying_key(),
+                    witness_key: "it.example/punte-witness+00000000+AAAA".to_owned(),
+                    joined: punte_model::Date::parse("2025-01-01").unwrap(),
+                    left: None,
+                }],
+                action: MembershipAction::Admit,
+                changed: "https://it.example/actor".to_owned(),
             },
             &u,
         )),

@@ -121,6 +121,19 @@ pub fn summarise(kind: u8, bytes: Option<&[u8]>, want: &str) -> ActivitySummary 
                                 object.get("name").and_then(Json::as_str).map(String::from);
                         }
                     }
+                    // A membership list: its version and what it changed.
+                    if let (Some(version), Some(change)) = (
+                        object.get("version").and_then(Json::as_u64),
+                        object.get("change"),
+                    ) && out.object_type.as_deref() == Some("MembershipList")
+                    {
+                        let field = |k: &str| change.get(k).and_then(Json::as_str).unwrap_or("?");
+                        out.object_name = Some(format!(
+                            "v{version} · {} {}",
+                            field("action"),
+                            field("actor")
+                        ));
+                    }
                 }
                 _ => {}
             }

@@ -111,8 +111,59 @@ struct NetworkPage {
     failed: Vec<FailedView>,
     received: Vec<ReceivedView>,
     partner_practices: usize,
+    membership: MembershipView,
     values: BTreeMap<String, String>,
     errors: FormErrors,
+}
+
+/// The membership section: the coordinator, members-only mode and the list in force.
+#[derive(Serialize)]
+struct MembershipView {
+    coordinator: Option<String>,
+    is_coordinator: bool,
+    members_only: bool,
+    version: Option<u64>,
+    log_index: Option<u64>,
+    listed: bool,
+    members: Vec<MemberView>,
+}
+
+#[derive(Serialize)]
+struct MemberView {
+    actor: String,
+    name: Option<String>,
+    country: String,
+    joined: String,
+    left: Option<String>,
+}
+
+fn membership_view(
+    status: punte_node::membership::MembershipStatus,
+    in_force: Option<punte_node::membership::ListInForce>,
+) -> MembershipView {
+    MembershipView {
+        coordinator: status.coordinator,
+        is_coordinator: status.is_coordinator,
+        members_only: status.members_only,
+        version: status.version,
+        log_index: status.log_index,
+        listed: status.listed,
+        members: in_force
+            .map(|f| {
+                f.list
+                    .members
+                    .iter()
+                    .map(|m| MemberView {
+                        actor: m.actor.clone(),
+                        name: m.name.clone(),
+                        country: m.country.as_str().to_owned(),
+                        joined: m.joined.to_string(),
+                        left: m.left.map(|d| d.to_string()),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
 }
 
 /// Everything the network page reads, in one call on the blocking pool.
@@ -126,6 +177,7 @@ struct NetworkData {
     failed: Vec<punte_store::federation::DeliveryRow>,
     received: Vec<InboxRow>,
     partner_practices: usize,
+    membership: MembershipView,
 }
 
 /// `name@host` of a follow row.
@@ -188,6 +240,7 @@ async fn network_page(ctx: &Ctx) -> Result<NetworkPage, WebError> {
                 failed: f.deliveries(Some(DeliveryState::Failed), None, None, None, LATEST)?,
                 received: f.inbox_latest(LATEST)?,
                 partner_practices: f.partner_practices(None)?.practices.len(),
+                membership: membership_view(f.membership_status()?, f.membership_in_force()?),
             })
         })
         .await?;
@@ -259,6 +312,7 @@ async fn network_page(ctx: &Ctx) -> Result<NetworkPage, WebError> {
             .map(|r| received_view(ctx, r, &data.profiles))
             .collect(),
         partner_practices: data.partner_practices,
+        membership: data.membership,
         values,
         errors: FormErrors::default(),
     })

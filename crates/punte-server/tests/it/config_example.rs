@@ -29,6 +29,8 @@ const KEYS: &[&str] = &[
     "disclosure.k",
     "witness.min_cosignatures",
     "witness.distinct_countries",
+    "membership.coordinator",
+    "membership.members_only",
     "logging.level",
     "logging.format",
 ];

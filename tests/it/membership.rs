@@ -1,0 +1,538 @@
+//! Signed network membership (docs/protocol.md §1.10, §5.8): a coordinator admits, re-pins
+//! and removes members as kind-4 entries of its log; a node in members-only mode goes by the
+//! list in its verified replica of the coordinator's log and refuses non-members, listed
+//! actors signing with another key, and checkpoints of logs that belong to no member.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use punte_log::{EntryKind, SignedEntry};
+use punte_node::witness::format_add_checkpoint;
+use punte_protocol::activity;
+use punte_protocol::httpsig::{self, HttpRequest, SigningKeyRef};
+
+use crate::support::{TestNode, admin, eventually, practice_json, spawn_node_with};
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn actor(node: &TestNode) -> String {
+    format!("{}/actor", node.base)
+}
+
+/// A node that approves follows at once, with an organisation in `country`; `adjust` may
+/// set its `[membership]` section.
+async fn org(country: &str, adjust: impl FnOnce(&mut punte_server::Config)) -> TestNode {
+    let node = spawn_node_with(|c| {
+        c.federation.auto_approve_follows = true;
+        adjust(c);
+    })
+    .await;
+    admin(
+        &node,
+        Method::PUT,
+        "/api/v1/organisation",
+        Some(json!({"name": {"en": format!("NGO in {country}")}, "country": country, "languages": ["en"]})),
+    )
+    .await;
+    node
+}
+
+/// `follower` follows `origin` (which approves at once).
+async fn follow(follower: &TestNode, origin: &TestNode) {
+    admin(
+        follower,
+        Method::POST,
+        "/api/v1/following",
+        Some(json!({ "target": actor(origin) })),
+    )
+    .await;
+    let target = actor(origin);
+    eventually(30, "the follow to be accepted", || async {
+        let b = admin(
+            follower,
+            Method::GET,
+            "/api/v1/following?state=accepted",
+            None,
+        )
+        .await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["actor"] == target.as_str())
+            .then_some(())
+    })
+    .await;
+}
+
+/// The problem code (the fragment of `type`) of a problem body.
+fn code(body: &Value) -> &str {
+    body["type"]
+        .as_str()
+        .and_then(|t| t.rsplit('#').next())
+        .unwrap_or("")
+}
+
+enum Scheme {
+    Rfc9421,
+    Cavage,
+}
+
+/// Posts a Follow of `target` by `sender` to `target`'s inbox, with a proof by the sender's
+/// current identity key and an HTTP signature of `scheme`: (status, body).
+async fn send_follow(
+    sender: &TestNode,
+    target: &TestNode,
+    id: &str,
+    scheme: Scheme,
+) -> (u16, Value) {
+    let sender_actor = actor(sender);
+    let unsigned = json!({
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/data-integrity/v2", "https://w3id.org/punte/v1"],
+        "id": format!("{}/activities/membership-test-{id}", sender.base),
+        "type": "Follow",
+        "actor": sender_actor,
+        "object": actor(target),
+    });
+    let (identity, rsa) = {
+        let keys = sender.node.keys();
+        (keys.identity.clone(), keys.rsa.clone())
+    };
+    let published = punte_protocol::timestamp::format_rfc3339(now());
+    let body = serde_json::to_vec(
+        &activity::sign_activity(&unsigned, &sender_actor, &published, &identity).unwrap(),
+    )
+    .unwrap();
+    let mut req = HttpRequest::new("POST", format!("{}/inbox", target.base))
+        .with_header("Content-Type", "application/activity+json")
+        .with_body(body);
+    match scheme {
+        Scheme::Rfc9421 => httpsig::rfc9421::sign_request(
+            &mut req,
+            &format!("{sender_actor}#ed25519-key"),
+            SigningKeyRef::Ed25519(&identity),
+            now(),
+        )
+        .unwrap(),
+        Scheme::Cavage => httpsig::cavage::sign_request(
+            &mut req,
+            &format!("{sender_actor}#main-key"),
+            SigningKeyRef::Rsa(&rsa),
+            now(),
+        )
+        .unwrap(),
+    }
+    let mut builder = target.client.post(&req.target_uri);
+    for (name, value) in &req.headers {
+        if !name.eq_ignore_ascii_case("host") {
+            builder = builder.header(name, value);
+        }
+    }
+    let res = builder.body(req.body.clone()).send().await.unwrap();
+    let status = res.status().as_u16();
+    let bytes = res.bytes().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// Whether `node` holds `who` as a follower (in any state) or any activity from it.
+async fn holds_anything_of(node: &TestNode, who: &TestNode) -> bool {
+    let who = actor(who);
+    let followers = admin(node, Method::GET, "/api/v1/followers", None).await;
+    let inbox = admin(node, Method::GET, "/api/v1/inbox?limit=500", None).await;
+    followers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(inbox["items"].as_array().unwrap())
+        .any(|i| i["actor"] == who.as_str())
+}
+
+async fn status(node: &TestNode) -> Value {
+    admin(node, Method::GET, "/api/v1/membership/status", None).await
+}
+
+/// Waits until `node` goes by version `version` of the list.
+async fn in_force(node: &TestNode, version: u64) -> Value {
+    eventually(30, "the membership list to be replicated", || async {
+        let s = status(node).await;
+        (s["version"] == version).then_some(s)
+    })
+    .await
+}
+
+/// Submits the latest checkpoint of `log` to the witness endpoint of `witness`.
+async fn submit_checkpoint(log: &TestNode, witness: &TestNode) -> (u16, Value) {
+    let (size, note) = log
+        .node
+        .store()
+        .read(punte_store::log::latest_checkpoint)
+        .unwrap()
+        .unwrap();
+    let res = witness
+        .client
+        .post(format!("{}/witness/add-checkpoint", witness.base))
+        .body(format_add_checkpoint(size, &[], &note))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_only_nodes_accept_members_and_refuse_everyone_else() {
+    let coord = std::sync::Arc::new(org("BE", |_| {}).await);
+    let coordinator = actor(&coord);
+    let a = org("RO", |_| {}).await;
+    let x = org("FR", |_| {}).await;
+    let m = {
+        let c = coordinator.clone();
+        std::sync::Arc::new(
+            org("IT", move |cfg| {
+                cfg.membership.coordinator = Some(c);
+                cfg.membership.members_only = true;
+            })
+            .await,
+        )
+    };
+
+    // Before any list is known, members-only refuses everyone but the coordinator.
+    let (st, body) = send_follow(&a, &m, "early", Scheme::Rfc9421).await;
+    assert_eq!((st, code(&body)), (403, "membership-unknown"), "{body}");
+
+    // The coordinator admits a (country from its profile) and m (country given).
+    let admitted = admin(
+        &coord,
+        Method::POST,
+        "/api/v1/membership/admit",
+        Some(json!({"actor": actor(&a)})),
+    )
+    .await;
+    assert_eq!(admitted["version"], 1);
+    assert_eq!(admitted["members"][0]["country"], "RO");
+    assert_eq!(
+        admitted["members"][0]["identityKey"],
+        punte_protocol::multikey::encode_ed25519_public(&a.node.keys().identity.verifying_key())
+    );
+    let admitted = admin(
+        &coord,
+        Method::POST,
+        "/api/v1/membership/admit",
+        Some(json!({"actor": actor(&m), "country": "it"})),
+    )
+    .await;
+    assert_eq!(admitted["version"], 2);
+    assert_eq!(admitted["members"][1]["country"], "IT");
+    assert_eq!(
+        admitted["members"][1]["witnessKey"],
+        m.node.witness_vkey().unwrap()
+    );
+
+    // Refusals of the admin API: a duplicate, an unreachable actor, the coordinator itself.
+    let dup = coord
+        .send(
+            Method::POST,
+            "/api/v1/membership/admit",
+            Some(&coord.admin),
+            Some(json!({"actor": actor(&a)})),
+        )
+        .await;
+    assert_eq!((dup.status, code(&dup.body)), (409, "already-a-member"));
+    let gone = coord
+        .send(
+            Method::POST,
+            "/api/v1/membership/admit",
+            Some(&coord.admin),
+            Some(json!({"actor": "http://127.0.0.1:9/actor", "country": "RO"})),
+        )
+        .await;
+    assert_eq!((gone.status, code(&gone.body)), (502, "member-unreachable"));
+    let itself = coord
+        .send(
+            Method::POST,
+            "/api/v1/membership/admit",
+            Some(&coord.admin),
+            Some(json!({"actor": coordinator})),
+        )
+        .await;
+    assert_eq!(
+        (itself.status, code(&itself.body)),
+        (422, "member-unusable")
+    );
+    let editor = coord
+        .send(
+            Method::POST,
+            "/api/v1/membership/remove",
+            Some(&coord.editor),
+            Some(json!({"actor": actor(&a)})),
+        )
+        .await;
+    assert_eq!(editor.status, 403);
+
+    // m follows the coordinator (always accepted) and replicates its list.
+    follow(&m, &coord).await;
+    let s = in_force(&m, 2).await;
+    assert_eq!(s["membersOnly"], true);
+    assert_eq!(s["listed"], true);
+    assert_eq!(s["members"], 2);
+    assert_eq!(s["coordinator"], coordinator.as_str());
+
+    // A listed member follows m and m follows it back; its deliveries are applied.
+    follow(&a, &m).await;
+    follow(&m, &a).await;
+    let created = a.post("/api/v1/practices", practice_json()).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let from_a = actor(&a);
+    eventually(30, "a's practice to reach m", || async {
+        let b = admin(
+            &m,
+            Method::GET,
+            &format!("/api/v1/replicated?kind=practice&actor={from_a}"),
+            None,
+        )
+        .await;
+        (!b["items"].as_array().unwrap().is_empty()).then_some(())
+    })
+    .await;
+
+    // A non-member's Follow and its deliveries are refused; nothing of it is stored.
+    let (st, body) = send_follow(&x, &m, "x1", Scheme::Rfc9421).await;
+    assert_eq!((st, code(&body)), (403, "not-a-member"), "{body}");
+    admin(
+        &x,
+        Method::POST,
+        "/api/v1/following",
+        Some(json!({ "target": actor(&m) })),
+    )
+    .await;
+    let x_practice = x.post("/api/v1/practices", practice_json()).await;
+    assert_eq!(x_practice.status, 201);
+    let to_m = m.base.trim_start_matches("http://").to_owned();
+    eventually(30, "x's delivery attempt to m", || async {
+        let b = admin(&x, Method::GET, "/api/v1/deliveries", None).await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["inbox"].as_str().unwrap_or("").contains(&to_m) && d["lastStatus"] == 403)
+            .then_some(())
+    })
+    .await;
+    assert!(!holds_anything_of(&m, &x).await);
+
+    // A witness in members-only mode refuses checkpoints of a log that is no member's.
+    let (st, body) = submit_checkpoint(&x, &m).await;
+    assert_eq!((st, code(&body)), (403, "not-a-member"), "{body}");
+
+    // A listed member signing with a key other than the pinned one is refused: an RSA
+    // (draft-cavage) signature, and after a's identity key rotation, its new key.
+    let (st, body) = send_follow(&a, &m, "rsa", Scheme::Cavage).await;
+    assert_eq!((st, code(&body)), (403, "member-key-mismatch"), "{body}");
+    a.node.rotate_identity_key().unwrap();
+    let (st, body) = send_follow(&a, &m, "rotated", Scheme::Rfc9421).await;
+    assert_eq!((st, code(&body)), (403, "member-key-mismatch"), "{body}");
+    let (st, body) = submit_checkpoint(&a, &m).await;
+    assert_eq!((st, code(&body)), (403, "member-key-mismatch"), "{body}");
+
+    // The coordinator re-pins a's keys; once m has the new list, a is accepted again.
+    let updated = admin(
+        &coord,
+        Method::POST,
+        "/api/v1/membership/update",
+        Some(json!({"actor": actor(&a)})),
+    )
+    .await;
+    assert_eq!(updated["version"], 3);
+    let unchanged = coord
+        .send(
+            Method::POST,
+            "/api/v1/membership/update",
+            Some(&coord.admin),
+            Some(json!({"actor": actor(&a)})),
+        )
+        .await;
+    assert_eq!(
+        (unchanged.status, code(&unchanged.body)),
+        (409, "keys-unchanged")
+    );
+    in_force(&m, 3).await;
+    let (st, body) = send_follow(&a, &m, "repinned", Scheme::Rfc9421).await;
+    assert!(st < 300, "{st} {body}");
+    // Its checkpoints (signed by the new key) and the coordinator's pass the gate: cosigned,
+    // or 409 when the witness state is at another size.
+    for log in [&a, &*coord] {
+        let (st, body) = submit_checkpoint(log, &m).await;
+        assert!(matches!(st, 200 | 409), "{st} {body}");
+    }
+
+    // The coordinator removes a; once replicated, a is refused.
+    let removed = admin(
+        &coord,
+        Method::POST,
+        "/api/v1/membership/remove",
+        Some(json!({"actor": actor(&a)})),
+    )
+    .await;
+    assert_eq!(removed["version"], 4);
+    assert_eq!(removed["members"][0]["current"], false);
+    assert!(removed["members"][0]["left"].is_string());
+    let s = in_force(&m, 4).await;
+    assert_eq!(s["members"], 1);
+    let (st, body) = send_follow(&a, &m, "removed", Scheme::Rfc9421).await;
+    assert_eq!((st, code(&body)), (403, "not-a-member"), "{body}");
+    // m delivers nothing more to the removed member, which still follows it.
+    let after = m.post("/api/v1/practices", practice_json()).await;
+    assert_eq!(after.status, 201, "{}", after.body);
+    let to_a = a.base.trim_start_matches("http://").to_owned();
+    eventually(30, "m's delivery to a to be withheld", || async {
+        let b = admin(&m, Method::GET, "/api/v1/deliveries?state=failed", None).await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| {
+                d["inbox"].as_str().unwrap_or("").contains(&to_a)
+                    && d["lastError"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("not a current member")
+                    && d["attempts"] == 1
+                    && d["lastStatus"].is_null()
+            })
+            .then_some(())
+    })
+    .await;
+    let again = coord
+        .send(
+            Method::POST,
+            "/api/v1/membership/remove",
+            Some(&coord.admin),
+            Some(json!({"actor": actor(&a)})),
+        )
+        .await;
+    assert_eq!((again.status, code(&again.body)), (404, "not-a-member"));
+
+    // The coordinator's history shows each change as a kind-4 entry, versions increasing.
+    let size = coord.node.log_size().unwrap();
+    let page = admin(
+        &coord,
+        Method::GET,
+        &format!("/log/entries?start=0&end={size}"),
+        None,
+    )
+    .await;
+    let mut changes = Vec::new();
+    for e in page["entries"].as_array().unwrap() {
+        let entry =
+            SignedEntry::decode(&STANDARD.decode(e["entry"].as_str().unwrap()).unwrap()).unwrap();
+        if entry.body.kind != EntryKind::Membership {
+            continue;
+        }
+        let update: Value =
+            serde_json::from_slice(&STANDARD.decode(e["activity"].as_str().unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(update["type"], "Update");
+        assert!(update["proof"].is_object());
+        let list = &update["object"];
+        changes.push((
+            list["version"].as_u64().unwrap(),
+            list["change"]["action"].as_str().unwrap().to_owned(),
+            list["change"]["actor"].as_str().unwrap().to_owned(),
+        ));
+    }
+    assert_eq!(
+        changes,
+        vec![
+            (1, "admit".to_owned(), actor(&a)),
+            (2, "admit".to_owned(), actor(&m)),
+            (3, "update".to_owned(), actor(&a)),
+            (4, "remove".to_owned(), actor(&a)),
+        ]
+    );
+    let history = admin(&coord, Method::GET, "/api/v1/membership", None).await;
+    let versions: Vec<u64> = history["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(versions, [1, 2, 3, 4]);
+
+    // The public list is the published object, naming the entry that published it.
+    let res = coord
+        .client
+        .get(format!("{}/membership", coord.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let index: u64 = res.headers()["punte-log-index"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let public: Value = res.json().await.unwrap();
+    assert_eq!(public["version"], 4);
+    assert_eq!(public["type"], "MembershipList");
+    assert_eq!(Some(index), history["logIndex"].as_u64());
+    let last = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["index"] == index)
+        .unwrap();
+    let update: Value =
+        serde_json::from_slice(&STANDARD.decode(last["activity"].as_str().unwrap()).unwrap())
+            .unwrap();
+    let mut object = public.clone();
+    object.as_object_mut().unwrap().remove("@context");
+    assert_eq!(update["object"], object);
+
+    // The network page of m shows the coordinator, the mode and the list in force.
+    let reader = crate::web::Browser::new_for(&m);
+    assert_eq!(reader.sign_in(&m.reader).await.status, 303);
+    let page = reader.get("/network").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.has("Network membership"), "{}", page.body);
+    assert!(page.has("version 4 (entry"), "{}", page.body);
+    assert!(page.has("only listed members with matching keys"));
+    assert!(page.has("listed as a member") && page.has(&actor(&a)));
+
+    // The coordinator's history page labels the entries and says what each version changed.
+    let auditor = crate::web::Browser::new_for(&coord);
+    assert_eq!(auditor.sign_in(&coord.reader).await.status, 303);
+    let page = auditor.get("/history").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.has("membership"), "{}", page.body);
+    assert!(
+        page.has(&format!("v4 · remove {}", actor(&a))),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.has(&format!("v2 · admit {}", actor(&m))),
+        "{}",
+        page.body
+    );
+
+    // A node that is no coordinator publishes no list.
+    let none = m
+        .client
+        .get(format!("{}/membership", m.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 404);
+}
