@@ -17,6 +17,7 @@ mod federation;
 mod federation_inbox;
 mod fedify;
 mod log;
+mod preregistration;
 mod support;
 mod web;
 mod web_compare;

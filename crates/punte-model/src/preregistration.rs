@@ -44,6 +44,9 @@ pub enum Deviation {
     /// The plan named could not be read (not replicated, deleted, or not an evaluation of
     /// the same organisation).
     PlanUnavailable,
+    /// The results' first publication is not readable in the log (its entry was redacted),
+    /// so the plan cannot be shown to precede it.
+    FirstPublicationUnknown,
     /// The evaluation named as the plan is not at stage `plan`.
     NotAPlan,
     /// The plan's last version was published at or after the results' first publication.
@@ -72,6 +75,7 @@ impl Deviation {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::PlanUnavailable => "planUnavailable",
+            Self::FirstPublicationUnknown => "firstPublicationUnknown",
             Self::NotAPlan => "notAPlan",
             Self::PlanChangedAfterResults { .. } => "planChangedAfterResults",
             Self::SubjectChanged => "subjectChanged",
@@ -102,6 +106,9 @@ impl fmt::Display for Deviation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::PlanUnavailable => f.write_str("the plan named cannot be read"),
+            Self::FirstPublicationUnknown => f.write_str(
+                "the results' first publication is not readable in the log, so the plan cannot be shown to precede it",
+            ),
             Self::NotAPlan => f.write_str("the evaluation named as plan is not at stage plan"),
             Self::PlanChangedAfterResults {
                 plan_entry,
@@ -159,6 +166,11 @@ impl Adherence {
     /// Results naming a plan that cannot be read: they did not (verifiably) follow it.
     pub fn plan_unavailable() -> Self {
         Self::from_deviations(vec![Deviation::PlanUnavailable])
+    }
+
+    /// Results whose first publication cannot be read: the order cannot be verified.
+    pub fn first_publication_unknown() -> Self {
+        Self::from_deviations(vec![Deviation::FirstPublicationUnknown])
     }
 }
 
