@@ -752,3 +752,63 @@ pub fn csv_text(records: &[Vec<String>]) -> std::io::Result<String> {
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     String::from_utf8(bytes).map_err(std::io::Error::other)
 }
+
+// ----- pre-registration of the node's own evaluations -----
+
+impl Node {
+    /// For each of `evaluations` (this node's own) that names a plan: how it follows that
+    /// plan ([`preregistration::compare`], with the plan's last and the results' first entry
+    /// in this node's log), keyed by the results' id.
+    pub fn plan_adherence(
+        &self,
+        evaluations: &[Evaluation],
+    ) -> Result<BTreeMap<String, Adherence>, NodeError> {
+        if evaluations.iter().all(|e| e.content.plan.is_none()) {
+            return Ok(BTreeMap::new());
+        }
+        let urls = NodeUrls::new(&self.settings.base_url)?;
+        self.store.read(|conn| -> Result<_, NodeError> {
+            let entries: HashMap<String, punte_store::analysis::ObjectEntry> =
+                punte_store::analysis::latest_object_entries(
+                    conn,
+                    objects::ObjectKind::Evaluation.type_term(),
+                )?
+                .into_iter()
+                .map(|e| (e.object_id.clone(), e))
+                .collect();
+            let mut out = BTreeMap::new();
+            for results in evaluations {
+                let Some(plan_id) = &results.content.plan else {
+                    continue;
+                };
+                let plan = match docs::get_current(conn, DocKind::Evaluation, plan_id) {
+                    Ok(rec) => Some(decode_record::<Evaluation>(DocKind::Evaluation, &rec)?),
+                    Err(StoreError::NotFound { .. } | StoreError::Gone { .. }) => None,
+                    Err(e) => return Err(e.into()),
+                };
+                let plan_entry = entries
+                    .get(&urls.evaluation(plan_id))
+                    .filter(|e| plan.as_ref().is_some_and(|p| e.version == Some(p.version)));
+                let first = entries
+                    .get(&urls.evaluation(&results.id))
+                    .map(|e| e.first_index);
+                let adherence = match (plan.as_ref().zip(plan_entry), first) {
+                    (None, _) => Adherence::plan_unavailable(),
+                    (Some(_), None) => Adherence::first_publication_unknown(),
+                    (Some((plan, entry)), Some(first)) => preregistration::compare(
+                        PlanRecord {
+                            content: &plan.content,
+                            last_changed_at: entry.index,
+                        },
+                        ResultsRecord {
+                            content: &results.content,
+                            first_published_at: first,
+                        },
+                    ),
+                };
+                out.insert(results.id.clone(), adherence);
+            }
+            Ok(out)
+        })
+    }
+}
