@@ -526,7 +526,10 @@ async fn four_nodes_compare_one_indicator_as_computed_by_hand() {
     assert_eq!(first["replications"]["countries"], 1);
     assert_eq!(first["replications"]["independent"], 1);
     let origin = &map["origins"][0];
-    assert_eq!(origin["summary"], "replicated in 1 country by 1 organisation");
+    assert_eq!(
+        origin["summary"],
+        "replicated in 1 country by 1 organisation"
+    );
     let adopter = |country: usize| &origin["countries"][country]["adopters"][0];
     assert_eq!(adopter(0)["adaptation"], a_es_url.as_str());
     assert_eq!(adopter(0)["countersigned"], false);
@@ -537,11 +540,17 @@ async fn four_nodes_compare_one_indicator_as_computed_by_hand() {
     // The count links to RO's signed attestation entry.
     let ro_origin = ro.node.log_origin().unwrap();
     let cites = |sources: &Value, signed: &Value| {
-        sources.as_array().unwrap().iter().any(|s| {
-            s["origin"] == ro_origin.as_str() && s["logIndex"] == signed["logIndex"]
-        })
+        sources
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["origin"] == ro_origin.as_str() && s["logIndex"] == signed["logIndex"])
     };
-    assert!(cites(&adopter(1)["sources"], &signed_it), "{:#}", adopter(1));
+    assert!(
+        cites(&adopter(1)["sources"], &signed_it),
+        "{:#}",
+        adopter(1)
+    );
     assert!(cites(&first["replications"]["sources"], &signed_it));
 
     // Then ES's: replicated in 2 countries (ES, IT) by 2 organisations.
@@ -564,7 +573,11 @@ async fn four_nodes_compare_one_indicator_as_computed_by_hand() {
         assert_eq!(adopter["countsAsReplication"], true);
     }
     // The effects are unchanged by countersigning: the same pooled estimate.
-    close(&first["pooled"]["estimate"], mu, "pooled estimate after countersigning");
+    close(
+        &first["pooled"]["estimate"],
+        mu,
+        "pooled estimate after countersigning",
+    );
 
     // CSV: by Accept header and by ?format=csv.
     let csv = co

@@ -129,13 +129,22 @@ async fn results_that_follow_a_plan_registered_before_them_raise_the_evidence_gr
     monitoring["method"] = json!("monitoring");
     let deviating = created(&ro, monitoring).await;
     // Editing results later keeps their first publication: still after the plan.
-    edited(&ro, &followed, |e| e["title"] = json!({"en": "Final report"})).await;
+    edited(&ro, &followed, |e| {
+        e["title"] = json!({"en": "Final report"})
+    })
+    .await;
 
     // Bad references are refused, naming the field.
     for (body, what) in [
         (results(&p, Some("no-such-plan"), 20.0, 10.0), "unknown"),
-        (results(&p, Some(&followed), 20.0, 10.0), "a results evaluation"),
-        (results(&other, Some(&plan_a), 20.0, 10.0), "another subject"),
+        (
+            results(&p, Some(&followed), 20.0, 10.0),
+            "a results evaluation",
+        ),
+        (
+            results(&other, Some(&plan_a), 20.0, 10.0),
+            "another subject",
+        ),
     ] {
         let refused = ro.post("/api/v1/evaluations", body).await;
         assert_eq!(refused.status, 422, "{what}: {}", refused.body);
@@ -207,7 +216,10 @@ async fn results_that_follow_a_plan_registered_before_them_raise_the_evidence_gr
         .text()
         .await
         .unwrap();
-    assert!(csv.contains("method changed from prePost to monitoring"), "{csv}");
+    assert!(
+        csv.contains("method changed from prePost to monitoring"),
+        "{csv}"
+    );
 
     for n in [ro, co] {
         n.handle.stop(true).await;

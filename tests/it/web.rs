@@ -1483,8 +1483,7 @@ async fn the_live_feed_renders_without_javascript_and_streams_new_entries() {
 }
 
 #[tokio::test]
-async fn results_name_their_plan_in_the_form_and_the_practice_page_says_whether_they_followed_it()
-{
+async fn results_name_their_plan_in_the_form_and_the_practice_page_says_whether_they_followed_it() {
     let b = Browser::new().await;
     b.sign_in(&b.node.editor).await;
     let csrf = b.csrf().await;
@@ -1549,7 +1548,11 @@ async fn results_name_their_plan_in_the_form_and_the_practice_page_says_whether_
     assert_eq!(post(results("monitoring", "results")).await.status, 303);
     let page = b.get(&format!("/practices/{id}")).await;
     assert!(page.has("Did not follow the plan"), "{}", page.body);
-    assert!(page.has("Method changed: Before and after → Monitoring"), "{}", page.body);
+    assert!(
+        page.has("Method changed: Before and after → Monitoring"),
+        "{}",
+        page.body
+    );
     b.speak("ro");
     let page = b.get(&format!("/practices/{id}")).await;
     assert!(page.has("A respectat planul") && page.has("Nu a respectat planul"));

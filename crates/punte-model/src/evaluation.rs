@@ -238,7 +238,10 @@ impl Validate for EvaluationContent {
         if let Some(plan) = &self.plan
             && plan.trim().is_empty()
         {
-            errors.add("plan", "must not be empty; leave it out when no plan was registered");
+            errors.add(
+                "plan",
+                "must not be empty; leave it out when no plan was registered",
+            );
         }
         if self.evaluator.name.trim().is_empty() {
             errors.add("evaluator.name", "must not be empty");

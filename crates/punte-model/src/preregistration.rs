@@ -39,7 +39,11 @@ pub struct ResultsRecord<'a> {
 
 /// One way results depart from their plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Deviation {
     /// The plan named could not be read (not replicated, deleted, or not an evaluation of
     /// the same organisation).
@@ -56,17 +60,27 @@ pub enum Deviation {
     },
     /// The plan evaluates another practice or adaptation.
     SubjectChanged,
-    MethodChanged { planned: Method, reported: Method },
+    MethodChanged {
+        planned: Method,
+        reported: Method,
+    },
     EvidenceLevelLowered {
         planned: EvidenceLevel,
         reported: EvidenceLevel,
     },
     /// A planned indicator (`code@version`) has no reported actual value.
-    OutcomeDropped { indicator: IndicatorRef },
+    OutcomeDropped {
+        indicator: IndicatorRef,
+    },
     /// A reported indicator the plan did not name.
-    OutcomeAdded { indicator: IndicatorRef },
+    OutcomeAdded {
+        indicator: IndicatorRef,
+    },
     /// The results' period is not inside the planned one.
-    PeriodOutsidePlan { planned: Period, reported: Period },
+    PeriodOutsidePlan {
+        planned: Period,
+        reported: Period,
+    },
 }
 
 impl Deviation {
@@ -305,7 +319,10 @@ mod tests {
     fn results() -> EvaluationContent {
         let mut r = evaluation(
             EvaluationStage::Results,
-            vec![value("esl-rate@1", Some(12.0)), value("attendance@2", Some(80.0))],
+            vec![
+                value("esl-rate@1", Some(12.0)),
+                value("attendance@2", Some(80.0)),
+            ],
         );
         r.plan = Some("plan-1".into());
         r
@@ -457,7 +474,10 @@ mod tests {
         let mut p = plan();
         p.subject.practice = Some("p2".into());
         p.stage = EvaluationStage::Results;
-        assert_eq!(kinds(&check(&p, &results())), vec!["notAPlan", "subjectChanged"]);
+        assert_eq!(
+            kinds(&check(&p, &results())),
+            vec!["notAPlan", "subjectChanged"]
+        );
         // A practice version edited between plan and results is the same subject.
         let mut p = plan();
         p.subject.practice_version = Some(2);

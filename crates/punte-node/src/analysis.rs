@@ -133,6 +133,14 @@ pub struct AnalysisReport<T: Serialize> {
     pub countersignatures: &'static str,
 }
 
+/// The three analyses of one indicator from one gathering ([`Node::analysis_all`]).
+#[derive(Debug, Clone)]
+pub struct FullAnalysis {
+    pub effects: AnalysisReport<EffectTable>,
+    pub ranking: Result<Ranking, AnalysisError>,
+    pub map: ReplicationMap,
+}
+
 impl Gathered {
     fn report<T: Serialize>(self, result: T) -> AnalysisReport<T> {
         AnalysisReport {
@@ -180,6 +188,25 @@ impl Node {
         let table = evaluation_effects(&g.spec, g.metric, &g.rows)?;
         let map = replication_map(&table, &g.adaptations);
         Ok(g.report(map))
+    }
+
+    /// The effect table, ranking and replication map of `indicator` from **one** gathering
+    /// of rows (the Compare page shows all three). The ranking may be refused (a neutral
+    /// indicator) while the table and the map stand.
+    pub fn analysis_all(
+        &self,
+        indicator: &IndicatorRef,
+        metric: Option<EffectMetric>,
+    ) -> Result<FullAnalysis, AnalysisFailure> {
+        let g = self.analysis_rows(indicator, metric)?;
+        let table = evaluation_effects(&g.spec, g.metric, &g.rows)?;
+        let ranking = rank_for_replication(&table, &g.adaptations);
+        let map = replication_map(&table, &g.adaptations);
+        Ok(FullAnalysis {
+            effects: g.report(table),
+            ranking,
+            map,
+        })
     }
 
     /// The rows and adaptations an analysis of `indicator` runs on.
@@ -559,7 +586,13 @@ impl Gatherer {
         // Evaluations named as plans, by URL (only those: most evaluations name none).
         let named: std::collections::HashSet<String> = pending
             .iter()
-            .filter_map(|p| p.evaluation.content.plan.as_ref().map(|id| p.urls.evaluation(id)))
+            .filter_map(|p| {
+                p.evaluation
+                    .content
+                    .plan
+                    .as_ref()
+                    .map(|id| p.urls.evaluation(id))
+            })
             .collect();
         let plans: HashMap<String, usize> = if named.is_empty() {
             HashMap::new()

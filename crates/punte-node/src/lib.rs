@@ -380,8 +380,13 @@ fn check_plan(
     use punte_model::evaluation::EvaluationStage;
     let record = match docs::get_current(conn, DocKind::Evaluation, plan) {
         Ok(r) => r,
-        Err(e @ (punte_store::StoreError::NotFound { .. } | punte_store::StoreError::Gone { .. })) => {
-            errors.add("plan", format!("{e}; name a plan (stage 'plan') of this node"));
+        Err(
+            e @ (punte_store::StoreError::NotFound { .. } | punte_store::StoreError::Gone { .. }),
+        ) => {
+            errors.add(
+                "plan",
+                format!("{e}; name a plan (stage 'plan') of this node"),
+            );
             return Ok(());
         }
         Err(e) => return Err(e.into()),

@@ -315,7 +315,10 @@ async fn the_catalogue_of_a_followed_coordinator_is_imported_from_the_command_li
          esl-rate,1,Early school leaving,Abandon școlar,%,percentage,decrease,mean\n",
     )
     .unwrap();
-    ok(&punte(co_dir.path(), &["indicator", "import", "catalogue.csv"]));
+    ok(&punte(
+        co_dir.path(),
+        &["indicator", "import", "catalogue.csv"],
+    ));
     let co_actor = format!("{co}/actor");
 
     // Not followed yet: the command says what to do.

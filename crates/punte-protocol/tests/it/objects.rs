@@ -299,8 +299,14 @@ fn an_evaluation_follows_a_plan_of_its_own_organisation_only() {
         refused(json!(format!("{OTHER}/evaluations/e3"))),
         ObjectError::CrossOrigin { ref field, .. } if field == "plan"
     ));
-    assert_eq!(field_of(&refused(json!(format!("{BASE}/practices/e3")))), "plan");
-    assert_eq!(field_of(&refused(json!(format!("{BASE}/evaluations/e7")))), "plan");
+    assert_eq!(
+        field_of(&refused(json!(format!("{BASE}/practices/e3")))),
+        "plan"
+    );
+    assert_eq!(
+        field_of(&refused(json!(format!("{BASE}/evaluations/e7")))),
+        "plan"
+    );
     assert_eq!(field_of(&refused(json!(3))), "plan");
     // A plan names no plan.
     let mut e = evaluation_to_object(&samples::evaluation(), &u);

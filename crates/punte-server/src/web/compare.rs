@@ -175,13 +175,12 @@ impl From<NodeError> for Failure {
 }
 
 fn analyse(node: &Node, indicator: &IndicatorRef) -> Result<Analysed, Failure> {
-    let effects = node.analysis_effects(indicator, None)?;
-    let ranking = match node.analysis_ranking(indicator, None) {
-        Ok(r) => Ok(r.result),
-        Err(AnalysisFailure::Analysis(a)) => Err(a),
-        Err(e) => return Err(e.into()),
-    };
-    let map = node.analysis_replication_map(indicator, None)?.result;
+    // One gathering of the rows feeds the table, the ranking and the map.
+    let punte_node::analysis::FullAnalysis {
+        effects,
+        ranking,
+        map,
+    } = node.analysis_all(indicator, None)?;
     let definition = node.indicator(indicator)?;
     let log_origin = node.log_origin()?;
     let urls = NodeUrls::new(&node.settings().base_url).map_err(NodeError::from)?;

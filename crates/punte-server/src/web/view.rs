@@ -225,9 +225,7 @@ pub fn plan(e: &Evaluation, adherence: Option<&Adherence>) -> Option<PlanView> {
                     Deviation::OutcomeDropped { indicator } => {
                         (indicator.to_string(), String::new())
                     }
-                    Deviation::OutcomeAdded { indicator } => {
-                        (String::new(), indicator.to_string())
-                    }
+                    Deviation::OutcomeAdded { indicator } => (String::new(), indicator.to_string()),
                     Deviation::PeriodOutsidePlan { planned, reported } => {
                         (period(planned), period(reported))
                     }
