@@ -1553,6 +1553,14 @@ async fn results_name_their_plan_in_the_form_and_the_practice_page_says_whether_
         "{}",
         page.body
     );
+    // The Compare page says it of each row too.
+    let compare = b.get("/compare?indicator=esl-rate@1").await;
+    assert_eq!(compare.status, 200);
+    assert!(
+        compare.has("Followed the plan") && compare.has("Did not follow the plan: Method changed"),
+        "{}",
+        compare.body
+    );
     b.speak("ro");
     let page = b.get(&format!("/practices/{id}")).await;
     assert!(page.has("A respectat planul") && page.has("Nu a respectat planul"));

@@ -70,6 +70,10 @@ struct RowView {
     excluded: Option<String>,
     verdict: &'static str,
     evidence: Evidence,
+    /// Whether the results followed the plan they name (none: they name none).
+    followed_plan: Option<bool>,
+    /// The kinds of their deviations from it (`deviation_{kind}` in the catalogues).
+    plan_deviations: Vec<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -326,6 +330,8 @@ fn result_view(ctx: &Ctx, data: &Analysed) -> ResultView {
                 excluded: r.exclusion().map(ToString::to_string),
                 verdict: r.verdict.as_str(),
                 evidence: names.evidence(&r.origin.source),
+                followed_plan: r.followed_plan,
+                plan_deviations: r.plan_deviations.iter().map(|d| d.kind()).collect(),
             }
         })
         .collect();
