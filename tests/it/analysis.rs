@@ -2,7 +2,8 @@
 //! publishes the indicator catalogue and the others import it from their replicas; a practice
 //! created in RO is adapted in IT and ES; evaluations with values are recorded everywhere; the
 //! coordinator follows the three and its effects, ranking and replication map match figures
-//! computed by hand here; no cell below k reaches any replica; unknown indicator versions are
+//! computed by hand here; RO countersigns IT's adaptation, then ES's, and "replicated in N
+//! countries by M organisations" counts each only once countersigned; no cell below k reaches any replica; unknown indicator versions are
 //! refused. The IATI 2.03 export is validated against the official schema with `xmllint`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -236,6 +237,9 @@ async fn four_nodes_compare_one_indicator_as_computed_by_hand() {
         ),
     )
     .await;
+    // IT and ES follow RO (an adaptation is of a partner's practice, and it reaches the
+    // origin organisation, whose actor the adopter knows from following it).
+    tokio::join!(follow_and_approve(&it, &ro), follow_and_approve(&es, &ro));
     // IT adapts RO's practice; two evaluations, the second on three pupils only.
     let a_it = created(
         &it,
@@ -485,6 +489,96 @@ async fn four_nodes_compare_one_indicator_as_computed_by_hand() {
         close(&adopter["effect"]["estimate"], *y, "adopter effect");
     }
 
+    // RO, the origin, receives both adaptations and countersigns IT's first. By hand: only
+    // countersigned adaptations count, so the practice is replicated in 1 country (IT) by 1
+    // organisation; ES's adaptation stays on the map, not counted.
+    let a_it_url = format!("{}/adaptations/{a_it}", it.base);
+    let a_es_url = format!("{}/adaptations/{a_es}", es.base);
+    eventually(60, "RO to receive both adaptations", || async {
+        let incoming = admin(&ro, Method::GET, "/api/v1/adaptations/incoming", None).await;
+        let items = incoming["items"].as_array().unwrap();
+        (items.len() == 2).then_some(())
+    })
+    .await;
+    let countersign = |url: String| {
+        let ro = &ro;
+        async move {
+            admin(
+                ro,
+                Method::POST,
+                "/api/v1/adaptations/countersign",
+                Some(json!({ "adaptation": url })),
+            )
+            .await["countersignature"]
+                .clone()
+        }
+    };
+    let signed_it = countersign(a_it_url.clone()).await;
+    wait_replica_complete(&co, &ro).await;
+    let (ranking, map) = ranking_and_map(&co).await;
+    let first = &ranking["practices"][0];
+    assert_eq!(first["practice"], p_ro_url.as_str());
+    assert_eq!(
+        first["replications"]["organisations"], 1,
+        "{:#}",
+        first["replications"]
+    );
+    assert_eq!(first["replications"]["countries"], 1);
+    assert_eq!(first["replications"]["independent"], 1);
+    let origin = &map["origins"][0];
+    assert_eq!(
+        origin["summary"],
+        "replicated in 1 country by 1 organisation"
+    );
+    let adopter = |country: usize| &origin["countries"][country]["adopters"][0];
+    assert_eq!(adopter(0)["adaptation"], a_es_url.as_str());
+    assert_eq!(adopter(0)["countersigned"], false);
+    assert_eq!(adopter(0)["countsAsReplication"], false);
+    assert_eq!(adopter(1)["adaptation"], a_it_url.as_str());
+    assert_eq!(adopter(1)["countersigned"], true);
+    assert_eq!(adopter(1)["countsAsReplication"], true);
+    // The count links to RO's signed attestation entry.
+    let ro_origin = ro.node.log_origin().unwrap();
+    let cites = |sources: &Value, signed: &Value| {
+        sources
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["origin"] == ro_origin.as_str() && s["logIndex"] == signed["logIndex"])
+    };
+    assert!(
+        cites(&adopter(1)["sources"], &signed_it),
+        "{:#}",
+        adopter(1)
+    );
+    assert!(cites(&first["replications"]["sources"], &signed_it));
+
+    // Then ES's: replicated in 2 countries (ES, IT) by 2 organisations.
+    let signed_es = countersign(a_es_url.clone()).await;
+    wait_replica_complete(&co, &ro).await;
+    let (ranking, map) = ranking_and_map(&co).await;
+    let first = &ranking["practices"][0];
+    assert_eq!(first["replications"]["organisations"], 2);
+    assert_eq!(first["replications"]["countries"], 2);
+    assert_eq!(first["replications"]["independent"], 2);
+    assert!(cites(&first["replications"]["sources"], &signed_es));
+    let origin = &map["origins"][0];
+    assert_eq!(
+        origin["summary"],
+        "replicated in 2 countries by 2 organisations"
+    );
+    for country in 0..2 {
+        let adopter = &origin["countries"][country]["adopters"][0];
+        assert_eq!(adopter["countersigned"], true, "{adopter:#}");
+        assert_eq!(adopter["countsAsReplication"], true);
+    }
+    // The effects are unchanged by countersigning: the same pooled estimate.
+    close(
+        &first["pooled"]["estimate"],
+        mu,
+        "pooled estimate after countersigning",
+    );
+
     // CSV: by Accept header and by ?format=csv.
     let csv = co
         .client
@@ -560,6 +654,25 @@ async fn four_nodes_compare_one_indicator_as_computed_by_hand() {
     for n in [ro, it, es, co] {
         n.handle.stop(true).await;
     }
+}
+
+/// The coordinator's ranking and replication map of `esl-rate@1`.
+async fn ranking_and_map(node: &TestNode) -> (Value, Value) {
+    let ranking = admin(
+        node,
+        Method::GET,
+        "/api/v1/analysis/esl-rate@1/ranking",
+        None,
+    )
+    .await;
+    let map = admin(
+        node,
+        Method::GET,
+        "/api/v1/analysis/esl-rate@1/replication-map",
+        None,
+    )
+    .await;
+    (ranking, map)
 }
 
 /// Runs `xmllint --schema` on `xml`; `Ok` when it validates, else its output.

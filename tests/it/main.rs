@@ -18,6 +18,7 @@ mod federation_inbox;
 mod fedify;
 mod log;
 mod membership;
+mod preregistration;
 mod support;
 mod web;
 mod web_compare;

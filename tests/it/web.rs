@@ -1481,3 +1481,88 @@ async fn the_live_feed_renders_without_javascript_and_streams_new_entries() {
         .unwrap();
     assert!(String::from_utf8_lossy(&next).starts_with("id: out-3.in-0\n"));
 }
+
+#[tokio::test]
+async fn results_name_their_plan_in_the_form_and_the_practice_page_says_whether_they_followed_it() {
+    let b = Browser::new().await;
+    b.sign_in(&b.node.editor).await;
+    let csrf = b.csrf().await;
+    assert_eq!(
+        b.node
+            .post("/api/v1/indicators", indicator_json())
+            .await
+            .status,
+        201
+    );
+    let id = b.create_practice(practice_json()).await;
+    let mut plan = evaluation_json(&id);
+    plan["stage"] = json!("plan");
+    plan["title"] = json!({"en": "Registered design"});
+    plan["values"] = json!([{"indicator": "esl-rate@1", "baseline": 18.5, "target": 10.0}]);
+    let plan = b.node.post("/api/v1/evaluations", plan).await;
+    assert_eq!(plan.status, 201, "{}", plan.body);
+    let plan_id = plan.body["id"].as_str().unwrap().to_owned();
+
+    let form_page = b.get(&format!("/practices/{id}/evaluations/new")).await;
+    assert!(
+        form_page.has(&format!("<option value=\"{plan_id}\">Registered design")),
+        "{}",
+        form_page.body
+    );
+    let path = format!("/practices/{id}/evaluations");
+    let results = |method: &'static str, stage: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("evaluatorName", "Ana Pop".into()),
+            ("evaluatorRole", "external".into()),
+            ("method", method.into()),
+            ("evidenceLevel", "3".into()),
+            ("stage", stage.into()),
+            ("plan", plan_id.clone()),
+            ("periodStart", "2024-09-01".into()),
+            ("periodEnd", "2025-06-30".into()),
+            ("indicator_0", "esl-rate@1".into()),
+            ("baseline_0", "18.5".into()),
+            ("actual_0", "12.1".into()),
+            ("n_0", "240".into()),
+            ("action", "save".into()),
+        ]
+    };
+    let post = |form: Vec<(&'static str, String)>| {
+        let path = path.clone();
+        let b = &b;
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            b.post(&path, &form).await
+        }
+    };
+    // A plan names no plan: the error sits at the plan's field.
+    let refused = post(results("prePost", "plan")).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.error_before_input("plan"), "{}", refused.body);
+
+    assert_eq!(post(results("prePost", "results")).await.status, 303);
+    let page = b.get(&format!("/practices/{id}")).await;
+    assert!(page.has("Followed the plan"), "{}", page.body);
+    assert!(page.has(&format!("href=\"#evaluation-{plan_id}\"")));
+    assert_eq!(post(results("monitoring", "results")).await.status, 303);
+    let page = b.get(&format!("/practices/{id}")).await;
+    assert!(page.has("Did not follow the plan"), "{}", page.body);
+    assert!(
+        page.has("Method changed: Before and after → Monitoring"),
+        "{}",
+        page.body
+    );
+    // The Compare page says it of each row too.
+    let compare = b.get("/compare?indicator=esl-rate@1").await;
+    assert_eq!(compare.status, 200);
+    assert!(
+        compare.has("Followed the plan") && compare.has("Did not follow the plan: Method changed"),
+        "{}",
+        compare.body
+    );
+    b.speak("ro");
+    let page = b.get(&format!("/practices/{id}")).await;
+    assert!(page.has("A respectat planul") && page.has("Nu a respectat planul"));
+    assert!(page.has("Metoda a fost schimbată"));
+}

@@ -118,6 +118,9 @@ pub fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Analysis(cmd) => {
             crate::analysis_commands::analysis(&open_existing_node(&config)?, cmd)
         }
+        Command::Catalogue(cmd) => {
+            crate::catalogue_commands::catalogue(&open_existing_node(&config)?, &cmd)
+        }
         Command::Backup { out } => backup(&open_existing_node(&config)?, &out),
         Command::Keys(cmd) => crate::log_commands::keys(&open_existing_node(&config)?, cmd),
         Command::Redact(args) => crate::log_commands::redact(&open_existing_node(&config)?, &args),
@@ -294,7 +297,7 @@ fn init(config: &Config, args: InitArgs) -> anyhow::Result<()> {
 }
 
 /// Spells out validation errors field by field.
-fn explain(error: NodeError) -> anyhow::Error {
+pub(crate) fn explain(error: NodeError) -> anyhow::Error {
     match error {
         NodeError::Invalid(errors) => {
             let lines: Vec<String> = errors

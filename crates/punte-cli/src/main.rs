@@ -4,6 +4,7 @@
 mod adaptation_commands;
 mod analysis_commands;
 mod audit;
+mod catalogue_commands;
 mod commands;
 mod federation_commands;
 mod log_commands;
@@ -69,6 +70,9 @@ pub enum Command {
         #[arg(long, requires = "iati", value_name = "REF")]
         org_ref: Option<String>,
     },
+    /// Import a followed coordinator's indicator catalogue (`punte indicator list` shows it).
+    #[command(subcommand)]
+    Catalogue(catalogue_commands::CatalogueCommand),
     /// Comparative analysis of one indicator over own and partners' evaluations.
     #[command(subcommand)]
     Analysis(analysis_commands::AnalysisCommand),

@@ -200,6 +200,10 @@ pub struct EvaluationContent {
     pub period: Period,
     #[serde(default)]
     pub stage: EvaluationStage,
+    /// The plan (stage `plan`) these results follow: the id of another evaluation of the same
+    /// organisation with the same subject. Only results name a plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dac: Option<DacJudgements>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -224,6 +228,20 @@ impl Validate for EvaluationContent {
                 "only applies to a practice subject",
             ),
             _ => {}
+        }
+        if self.stage == EvaluationStage::Plan && self.plan.is_some() {
+            errors.add(
+                "plan",
+                "only results (stage 'results') may name the plan they follow",
+            );
+        }
+        if let Some(plan) = &self.plan
+            && plan.trim().is_empty()
+        {
+            errors.add(
+                "plan",
+                "must not be empty; leave it out when no plan was registered",
+            );
         }
         if self.evaluator.name.trim().is_empty() {
             errors.add("evaluator.name", "must not be empty");

@@ -17,6 +17,7 @@ pub mod indicator;
 pub mod lang;
 pub mod organisation;
 pub mod practice;
+pub mod preregistration;
 
 pub use adaptation::{Adaptation, AdaptationContent, AdaptationState};
 pub use common::{

@@ -7,7 +7,9 @@
 //! runs: read and parse every replicated object, build the rows with their sources, compute
 //! every effect (and for the ranking, pool 1,000 practices). `sql_aggregate` is one SQL
 //! statement over the same rows (`count` and mean change with `json_each`): the floor of
-//! touching the data at all.
+//! touching the data at all. `compare_three_gatherings` and `compare_one_gathering` are the
+//! Compare web page's work: effects, ranking and map from three gatherings of the rows, or
+//! from one (`Node::analysis_all`).
 //!
 //! Run: `cargo bench -p punte-node --bench analysis`.
 
@@ -211,6 +213,20 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("ranking", |b| {
         b.iter(|| node.analysis_ranking(&indicator, None).unwrap())
+    });
+    // The Compare page shows the table, the ranking and the map: three gatherings of the
+    // rows (as it did), against one gathering feeding all three (`analysis_all`).
+    g.bench_function("compare_three_gatherings", |b| {
+        b.iter(|| {
+            (
+                node.analysis_effects(&indicator, None).unwrap(),
+                node.analysis_ranking(&indicator, None).unwrap(),
+                node.analysis_replication_map(&indicator, None).unwrap(),
+            )
+        })
+    });
+    g.bench_function("compare_one_gathering", |b| {
+        b.iter(|| node.analysis_all(&indicator, None).unwrap())
     });
     g.finish();
 }

@@ -21,9 +21,13 @@
 //! [`crate::federation::adaptations::Countersignatures`]; its entry is the adaptation's
 //! `countersignature`.
 //!
-//! Pre-registration: `followedPlan` is `None` for every row until plans are linked to results
-//! across versions (only the latest version of a partner's evaluation is replicated as an
-//! object).
+//! Pre-registration: results that name a plan (`plan`, an evaluation of the same organisation)
+//! get `followedPlan` and `planDeviations` from [`punte_model::preregistration::compare`]: the
+//! plan's current version against the results' current version, and the plan's last entry
+//! against the results' first entry in that organisation's log (own log: `log_entries`;
+//! partners: the replicated object's entry and `replica_entries`). A plan this node cannot
+//! read (not replicated, deleted) gives `followedPlan: false` with `planUnavailable`. Results
+//! naming no plan have no `followedPlan`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -35,6 +39,7 @@ use punte_model::analysis::{
     replication_map,
 };
 use punte_model::evaluation::EvaluationStage;
+use punte_model::preregistration::{self, Adherence, PlanRecord, ResultsRecord};
 use punte_model::{
     Adaptation, CountryCode, Evaluation, IndicatorDefinition, IndicatorRef, Practice,
     ValidationErrors,
@@ -128,6 +133,14 @@ pub struct AnalysisReport<T: Serialize> {
     pub countersignatures: &'static str,
 }
 
+/// The three analyses of one indicator from one gathering ([`Node::analysis_all`]).
+#[derive(Debug, Clone)]
+pub struct FullAnalysis {
+    pub effects: AnalysisReport<EffectTable>,
+    pub ranking: Result<Ranking, AnalysisError>,
+    pub map: ReplicationMap,
+}
+
 impl Gathered {
     fn report<T: Serialize>(self, result: T) -> AnalysisReport<T> {
         AnalysisReport {
@@ -177,6 +190,25 @@ impl Node {
         Ok(g.report(map))
     }
 
+    /// The effect table, ranking and replication map of `indicator` from **one** gathering
+    /// of rows (the Compare page shows all three). The ranking may be refused (a neutral
+    /// indicator) while the table and the map stand.
+    pub fn analysis_all(
+        &self,
+        indicator: &IndicatorRef,
+        metric: Option<EffectMetric>,
+    ) -> Result<FullAnalysis, AnalysisFailure> {
+        let g = self.analysis_rows(indicator, metric)?;
+        let table = evaluation_effects(&g.spec, g.metric, &g.rows)?;
+        let ranking = rank_for_replication(&table, &g.adaptations);
+        let map = replication_map(&table, &g.adaptations);
+        Ok(FullAnalysis {
+            effects: g.report(table),
+            ranking,
+            map,
+        })
+    }
+
     /// The rows and adaptations an analysis of `indicator` runs on.
     pub fn analysis_rows(
         &self,
@@ -210,6 +242,7 @@ impl Node {
             g.countersignatures = Countersignatures::load(conn, &urls, &log_origin)?;
             g.own(conn, &urls, &log_origin, own_actor_country, k)?;
             g.replicas(conn)?;
+            g.first_publications(conn)?;
             Ok(())
         })?;
         let partners = g.partners;
@@ -232,7 +265,10 @@ struct PendingEvaluation {
     evaluation: Evaluation,
     organisation: String,
     urls: NodeUrls,
+    /// The entry of the current version: for a plan, its last change.
     source: SourceRef,
+    /// The index of the entry that first published the evaluation, when known.
+    first_published: Option<u64>,
     own: bool,
 }
 
@@ -403,11 +439,13 @@ impl Gatherer {
             };
             // Only what may leave the node: the values as published.
             e.content.values = crate::disclosed_values(conn, &e.content.values, k)?;
+            let first_published = evaluation_entries.get(&url).map(|e| e.first_index);
             self.evaluations.push(PendingEvaluation {
                 evaluation: e,
                 organisation: actor.clone(),
                 urls: urls.clone(),
                 source,
+                first_published,
                 own: true,
             });
         }
@@ -473,6 +511,8 @@ impl Gatherer {
                                 organisation: o.actor.clone(),
                                 urls: urls.clone(),
                                 source: src.clone(),
+                                // Created and never updated: this entry is the first.
+                                first_published: (o.updates <= 1).then_some(o.log_index),
                                 own: false,
                             });
                         })
@@ -486,12 +526,85 @@ impl Gatherer {
         Ok(())
     }
 
+    /// The first publication of partners' results that name a plan and were updated since
+    /// (one query per partner concerned, over its replicated entries).
+    fn first_publications(&mut self, conn: &Connection) -> Result<(), AnalysisFailure> {
+        let mut by_actor: HashMap<String, HashMap<String, u64>> = HashMap::new();
+        for p in &mut self.evaluations {
+            if p.own || p.first_published.is_some() || p.evaluation.content.plan.is_none() {
+                continue;
+            }
+            let firsts = match by_actor.entry(p.organisation.clone()) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(punte_store::analysis::replica_first_object_entries(
+                        conn,
+                        &p.organisation,
+                        objects::ObjectKind::Evaluation.type_term(),
+                    )?)
+                }
+            };
+            p.first_published = firsts.get(&p.urls.evaluation(&p.evaluation.id)).copied();
+        }
+        Ok(())
+    }
+
+    /// The adherence of results `p` to the plan they name, if they name one.
+    fn adherence(
+        p: &PendingEvaluation,
+        pending: &[PendingEvaluation],
+        plans: &HashMap<String, usize>,
+    ) -> Option<(String, Adherence)> {
+        let plan_id = p.evaluation.content.plan.as_ref()?;
+        let plan_url = p.urls.evaluation(plan_id);
+        let plan = plans
+            .get(&plan_url)
+            .and_then(|&i| pending.get(i))
+            .filter(|plan| plan.organisation == p.organisation);
+        let adherence = match (plan, p.first_published) {
+            (None, _) => Adherence::plan_unavailable(),
+            (Some(_), None) => Adherence::first_publication_unknown(),
+            (Some(plan), Some(first)) => preregistration::compare(
+                PlanRecord {
+                    content: &plan.evaluation.content,
+                    last_changed_at: plan.source.log_index,
+                },
+                ResultsRecord {
+                    content: &p.evaluation.content,
+                    first_published_at: first,
+                },
+            ),
+        };
+        Some((plan_url, adherence))
+    }
+
     /// The rows (one per evaluation and version of the indicator's code), the adaptations,
     /// what was skipped, and how many rows are the node's own.
     fn finish(mut self) -> (Vec<EffectInput>, Vec<AdaptationInput>, Vec<Skipped>, usize) {
         let mut rows = Vec::new();
         let pending = std::mem::take(&mut self.evaluations);
-        for p in pending {
+        // Evaluations named as plans, by URL (only those: most evaluations name none).
+        let named: std::collections::HashSet<String> = pending
+            .iter()
+            .filter_map(|p| {
+                p.evaluation
+                    .content
+                    .plan
+                    .as_ref()
+                    .map(|id| p.urls.evaluation(id))
+            })
+            .collect();
+        let plans: HashMap<String, usize> = if named.is_empty() {
+            HashMap::new()
+        } else {
+            pending
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.urls.evaluation(&p.evaluation.id), i))
+                .filter(|(url, _)| named.contains(url))
+                .collect()
+        };
+        for p in &pending {
             let e = &p.evaluation;
             let url = p.urls.evaluation(&e.id);
             // The last whole-population value of each version of the indicator's code.
@@ -545,6 +658,7 @@ impl Gatherer {
                 }
             };
             let country = country.or_else(|| self.organisations.get(&p.organisation).cloned());
+            let adherence = Self::adherence(p, &pending, &plans);
             for value in by_version.into_values() {
                 let origin = RowOrigin {
                     organisation: p.organisation.clone(),
@@ -554,12 +668,17 @@ impl Gatherer {
                     evaluation: url.clone(),
                     source: p.source.clone(),
                 };
-                rows.push(EffectInput::from_indicator_value(
+                let mut row = EffectInput::from_indicator_value(
                     origin,
                     value,
                     Some(e.content.evidence_level),
-                    None,
-                ));
+                    adherence.as_ref().map(|(_, a)| a.followed),
+                );
+                if let Some((plan, a)) = &adherence {
+                    row.plan = Some(plan.clone());
+                    row.plan_deviations = a.deviations.clone();
+                }
+                rows.push(row);
                 if p.own {
                     self.own_rows += 1;
                 }
@@ -665,4 +784,64 @@ pub fn csv_text(records: &[Vec<String>]) -> std::io::Result<String> {
         .into_inner()
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     String::from_utf8(bytes).map_err(std::io::Error::other)
+}
+
+// ----- pre-registration of the node's own evaluations -----
+
+impl Node {
+    /// For each of `evaluations` (this node's own) that names a plan: how it follows that
+    /// plan ([`preregistration::compare`], with the plan's last and the results' first entry
+    /// in this node's log), keyed by the results' id.
+    pub fn plan_adherence(
+        &self,
+        evaluations: &[Evaluation],
+    ) -> Result<BTreeMap<String, Adherence>, NodeError> {
+        if evaluations.iter().all(|e| e.content.plan.is_none()) {
+            return Ok(BTreeMap::new());
+        }
+        let urls = NodeUrls::new(&self.settings.base_url)?;
+        self.store.read(|conn| -> Result<_, NodeError> {
+            let entries: HashMap<String, punte_store::analysis::ObjectEntry> =
+                punte_store::analysis::latest_object_entries(
+                    conn,
+                    objects::ObjectKind::Evaluation.type_term(),
+                )?
+                .into_iter()
+                .map(|e| (e.object_id.clone(), e))
+                .collect();
+            let mut out = BTreeMap::new();
+            for results in evaluations {
+                let Some(plan_id) = &results.content.plan else {
+                    continue;
+                };
+                let plan = match docs::get_current(conn, DocKind::Evaluation, plan_id) {
+                    Ok(rec) => Some(decode_record::<Evaluation>(DocKind::Evaluation, &rec)?),
+                    Err(StoreError::NotFound { .. } | StoreError::Gone { .. }) => None,
+                    Err(e) => return Err(e.into()),
+                };
+                let plan_entry = entries
+                    .get(&urls.evaluation(plan_id))
+                    .filter(|e| plan.as_ref().is_some_and(|p| e.version == Some(p.version)));
+                let first = entries
+                    .get(&urls.evaluation(&results.id))
+                    .map(|e| e.first_index);
+                let adherence = match (plan.as_ref().zip(plan_entry), first) {
+                    (None, _) => Adherence::plan_unavailable(),
+                    (Some(_), None) => Adherence::first_publication_unknown(),
+                    (Some((plan, entry)), Some(first)) => preregistration::compare(
+                        PlanRecord {
+                            content: &plan.content,
+                            last_changed_at: entry.index,
+                        },
+                        ResultsRecord {
+                            content: &results.content,
+                            first_published_at: first,
+                        },
+                    ),
+                };
+                out.insert(results.id.clone(), adherence);
+            }
+            Ok(out)
+        })
+    }
 }

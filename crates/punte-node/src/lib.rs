@@ -335,7 +335,8 @@ pub(crate) fn disclosed_values(
 }
 
 /// Checks an evaluation's subject exists (pinning the practice's current version when none is
-/// given) and every indicator value against its `code@version` definition.
+/// given), the plan it names (if any), and every indicator value against its `code@version`
+/// definition.
 pub(crate) fn check_evaluation(
     conn: &punte_store::Connection,
     content: &mut EvaluationContent,
@@ -359,9 +360,51 @@ pub(crate) fn check_evaluation(
     {
         errors.add("subject.adaptation", e.to_string());
     }
+    if let Some(plan) = &content.plan {
+        check_plan(conn, content, plan, &mut errors)?;
+    }
     let definitions = indicators::definitions_for(conn, &content.values)?;
     if let Err(e) = content.validate_against(|r| definitions.get(r)) {
         errors.0.extend(e.0);
     }
     errors.into_result().map_err(NodeError::Invalid)
+}
+
+/// The plan results name must be a current evaluation of this node, at stage `plan`, with the
+/// same subject (practice or adaptation; the practice version may have moved on).
+fn check_plan(
+    conn: &punte_store::Connection,
+    content: &EvaluationContent,
+    plan: &str,
+    errors: &mut ValidationErrors,
+) -> Result<()> {
+    use punte_model::evaluation::EvaluationStage;
+    let record = match docs::get_current(conn, DocKind::Evaluation, plan) {
+        Ok(r) => r,
+        Err(
+            e @ (punte_store::StoreError::NotFound { .. } | punte_store::StoreError::Gone { .. }),
+        ) => {
+            errors.add(
+                "plan",
+                format!("{e}; name a plan (stage 'plan') of this node"),
+            );
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let planned: Evaluation = documents::decode(DocKind::Evaluation, &record)?;
+    if planned.content.stage != EvaluationStage::Plan {
+        errors.add(
+            "plan",
+            format!("evaluation {plan} reports results; name an evaluation at stage 'plan'"),
+        );
+    }
+    let (p, r) = (&planned.content.subject, &content.subject);
+    if p.practice != r.practice || p.adaptation != r.adaptation {
+        errors.add(
+            "plan",
+            format!("plan {plan} evaluates another subject; a plan and its results evaluate the same practice or adaptation"),
+        );
+    }
+    Ok(())
 }

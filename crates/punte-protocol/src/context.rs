@@ -116,6 +116,7 @@ const TERMS: &[(&str, Kind)] = &[
     ("affiliation", Kind::Plain),
     ("evidenceLevel", Kind::Typed("xsd:integer")),
     ("stage", Kind::Plain),
+    ("plan", Kind::Id),
     ("dac", Kind::Plain),
     ("relevance", Kind::Plain),
     ("coherence", Kind::Plain),

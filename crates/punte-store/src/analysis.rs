@@ -17,10 +17,13 @@ pub struct ObjectEntry {
     pub version: Option<u32>,
     pub index: u64,
     pub activity_id: String,
+    /// The first entry that created or updated the object (its first publication).
+    pub first_index: u64,
 }
 
 /// For every object of ActivityStreams type `object_type` (`Evaluation`, `Adaptation`, …)
-/// that the node's own log created or updated: the latest entry, ordered by object id.
+/// that the node's own log created or updated: the latest entry (and the index of the first),
+/// ordered by object id.
 /// Redacted entries have no activity bytes and are skipped.
 pub fn latest_object_entries(conn: &Connection, object_type: &str) -> Result<Vec<ObjectEntry>> {
     let mut stmt = conn.prepare_cached(
@@ -40,14 +43,40 @@ pub fn latest_object_entries(conn: &Connection, object_type: &str) -> Result<Vec
                 .and_then(|v| u32::try_from(v).ok()),
             index: to_u64(r.get(2)?, "index")?,
             activity_id: r.get(3)?,
+            first_index: to_u64(r.get(2)?, "index")?,
         })
     })?;
     let mut latest: std::collections::BTreeMap<String, ObjectEntry> = Default::default();
     for row in rows {
-        let row = row?;
+        let mut row = row?;
+        if let Some(earlier) = latest.get(&row.object_id) {
+            row.first_index = earlier.first_index;
+        }
         latest.insert(row.object_id.clone(), row);
     }
     Ok(latest.into_values().collect())
+}
+
+/// For every object of type `object_type` that partner `actor`'s replicated log created or
+/// updated: the index of the first such entry (the object's first publication), by object URL.
+/// Redacted entries have no activity bytes and are skipped.
+pub fn replica_first_object_entries(
+    conn: &Connection,
+    actor: &str,
+    object_type: &str,
+) -> Result<std::collections::HashMap<String, u64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT json_extract(a, '$.object.id'), min(idx)
+         FROM (SELECT idx, CAST(activity AS TEXT) AS a FROM replica_entries
+               WHERE actor = ?1 AND kind = 1 AND activity IS NOT NULL)
+         WHERE json_extract(a, '$.type') IN ('Create', 'Update')
+           AND json_extract(a, '$.object.type') = ?2
+         GROUP BY 1",
+    )?;
+    let rows = stmt.query_map(params![actor, object_type], |r| {
+        Ok((r.get::<_, String>(0)?, to_u64(r.get(1)?, "index")?))
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
 /// The plain aggregate the analysis benchmark compares against: over every replicated,

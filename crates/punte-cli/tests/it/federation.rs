@@ -1,6 +1,7 @@
 //! Two real `punte serve` processes federating: the follower and then the origin are killed
 //! with SIGKILL during a burst of writes; after both restart, the follower's verified replica
-//! holds every practice the origin acknowledged.
+//! holds every practice the origin acknowledged. A partner imports a followed coordinator's
+//! catalogue with `punte catalogue import`.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -293,4 +294,81 @@ fn follow_commands_explain_themselves() {
     assert!(e.contains("pending, delivered or failed"), "{e}");
     let e = err(&["followers", "approve", "https://partner.example/actor"]);
     assert!(e.contains("not found"), "{e}");
+}
+
+/// A coordinator publishes its catalogue; a partner follows it and imports the catalogue with
+/// `punte catalogue import ACTOR` on its data directory while `punte serve` runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalogue_of_a_followed_coordinator_is_imported_from_the_command_line() {
+    let (co_dir, ngo_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (cp, np) = (free_port(), free_port());
+    let (co, ngo) = (
+        format!("http://127.0.0.1:{cp}"),
+        format!("http://127.0.0.1:{np}"),
+    );
+    init_at(co_dir.path(), "Coordinator", cp);
+    let ngo_token = init_at(ngo_dir.path(), "NGO", np);
+    std::fs::write(
+        co_dir.path().join("catalogue.csv"),
+        "code,version,label:en,label:ro,unit,measure,direction,aggregation\n\
+         participants,1,Participants,Participanți,persons,count,increase,sum\n\
+         esl-rate,1,Early school leaving,Abandon școlar,%,percentage,decrease,mean\n",
+    )
+    .unwrap();
+    ok(&punte(
+        co_dir.path(),
+        &["indicator", "import", "catalogue.csv"],
+    ));
+    let co_actor = format!("{co}/actor");
+
+    // Not followed yet: the command says what to do.
+    let refused = punte(ngo_dir.path(), &["catalogue", "import", &co_actor]);
+    assert!(!refused.status.success());
+    let e = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        e.contains("cannot import the catalogue of") && e.contains("follow it"),
+        "{e}"
+    );
+
+    let client = reqwest::Client::new();
+    let mut c = start(co_dir.path(), cp);
+    let mut n = start(ngo_dir.path(), np);
+    wait_up(&client, &co).await;
+    wait_up(&client, &ngo).await;
+    let res = client
+        .post(format!("{ngo}/api/v1/following"))
+        .bearer_auth(&ngo_token)
+        .json(&json!({ "target": co_actor }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    // Wait until the replica holds both definitions: the import then finds them.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let imported = loop {
+        let out = punte(ngo_dir.path(), &["catalogue", "import", &co_actor]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() && text.lines().count() == 2 {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "the catalogue never replicated");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    // The first run that saw both may have followed one that saw one: each is listed once,
+    // imported or unchanged.
+    for r in ["esl-rate@1", "participants@1"] {
+        assert_eq!(imported.matches(r).count(), 1, "{imported}");
+    }
+    let again = ok(&punte(ngo_dir.path(), &["catalogue", "import", &co_actor]));
+    assert_eq!(again, "unchanged esl-rate@1\nunchanged participants@1\n");
+    let list = ok(&punte(ngo_dir.path(), &["indicator", "list"]));
+    assert!(
+        list.contains("esl-rate@1") && list.contains("participants@1"),
+        "{list}"
+    );
+
+    for child in [&mut c, &mut n] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
 }

@@ -35,6 +35,7 @@ use crate::common::CountryCode;
 use crate::disclosure::Suppression;
 use crate::evaluation::{ConfidenceInterval, EvidenceLevel, IndicatorValue};
 use crate::indicator::{Direction, IndicatorDefinition, IndicatorRef, Measure};
+use crate::preregistration::Deviation;
 
 /// Which standardised effect an analysis computes. One metric per analysis: effects on
 /// different scales are never pooled together.
@@ -158,6 +159,12 @@ pub struct EffectInput {
     /// plan was registered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub followed_plan: Option<bool>,
+    /// The plan (its URL) the results name, when they name one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    /// How the results depart from that plan ([`crate::preregistration::compare`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plan_deviations: Vec<Deviation>,
     pub baseline: Observation,
     pub follow_up: Observation,
     /// Set by disclosure control: the row is excluded and its numbers are never shown.
@@ -180,6 +187,8 @@ impl EffectInput {
             indicator: value.indicator.clone(),
             evidence_level,
             followed_plan,
+            plan: None,
+            plan_deviations: Vec::new(),
             baseline: Observation {
                 value: value.baseline,
                 ..Observation::default()
@@ -321,6 +330,10 @@ pub struct EvaluationEffect {
     pub evidence_level: Option<EvidenceLevel>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub followed_plan: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plan_deviations: Vec<Deviation>,
     /// Baseline and actual as reported (never shown for suppressed rows).
     pub baseline: Option<f64>,
     pub actual: Option<f64>,
@@ -385,6 +398,8 @@ impl EffectTable {
             "sourceActivity",
             "evidenceLevel",
             "followedPlan",
+            "plan",
+            "planDeviations",
             "baseline",
             "actual",
             "change",
@@ -422,6 +437,12 @@ impl EffectTable {
                     .map(|l| l.get().to_string())
                     .unwrap_or_default(),
                 row.followed_plan.map(|b| b.to_string()).unwrap_or_default(),
+                row.plan.clone().unwrap_or_default(),
+                row.plan_deviations
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
                 cell(row.baseline),
                 cell(row.actual),
                 cell(row.change),
@@ -511,6 +532,8 @@ fn evaluate_row(spec: &IndicatorSpec, metric: EffectMetric, row: &EffectInput) -
         origin: row.origin.clone(),
         evidence_level: row.evidence_level,
         followed_plan: row.followed_plan,
+        plan: row.plan.clone(),
+        plan_deviations: row.plan_deviations.clone(),
         baseline,
         actual,
         change,

@@ -79,6 +79,8 @@ fn counts_row(
         indicator: indicator("esl-rate@1"),
         evidence_level: None,
         followed_plan: None,
+        plan: None,
+        plan_deviations: Vec::new(),
         baseline: Observation {
             numerator: Some(a0),
             denominator: Some(n0),
@@ -107,6 +109,8 @@ fn mean_row(practice: &str, evaluation: &str, baseline: f64, actual: f64, se: f6
         indicator: indicator("esl-rate@1"),
         evidence_level: None,
         followed_plan: None,
+        plan: None,
+        plan_deviations: Vec::new(),
         baseline: Observation {
             value: Some(baseline),
             se: Some(se),

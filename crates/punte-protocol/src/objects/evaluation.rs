@@ -67,6 +67,9 @@ pub fn evaluation_to_object(evaluation: &Evaluation, urls: &NodeUrls) -> Value {
     o.insert("evidenceLevel".to_owned(), c.evidence_level.get().into());
     o.insert("period".to_owned(), period_value(&c.period));
     o.insert("stage".to_owned(), enum_str(&c.stage));
+    if let Some(plan) = &c.plan {
+        o.insert("plan".to_owned(), urls.evaluation(plan).into());
+    }
     if let Some(dac) = &c.dac {
         let judgements: Map<String, Value> = dac
             .iter()
@@ -170,6 +173,17 @@ pub fn parse_evaluation(object: &Value, expected_origin: &str) -> Result<Evaluat
             field: f.path_of("evidenceLevel"),
             reason,
         })?;
+    // The plan followed is another evaluation of the same organisation: on the origin.
+    let plan = f
+        .opt_string("plan", crate::urls::MAX_URL_LEN)?
+        .map(|url| read::local_id_at(url, &urls, Collection::Evaluations, f.path_of("plan")))
+        .transpose()?;
+    if plan.as_deref() == Some(id.as_str()) {
+        return Err(ObjectError::Invalid {
+            field: f.path_of("plan"),
+            reason: "an evaluation does not follow itself".to_owned(),
+        });
+    }
     let dac = f.opt_nested("dac")?.map(|d| parse_dac(&d)).transpose()?;
     let values = f
         .array("indicatorValues", MAX_VALUES)?
@@ -186,6 +200,7 @@ pub fn parse_evaluation(object: &Value, expected_origin: &str) -> Result<Evaluat
         evidence_level,
         period: parse_period(&f.nested("period")?)?,
         stage: f.enumeration("stage")?,
+        plan,
         dac,
         values,
     };

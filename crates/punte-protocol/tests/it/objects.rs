@@ -286,6 +286,43 @@ fn invalid_language_tags_are_refused() {
 }
 
 #[test]
+fn an_evaluation_follows_a_plan_of_its_own_organisation_only() {
+    let u = urls();
+    let e = evaluation_to_object(&samples::evaluation(), &u);
+    assert_eq!(e["plan"], format!("{BASE}/evaluations/e3"));
+    let refused = |plan: Value| {
+        let mut e = evaluation_to_object(&samples::evaluation(), &u);
+        e["plan"] = plan;
+        parse_evaluation(&e, BASE).unwrap_err()
+    };
+    assert!(matches!(
+        refused(json!(format!("{OTHER}/evaluations/e3"))),
+        ObjectError::CrossOrigin { ref field, .. } if field == "plan"
+    ));
+    assert_eq!(
+        field_of(&refused(json!(format!("{BASE}/practices/e3")))),
+        "plan"
+    );
+    assert_eq!(
+        field_of(&refused(json!(format!("{BASE}/evaluations/e7")))),
+        "plan"
+    );
+    assert_eq!(field_of(&refused(json!(3))), "plan");
+    // A plan names no plan.
+    let mut e = evaluation_to_object(&samples::evaluation(), &u);
+    e["stage"] = json!("plan");
+    for v in e["indicatorValues"].as_array_mut().unwrap() {
+        v.as_object_mut().unwrap().remove("actualValue");
+    }
+    match parse_evaluation(&e, BASE).unwrap_err() {
+        ObjectError::Validation(errors) => {
+            assert!(errors.0.iter().any(|f| f.field == "plan"), "{errors:?}")
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
 fn other_kinds_refuse_bad_members() {
     let u = urls();
     let mut e = evaluation_to_object(&samples::evaluation(), &u);

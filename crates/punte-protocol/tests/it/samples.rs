@@ -105,6 +105,7 @@ pub fn evaluation() -> Evaluation {
         "evidenceLevel": 3,
         "period": {"start": "2023-09-01", "end": "2024-06-30"},
         "stage": "results",
+        "plan": "e3",
         "dac": {"relevance": {"rating": 4, "comment": {"en": "Fits county priorities"}}, "efficiency": {"rating": 2}},
         "values": [
             {"indicator": "esl-rate@2", "period": {"start": "2023-09-01", "end": "2024-06-30"}, "baseline": 15.0, "target": 10.0, "actual": 9.2, "numerator": 23.0, "denominator": 250.0, "n": 250, "ci": {"lower": 6.1, "upper": 12.3, "level": 0.95}},

@@ -80,6 +80,10 @@ struct RowView {
     excluded: Option<String>,
     verdict: &'static str,
     evidence: Evidence,
+    /// Whether the results followed the plan they name (none: they name none).
+    followed_plan: Option<bool>,
+    /// The kinds of their deviations from it (`deviation_{kind}` in the catalogues).
+    plan_deviations: Vec<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -191,13 +195,12 @@ fn analyse(
     federation: Option<&Federation>,
     indicator: &IndicatorRef,
 ) -> Result<Analysed, Failure> {
-    let effects = node.analysis_effects(indicator, None)?;
-    let ranking = match node.analysis_ranking(indicator, None) {
-        Ok(r) => Ok(r.result),
-        Err(AnalysisFailure::Analysis(a)) => Err(a),
-        Err(e) => return Err(e.into()),
-    };
-    let map = node.analysis_replication_map(indicator, None)?.result;
+    // One gathering of the rows feeds the table, the ranking and the map.
+    let punte_node::analysis::FullAnalysis {
+        effects,
+        ranking,
+        map,
+    } = node.analysis_all(indicator, None)?;
     let definition = node.indicator(indicator)?;
     let log_origin = node.log_origin()?;
     let urls = NodeUrls::new(&node.settings().base_url).map_err(NodeError::from)?;
@@ -373,6 +376,8 @@ fn result_view(ctx: &Ctx, data: &Analysed) -> ResultView {
                 excluded: r.exclusion().map(ToString::to_string),
                 verdict: r.verdict.as_str(),
                 evidence: names.evidence(&r.origin.source),
+                followed_plan: r.followed_plan,
+                plan_deviations: r.plan_deviations.iter().map(|d| d.kind()).collect(),
             }
         })
         .collect();

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 
 use punte_model::common::Date;
+use punte_model::evaluation::EvaluationStage;
 use punte_model::{Evaluation, EvaluationContent, Practice};
 use punte_node::{NodeError, Role};
 use punte_store::StoreError;
@@ -35,13 +36,14 @@ const ROW_FIELDS: [&str; 8] = [
     "ciUpper",
     "group",
 ];
-const SCALARS: [&str; 8] = [
+const SCALARS: [&str; 9] = [
     "evaluatorName",
     "evaluatorRole",
     "evaluatorOrganisation",
     "method",
     "evidenceLevel",
     "stage",
+    "plan",
     "periodStart",
     "periodEnd",
 ];
@@ -65,6 +67,13 @@ struct IndicatorOption {
     unit: String,
 }
 
+/// A registered plan of the practice that results can name.
+#[derive(Serialize)]
+struct PlanOption {
+    id: String,
+    label: String,
+}
+
 #[derive(Serialize)]
 struct EvaluationForm {
     action: String,
@@ -78,6 +87,8 @@ struct EvaluationForm {
     values: BTreeMap<String, String>,
     rows: Vec<BTreeMap<String, String>>,
     indicators: Vec<IndicatorOption>,
+    /// The practice's plans (stage `plan`), for results to name the one they follow.
+    plans: Vec<PlanOption>,
     roles: Vec<&'static str>,
     methods: Vec<&'static str>,
     errors: FormErrors,
@@ -125,6 +136,10 @@ impl EvaluationForm {
             None => errors.local(ctx, "evidenceLevel", "err_required"),
         }
         body.insert("stage".into(), json!(self.value("stage")));
+        let plan = self.value("plan");
+        if !plan.is_empty() {
+            body.insert("plan".into(), json!(plan));
+        }
         let start = self.value("periodStart");
         if start.is_empty() {
             errors.local(ctx, "periodStart", "err_required");
@@ -212,7 +227,7 @@ impl EvaluationForm {
                 }
                 .into(),
             ),
-            "method" | "stage" | "evidenceLevel" => Some(top.into()),
+            "method" | "stage" | "evidenceLevel" | "plan" => Some(top.into()),
             "period" => Some(if rest == ".start" {
                 "periodStart".into()
             } else {
@@ -240,10 +255,23 @@ impl EvaluationForm {
 /// A form for an evaluation of practice `id`, with the usual defaults and empty rows.
 async fn blank_form(ctx: &Ctx, id: String) -> Result<EvaluationForm, WebError> {
     let lookup = id.clone();
-    let (practice, definitions) = ctx
+    let (practice, definitions, plans) = ctx
         .fetch(move |n| {
             let p: Practice = n.get(&lookup, None)?;
-            Ok((p, n.list_indicators(None)?))
+            let filter = punte_node::EvaluationFilter {
+                practice: Some(lookup.clone()),
+                indicator: None,
+            };
+            let plans: Vec<Evaluation> = n
+                .list_evaluations(&filter, None, punte_node::MAX_PAGE)?
+                .items
+                .into_iter()
+                .filter(|e| {
+                    e.content.stage == EvaluationStage::Plan
+                        && e.content.subject.practice.as_deref() == Some(lookup.as_str())
+                })
+                .collect();
+            Ok((p, n.list_indicators(None)?, plans))
         })
         .await?;
     let want = ctx.content_lang();
@@ -277,6 +305,22 @@ async fn blank_form(ctx: &Ctx, id: String) -> Result<EvaluationForm, WebError> {
                 reference: d.reference().to_string(),
                 label: view::pick(&d.label, want.as_ref(), None),
                 unit: d.unit.clone(),
+            })
+            .collect(),
+        plans: plans
+            .iter()
+            .map(|e| PlanOption {
+                id: e.id.clone(),
+                label: format!(
+                    "{} · {} · {}",
+                    e.content
+                        .title
+                        .as_ref()
+                        .map(|t| view::pick(t, want.as_ref(), None).text)
+                        .unwrap_or_else(|| e.content.evaluator.name.clone()),
+                    e.content.period.start,
+                    e.created_at.get(..10).unwrap_or(&e.created_at),
+                ),
             })
             .collect(),
         roles: ROLES.to_vec(),
@@ -381,6 +425,17 @@ fn fill_from_evaluation(page: &mut EvaluationForm, e: &Evaluation) {
     v.insert("method".into(), enum_text(json!(c.method)));
     v.insert("evidenceLevel".into(), c.evidence_level.get().to_string());
     v.insert("stage".into(), enum_text(json!(c.stage)));
+    v.insert("plan".into(), c.plan.clone().unwrap_or_default());
+    // An evaluation does not follow itself; a plan no longer listed stays selectable.
+    page.plans.retain(|p| p.id != e.id);
+    if let Some(plan) = &c.plan
+        && !page.plans.iter().any(|p| &p.id == plan)
+    {
+        page.plans.push(PlanOption {
+            id: plan.clone(),
+            label: plan.clone(),
+        });
+    }
     v.insert("periodStart".into(), c.period.start.to_string());
     v.insert(
         "periodEnd".into(),

@@ -139,7 +139,7 @@ async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult
     // Signed-in people of the organisation see every value, with the cells disclosure
     // control hides marked; everyone else sees the values as they are published.
     let published_values = ctx.user.is_none();
-    let (practice, current, versions, evaluations, definitions, adaptations) = ctx
+    let (practice, current, versions, (evaluations, adherence), definitions, adaptations) = ctx
         .fetch(move |n| {
             let current: Practice = n.get(&id, None)?;
             let practice: Practice = match version {
@@ -166,11 +166,12 @@ async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult
                 .map(|d| (d.reference().to_string(), d))
                 .collect();
             let adaptations = n.adaptations_of_practice(&id)?;
+            let adherence = n.plan_adherence(&evaluations)?;
             Ok((
                 practice,
                 current,
                 versions,
-                evaluations,
+                (evaluations, adherence),
                 definitions,
                 adaptations,
             ))
@@ -199,7 +200,11 @@ async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult
         diff_to: shown,
         evaluations: evaluations
             .iter()
-            .map(|e| view::evaluation(e, &definitions, want.as_ref()))
+            .map(|e| {
+                let mut v = view::evaluation(e, &definitions, want.as_ref());
+                v.plan = view::plan(e, adherence.get(&e.id));
+                v
+            })
             .collect(),
         disclosure_k: ctx.node.settings().disclosure_k,
         published_values,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value as Json;
 
+use punte_model::preregistration::{Adherence, Deviation};
 use punte_model::{Adaptation, Evaluation, IndicatorDefinition, LangMap, LanguageTag, Practice};
 
 use super::i18n::{self, UiLang};
@@ -181,6 +182,67 @@ pub struct EvaluationView {
     pub practice_version: Option<u32>,
     pub values: Vec<ValueView>,
     pub dac: Vec<(String, u8)>,
+    /// The plan the results name and whether they followed it (see [`plan`]).
+    pub plan: Option<PlanView>,
+}
+
+/// Results' adherence to their registered plan.
+#[derive(Debug, Serialize)]
+pub struct PlanView {
+    /// The plan's id (an evaluation on the same page).
+    pub id: String,
+    pub followed: bool,
+    pub deviations: Vec<DeviationView>,
+}
+
+/// One deviation from the plan: `kind` names the message (`deviation_{kind}`); the other
+/// fields are its details, empty when they do not apply.
+#[derive(Debug, Serialize)]
+pub struct DeviationView {
+    pub kind: &'static str,
+    pub planned: String,
+    pub reported: String,
+}
+
+/// The plan view of results `e` with their adherence (none when they name no plan).
+pub fn plan(e: &Evaluation, adherence: Option<&Adherence>) -> Option<PlanView> {
+    let id = e.content.plan.clone()?;
+    let adherence = adherence?;
+    Some(PlanView {
+        id,
+        followed: adherence.followed,
+        deviations: adherence
+            .deviations
+            .iter()
+            .map(|d| {
+                let (planned, reported) = match d {
+                    Deviation::MethodChanged { planned, reported } => {
+                        (enum_str(planned), enum_str(reported))
+                    }
+                    Deviation::EvidenceLevelLowered { planned, reported } => {
+                        (planned.get().to_string(), reported.get().to_string())
+                    }
+                    Deviation::OutcomeDropped { indicator } => {
+                        (indicator.to_string(), String::new())
+                    }
+                    Deviation::OutcomeAdded { indicator } => (String::new(), indicator.to_string()),
+                    Deviation::PeriodOutsidePlan { planned, reported } => {
+                        (period(planned), period(reported))
+                    }
+                    Deviation::PlanChangedAfterResults {
+                        plan_entry,
+                        results_first_entry,
+                    } => (plan_entry.to_string(), results_first_entry.to_string()),
+                    _ => (String::new(), String::new()),
+                };
+                DeviationView {
+                    kind: d.kind(),
+                    planned,
+                    reported,
+                }
+            })
+            .collect(),
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -228,6 +290,7 @@ pub fn evaluation(
         evidence_level: c.evidence_level.get(),
         period: period(&c.period),
         stage: enum_str(&c.stage),
+        plan: None,
         practice_version: c.subject.practice_version,
         values: c
             .values
