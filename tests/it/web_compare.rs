@@ -150,11 +150,7 @@ async fn partners_rows_carry_their_names_and_titles() {
     .await;
     let ro_actor = format!("{}/actor", ro.base);
     assert!(page.has("Punte Association"), "{}", page.body);
-    assert!(
-        page.has(&format!("title=\"{ro_actor}\"")),
-        "{}",
-        page.body
-    );
+    assert!(page.has(&format!("title=\"{ro_actor}\"")), "{}", page.body);
     assert!(page.has("After-school club"), "{}", page.body);
     assert!(
         page.has(&format!("href=\"{practice_url}\"")),
