@@ -536,3 +536,271 @@ async fn members_only_nodes_accept_members_and_refuse_everyone_else() {
         .unwrap();
     assert_eq!(none.status(), 404);
 }
+
+/// A GET of `path` on `target` signed by `sender` with `scheme` (its current keys): (status,
+/// problem code).
+async fn signed_get(
+    sender: &TestNode,
+    target: &TestNode,
+    path: &str,
+    scheme: Scheme,
+) -> (u16, String) {
+    let sender_actor = actor(sender);
+    let (identity, rsa) = {
+        let keys = sender.node.keys();
+        (keys.identity.clone(), keys.rsa.clone())
+    };
+    let mut req = HttpRequest::new("GET", format!("{}{path}", target.base))
+        .with_header("Accept", "application/activity+json");
+    match scheme {
+        Scheme::Rfc9421 => httpsig::rfc9421::sign_request(
+            &mut req,
+            &format!("{sender_actor}#ed25519-key"),
+            SigningKeyRef::Ed25519(&identity),
+            now(),
+        )
+        .unwrap(),
+        Scheme::Cavage => httpsig::cavage::sign_request(
+            &mut req,
+            &format!("{sender_actor}#main-key"),
+            SigningKeyRef::Rsa(&rsa),
+            now(),
+        )
+        .unwrap(),
+    }
+    let mut builder = target.client.get(&req.target_uri);
+    for (name, value) in &req.headers {
+        if !name.eq_ignore_ascii_case("host") {
+            builder = builder.header(name, value);
+        }
+    }
+    let res = builder.send().await.unwrap();
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    (status, code(&body).to_owned())
+}
+
+/// The witness status of `node`: (cosigners, countries, meets policy).
+async fn witness_status(node: &TestNode) -> (Vec<String>, Vec<String>, bool) {
+    let s = admin(node, Method::GET, "/api/v1/witness/status", None).await;
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    let cosigners: Vec<Value> = s["cosignatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["witness"].clone())
+        .collect();
+    (
+        strings(&Value::Array(cosigners)),
+        strings(&s["countries"]),
+        s["meetsPolicy"] == true,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_only_reaches_signed_fetches_witnesses_and_keeps_membership_entries() {
+    let coord = std::sync::Arc::new(org("BE", |_| {}).await);
+    let coordinator = actor(&coord);
+    let a = org("RO", |_| {}).await;
+    let b = org("DE", |_| {}).await;
+    let x = org("FR", |_| {}).await;
+    let m = {
+        let c = coordinator.clone();
+        std::sync::Arc::new(
+            org("IT", move |cfg| {
+                cfg.membership.coordinator = Some(c);
+                cfg.membership.members_only = true;
+                cfg.federation.authorized_fetch = true;
+            })
+            .await,
+        )
+    };
+    let collections = ["/outbox", "/followers", "/following"];
+
+    // Signed fetches: before any list is known only the coordinator passes.
+    assert_eq!(
+        signed_get(&a, &m, "/outbox", Scheme::Rfc9421).await,
+        (403, "membership-unknown".to_owned())
+    );
+    assert_eq!(
+        signed_get(&coord, &m, "/outbox", Scheme::Cavage).await.0,
+        200
+    );
+
+    // a is admitted with a country other than its profile's: the list's is what counts.
+    for (who, country) in [(&a, "PT"), (&b, "DE"), (&*m, "IT")] {
+        admin(
+            &coord,
+            Method::POST,
+            "/api/v1/membership/admit",
+            Some(json!({"actor": actor(who), "country": country})),
+        )
+        .await;
+    }
+    follow(&m, &coord).await;
+    in_force(&m, 3).await;
+
+    // A member's signed fetch by its pinned key passes; by another key (RSA), or by a
+    // non-member, it is refused; the coordinator passes whatever key it signs with.
+    for path in collections {
+        assert_eq!(
+            signed_get(&a, &m, path, Scheme::Rfc9421).await.0,
+            200,
+            "{path}"
+        );
+        assert_eq!(
+            signed_get(&a, &m, path, Scheme::Cavage).await,
+            (403, "member-key-mismatch".to_owned()),
+            "{path}"
+        );
+        assert_eq!(
+            signed_get(&x, &m, path, Scheme::Rfc9421).await,
+            (403, "not-a-member".to_owned()),
+            "{path}"
+        );
+        assert_eq!(signed_get(&coord, &m, path, Scheme::Cavage).await.0, 200);
+        // Unsigned: authorized fetch wants a signature first.
+        let unsigned = m
+            .client
+            .get(format!("{}{path}", m.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unsigned.status(), 401, "{path}");
+    }
+    // The signed history stays public: anyone may audit it.
+    for path in ["/log/checkpoint", "/log/key", "/log/witnesses"] {
+        let res = m
+            .client
+            .get(format!("{}{path}", m.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+    }
+
+    // Two members follow m and witness its log, with the keys and countries the list pins.
+    follow(&a, &m).await;
+    follow(&b, &m).await;
+    let pinned_a = a.node.witness_vkey().unwrap();
+    let created = m.post("/api/v1/practices", practice_json()).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let (cosigners, countries, meets) = eventually(60, "both members to cosign", || async {
+        m.fed.collect_cosignatures_now().await.unwrap();
+        let s = witness_status(&m).await;
+        (s.0.len() == 2).then_some(s)
+    })
+    .await;
+    let mut expected = vec![actor(&a), actor(&b)];
+    expected.sort();
+    assert_eq!(cosigners, expected);
+    assert_eq!(countries, ["DE", "PT"]);
+    assert!(meets);
+    let witnesses = admin(&m, Method::GET, "/log/witnesses", None).await;
+    let row_a = witnesses["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["actor"] == actor(&a).as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(row_a["vkey"], pinned_a.as_str());
+    assert_eq!(row_a["country"], "PT");
+
+    // Once b is removed, its cosignature no longer counts and m stops asking it.
+    admin(
+        &coord,
+        Method::POST,
+        "/api/v1/membership/remove",
+        Some(json!({"actor": actor(&b)})),
+    )
+    .await;
+    in_force(&m, 4).await;
+    let (cosigners, countries, meets) = witness_status(&m).await;
+    assert_eq!(
+        (cosigners, countries, meets),
+        (vec![actor(&a)], vec!["PT".to_owned()], false)
+    );
+    eventually(30, "b to leave m's witnesses", || async {
+        m.fed.collect_cosignatures_now().await.unwrap();
+        let w = admin(&m, Method::GET, "/log/witnesses", None).await;
+        let actors: Vec<String> = w["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["actor"].as_str().unwrap().to_owned())
+            .collect();
+        (actors == [actor(&a)]).then_some(())
+    })
+    .await;
+
+    // a restarts with a new witness key: its cosignatures no longer verify with the pinned
+    // key, so they are not taken, until the coordinator re-pins it.
+    std::fs::remove_file(a.dir.path().join("data/keys/witness.ed25519.pem")).unwrap();
+    let a = a
+        .restart(|c| c.federation.auto_approve_follows = true)
+        .await;
+    let fresh_a = a.node.witness_vkey().unwrap();
+    assert_ne!(fresh_a, pinned_a);
+    let created = m.post("/api/v1/practices", practice_json()).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    eventually(
+        60,
+        "a's cosignature by an unpinned key to be refused",
+        || async {
+            m.fed.collect_cosignatures_now().await.unwrap();
+            let s = admin(&m, Method::GET, "/api/v1/witness/status", None).await;
+            let row = s["witnesses"].as_array().unwrap().first().cloned()?;
+            (row["vkey"] == pinned_a.as_str()
+                && row["lastError"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("no cosignature by the witness key")))
+            .then_some(())
+        },
+    )
+    .await;
+    assert!(witness_status(&m).await.0.is_empty());
+    let updated = admin(
+        &coord,
+        Method::POST,
+        "/api/v1/membership/update",
+        Some(json!({"actor": actor(&a)})),
+    )
+    .await;
+    assert_eq!(updated["version"], 5);
+    in_force(&m, 5).await;
+    let (cosigners, ..) = eventually(60, "a to cosign with its re-pinned key", || async {
+        m.fed.collect_cosignatures_now().await.unwrap();
+        let s = witness_status(&m).await;
+        (!s.0.is_empty()).then_some(s)
+    })
+    .await;
+    assert_eq!(cosigners, [actor(&a)]);
+    let w = admin(&m, Method::GET, "/log/witnesses", None).await;
+    assert_eq!(w["items"][0]["vkey"], fresh_a.as_str());
+
+    // A membership entry cannot be redacted: the signed membership history stays readable.
+    let list = admin(&coord, Method::GET, "/api/v1/membership", None).await;
+    let index = list["logIndex"].as_u64().unwrap();
+    let refused = coord.node.redact(index, "erase this version").unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("membership entries cannot be redacted"),
+        "{refused}"
+    );
+    let entries = admin(
+        &coord,
+        Method::GET,
+        &format!("/log/entries?start={index}&end={}", index + 1),
+        None,
+    )
+    .await;
+    assert!(entries["entries"][0]["activity"].is_string());
+}

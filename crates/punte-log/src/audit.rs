@@ -110,6 +110,9 @@ pub enum Finding {
     },
     /// A redaction entry is malformed or names a non-earlier index.
     InvalidRedaction { index: u64 },
+    /// The bytes of membership entry `index` (kind 4) were erased under redaction entry
+    /// `redaction_index`: membership entries cannot be redacted.
+    RedactedMembership { index: u64, redaction_index: u64 },
     /// Info: the key changed at this entry (the new key signs the following entries).
     KeyRotated {
         index: u64,
@@ -206,6 +209,13 @@ impl std::fmt::Display for Finding {
                 "entry {index} was redacted by entry {redaction_index}: {reason}"
             ),
             Finding::InvalidRedaction { index } => write!(f, "redaction entry {index} is invalid"),
+            Finding::RedactedMembership {
+                index,
+                redaction_index,
+            } => write!(
+                f,
+                "membership entry {index} was erased by redaction entry {redaction_index}; membership entries cannot be redacted"
+            ),
             Finding::KeyRotated { index, .. } => write!(f, "key rotated at entry {index}"),
             Finding::InvalidKeyRotation { index } => {
                 write!(f, "key rotation entry {index} is invalid")
@@ -415,7 +425,7 @@ pub fn audit(
     let mut seen_indexes: HashSet<u64> = HashSet::new();
     let mut activity_ids: HashMap<&str, u64> = HashMap::new();
     let mut redactions: HashMap<u64, (String, u64)> = HashMap::new();
-    let mut erased: Vec<u64> = Vec::new();
+    let mut erased: Vec<(u64, EntryKind)> = Vec::new();
     let mut prev_root_run: Option<(u64, u64)> = None;
     let mut jobs: Vec<SignatureJob<'_>> = Vec::with_capacity(entries.len());
 
@@ -502,7 +512,7 @@ pub fn audit(
                 None
             }
             (None, _) => {
-                erased.push(index);
+                erased.push((index, body.kind));
                 None
             }
         };
@@ -605,8 +615,14 @@ pub fn audit(
     findings.extend(bad.into_iter().map(|index| Finding::BadSignature { index }));
 
     // Redactions.
-    for index in erased {
+    for (index, kind) in erased {
         match redactions.get(&index) {
+            Some((_, redaction_index)) if kind == EntryKind::Membership => {
+                findings.push(Finding::RedactedMembership {
+                    index,
+                    redaction_index: *redaction_index,
+                });
+            }
             Some((reason, redaction_index)) => findings.push(Finding::Redacted {
                 index,
                 reason: reason.clone(),

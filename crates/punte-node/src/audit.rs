@@ -1132,6 +1132,14 @@ fn report_finding(finding: &Finding) -> ReportFinding {
             json!({"reason": reason, "redaction_index": redaction_index}),
         ),
         Finding::InvalidRedaction { index } => ("invalid_redaction", Some(*index), json!({})),
+        Finding::RedactedMembership {
+            index,
+            redaction_index,
+        } => (
+            "redacted_membership",
+            Some(*index),
+            json!({ "redaction_index": redaction_index }),
+        ),
         Finding::KeyRotated { index, new_key } => (
             "key_rotated",
             Some(*index),

@@ -316,6 +316,15 @@ impl Node {
         })?;
         self.change(|tx, log| {
             let target = store::entry(tx, index)?;
+            if target.kind == EntryKind::Membership.to_byte() {
+                // Members go by the latest list they replicated and every version carries
+                // the whole membership history: erasing one would leave the network's
+                // signed admissions and removals unreadable (docs/protocol.md §1.10).
+                return Err(NodeError::Invalid(ValidationErrors::single(
+                    "index",
+                    "membership entries cannot be redacted: the signed membership history stays readable; publish a new version instead (punte members update/remove)",
+                )));
+            }
             if target.kind != EntryKind::Activity.to_byte() {
                 return Err(NodeError::Invalid(ValidationErrors::single(
                     "index",

@@ -123,6 +123,15 @@ pub enum Gate {
     Member(VerifyingKey),
 }
 
+/// A current member as a witness of this node's log (members-only mode): the
+/// `cosignature/v1` key and the country the list pins for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedWitness {
+    pub actor: String,
+    pub vkey: String,
+    pub country: String,
+}
+
 /// The membership status (`GET /api/v1/membership/status`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MembershipStatus {
@@ -538,6 +547,32 @@ impl Federation {
             .find(|m| origin_of(&m.actor).as_deref() == Some(origin))
             .map(|m| Some(m.identity_key))
             .ok_or_else(|| MembershipRefusal::NotAMember(format!("the log {origin}")))
+    }
+
+    /// Members-only mode: the current members, with their pinned witness keys, that may
+    /// cosign this node's checkpoints (`None` when the mode is off: every Punte follower
+    /// witnesses). Empty while no list is known. The coordinator is not among them: the
+    /// list pins no witness key for it.
+    pub fn member_witnesses(&self) -> crate::Result<Option<Vec<PinnedWitness>>> {
+        if !self.membership_settings().members_only {
+            return Ok(None);
+        }
+        let Some(in_force) = self.membership_in_force()? else {
+            return Ok(Some(Vec::new()));
+        };
+        Ok(Some(
+            in_force
+                .list
+                .members
+                .iter()
+                .filter(|m| m.is_current())
+                .map(|m| PinnedWitness {
+                    actor: m.actor.clone(),
+                    vkey: m.witness_key.clone(),
+                    country: m.country.as_str().to_owned(),
+                })
+                .collect(),
+        ))
     }
 
     /// The membership status of this node.

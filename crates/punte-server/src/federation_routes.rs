@@ -261,7 +261,9 @@ async fn inbox(
 
 // ----- authorized fetch -----
 
-/// Passes when authorized fetch is off, or the GET carries a valid signature of some actor.
+/// Passes when authorized fetch is off, or the GET carries a valid signature of some actor;
+/// in members-only mode, of the coordinator or of a current member by its pinned key
+/// (`403` with the members-only problem codes otherwise).
 pub struct SignedFetch;
 
 impl FromRequest for SignedFetch {
@@ -285,6 +287,7 @@ impl FromRequest for SignedFetch {
                 .map(|_| SignedFetch)
                 .map_err(|r| match r {
                     InboxRefusal::Internal(_) => ApiError::internal(),
+                    InboxRefusal::Membership(m) => crate::witness_routes::membership_problem(&m),
                     other => ApiError::unauthorized(format!(
                         "this node requires signed fetches: {other}"
                     )),

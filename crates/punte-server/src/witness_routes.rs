@@ -173,12 +173,12 @@ async fn log_witnesses(node: web::Data<Node>) -> Result<HttpResponse, ApiError> 
 
 async fn status(
     who: Principal,
-    node: web::Data<Node>,
+    fed: web::Data<Federation>,
     policy: web::Data<WitnessPolicy>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Role::Reader)?;
     let policy = **policy;
-    let status = web::block(move || node.witness_status(policy)).await??;
+    let status = web::block(move || fed.witness_status(policy)).await??;
     Ok(HttpResponse::Ok().json(status))
 }
 

@@ -209,6 +209,29 @@ fn redaction_is_info_and_unrecorded_erasure_is_an_error() {
 }
 
 #[test]
+fn a_redacted_membership_entry_is_an_error() {
+    let mut log = build(3);
+    let list = log.append(
+        EntryKind::Membership,
+        "https://example.org/activities/list-1",
+        b"{\"type\":\"Update\"}".to_vec(),
+    );
+    assert_eq!(list, 3);
+    log.redact(list, "erasing a membership version");
+    let found = errors(&run(&log, &[3], &[], 1));
+    assert_eq!(
+        found,
+        vec![Finding::RedactedMembership {
+            index: 3,
+            redaction_index: 4
+        }]
+    );
+    // Erased without any redaction entry it is the usual error.
+    let found = errors(&run(&log, &[3, 4], &[], 1));
+    assert!(found.contains(&Finding::ErasedWithoutRedaction { index: 3 }));
+}
+
+#[test]
 fn key_history_is_enforced() {
     let mut log = build(5);
     log.rotate(key(2));

@@ -355,6 +355,11 @@ impl Federation {
 
     /// Verifies a signed GET (authorized fetch): a valid signature, within the window, by a
     /// key of the actor that owns the key id. Returns that actor's id.
+    ///
+    /// In members-only mode (docs/protocol.md §5.8) the owner must be the coordinator or a
+    /// current member, checked before anything of it is fetched, and a member must sign with
+    /// the identity key the list pins for it (an RFC 9421 `ed25519` signature), as in the
+    /// inbox.
     pub async fn verify_signed_get(
         &self,
         target_uri: &str,
@@ -372,6 +377,9 @@ impl Federation {
             Err(e) => return Err(InboxRefusal::Signature(e)),
         };
         let owner = punte_protocol::keys::key_owner_document(&key_id).to_owned();
+        let gate = self
+            .membership_gate(&owner)
+            .map_err(InboxRefusal::Membership)?;
         let unavailable = |e: RemoteError| InboxRefusal::ActorUnavailable {
             actor: owner.chars().take(300).collect(),
             reason: e.to_string(),
@@ -407,7 +415,19 @@ impl Federation {
         let mut actor = self.actor(&owner, false).await.map_err(unavailable)?;
         for attempt in 0..2 {
             match verify(&actor) {
-                Ok(_) => return Ok(actor.row.id.clone()),
+                Ok(v) => {
+                    if let Gate::Member(pinned) = gate
+                        && actor.remote.keys.ed25519_key(&v.key_id) != Some(pinned)
+                    {
+                        return Err(InboxRefusal::Membership(MembershipRefusal::KeyMismatch(
+                            format!(
+                                "the signed fetch is by {}, not by the identity key the membership list pins for {owner}",
+                                v.key_id.chars().take(300).collect::<String>()
+                            ),
+                        )));
+                    }
+                    return Ok(actor.row.id.clone());
+                }
                 Err(HttpSigError::BadSignature | HttpSigError::UnknownKey(_)) if attempt == 0 => {
                     actor = self.actor(&owner, true).await.map_err(unavailable)?;
                 }

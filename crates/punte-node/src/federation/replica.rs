@@ -87,12 +87,19 @@ fn state_of(r: &ReplicaRow) -> Result<AuditState, String> {
 }
 
 /// Findings that stop replication (errors, except an erasure whose redaction entry may
-/// come in a later batch).
+/// come in a later batch, and an erased membership entry: an audit reports it, and the
+/// replica skips that list version like any erased activity, which whether the redaction
+/// comes in the same batch must not change).
 fn blocking_findings(findings: &[Finding]) -> Vec<String> {
     findings
         .iter()
         .filter(|f| f.severity() == punte_log::audit::Severity::Error)
-        .filter(|f| !matches!(f, Finding::ErasedWithoutRedaction { .. }))
+        .filter(|f| {
+            !matches!(
+                f,
+                Finding::ErasedWithoutRedaction { .. } | Finding::RedactedMembership { .. }
+            )
+        })
         .map(ToString::to_string)
         .collect()
 }

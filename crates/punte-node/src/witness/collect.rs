@@ -5,6 +5,8 @@
 //!
 //! The witnesses are the node's accepted followers that are Punte nodes; each one's
 //! submission prefix is `BASE/witness` and its key is read once from `BASE/witness/key`.
+//! In members-only mode they are only the followers that are current members, and their
+//! keys are the witness keys the membership list pins (docs/protocol.md §5.8).
 //! At start and every [`RESTORE_CHECK_INTERVAL`] the worker also reads what each witness
 //! cosigned for this origin (`BASE/witness/checkpoints?origin=`), which is how a node
 //! restored from an old backup learns that it must not append.
@@ -122,18 +124,37 @@ fn retry_at(fed: &Federation, attempts: u32, now: i64) -> i64 {
     now.saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// The witnesses are the accepted followers that are Punte nodes.
+/// The witnesses are the accepted followers that are Punte nodes; in members-only mode only
+/// those that are current members, with the witness key and country the membership list
+/// pins for them (never a key fetched from their node).
 fn sync_witness_list(fed: &Federation) -> Result<()> {
+    let pinned = fed.member_witnesses()?;
     fed.node().store().write(|tx| {
         let list: Vec<(String, String)> = fed_store::followers(tx, Some(FollowState::Accepted))?
             .into_iter()
             .filter(|f| f.is_punte)
+            .filter(|f| {
+                pinned
+                    .as_ref()
+                    .is_none_or(|p| p.iter().any(|m| m.actor == f.actor))
+            })
             .filter_map(|f| {
                 let url = format!("{}{WITNESS_PREFIX}", base_of_actor(&f.actor)?);
                 Some((f.actor, url))
             })
             .collect();
-        store::sync_witnesses(tx, &list)
+        store::sync_witnesses(tx, &list)?;
+        for w in store::witnesses(tx)? {
+            let Some(m) = pinned.iter().flatten().find(|m| m.actor == w.actor) else {
+                continue;
+            };
+            if w.vkey.as_deref() != Some(m.vkey.as_str())
+                || w.country.as_deref() != Some(m.country.as_str())
+            {
+                store::set_witness_key(tx, &w.actor, &m.vkey, Some(&m.country))?;
+            }
+        }
+        Ok::<_, NodeError>(())
     })?;
     Ok(())
 }

@@ -31,6 +31,7 @@ use punte_store::witness::{self as store, EvidenceRow, WitnessState};
 use crate::Node;
 use crate::error::{NodeError, Result};
 use crate::federation::{Federation, base_of_actor};
+use crate::membership::PinnedWitness;
 use crate::publish::origin_for_base;
 
 pub(crate) use collect::run;
@@ -251,24 +252,73 @@ impl Node {
             .collect())
     }
 
-    /// Whether the latest checkpoint meets `policy`, with the cosigners and the guard.
+    /// Whether the latest checkpoint meets `policy`, with the cosigners and the guard. A
+    /// cosignature counts only when it is by a current witness and verifies with that
+    /// witness's key on record.
     pub fn witness_status(&self, policy: WitnessPolicy) -> Result<WitnessStatus> {
-        let (size, cosigs, guard) = self.store().read(|conn| {
-            let size = punte_store::log::latest_checkpoint(conn)?.map_or(0, |(s, _)| s);
+        self.witness_status_among(policy, None)
+    }
+
+    /// [`Node::witness_status`]; with `only` (members-only mode) just the cosignatures of
+    /// those witnesses by the key the membership list pins for them count, with the
+    /// country it pins.
+    pub(crate) fn witness_status_among(
+        &self,
+        policy: WitnessPolicy,
+        only: Option<&[PinnedWitness]>,
+    ) -> Result<WitnessStatus> {
+        let (checkpoint, cosigs, guard) = self.store().read(|conn| {
+            let checkpoint = punte_store::log::latest_checkpoint(conn)?;
+            let size = checkpoint.as_ref().map_or(0, |(s, _)| *s);
             let cosigs = store::cosignatures(conn, size)?;
             let guard = store::append_guard(conn)?;
-            Ok::<_, NodeError>((size, cosigs, guard))
+            Ok::<_, NodeError>((checkpoint, cosigs, guard))
         })?;
-        let witnesses = self.log_witnesses()?;
+        let size = checkpoint.as_ref().map_or(0, |(s, _)| *s);
+        let log_keys: Vec<NoteVerifier> = self
+            .log_verifier_keys()?
+            .iter()
+            .filter_map(|k| NoteVerifier::parse(k).ok())
+            .collect();
+        let witnesses: Vec<WitnessInfo> = self
+            .log_witnesses()?
+            .into_iter()
+            .filter(|w| only.is_none_or(|o| o.iter().any(|m| m.actor == w.actor)))
+            .collect();
+        // The key and country a witness's cosignature is judged by.
+        let judged_by = |actor: &str| -> Option<(String, Option<String>)> {
+            match only {
+                Some(o) => o
+                    .iter()
+                    .find(|m| m.actor == actor)
+                    .map(|m| (m.vkey.clone(), Some(m.country.clone()))),
+                None => witnesses
+                    .iter()
+                    .find(|w| w.actor == actor)
+                    .and_then(|w| Some((w.vkey.clone()?, w.country.clone()))),
+            }
+        };
         let cosignatures: Vec<CosignerStatus> = cosigs
             .into_iter()
-            .map(|c| CosignerStatus {
-                country: witnesses
+            .filter_map(|c| {
+                let (vkey, country) = judged_by(&c.witness)?;
+                let wkey = NoteVerifier::parse(&vkey).ok()?;
+                let (_, note) = checkpoint.as_ref()?;
+                let opened = open_checkpoint(
+                    format!("{note}{}", c.line).as_bytes(),
+                    &log_keys,
+                    std::slice::from_ref(&wkey),
+                )
+                .ok()?;
+                opened
+                    .cosigners
                     .iter()
-                    .find(|w| w.actor == c.witness)
-                    .and_then(|w| w.country.clone()),
-                witness: c.witness,
-                timestamp: c.timestamp,
+                    .any(|(name, _)| name == wkey.name())
+                    .then_some(CosignerStatus {
+                        country,
+                        witness: c.witness,
+                        timestamp: c.timestamp,
+                    })
             })
             .collect();
         let mut countries: Vec<String> = cosignatures
@@ -384,6 +434,14 @@ impl Federation {
             .filter_map(|k| NoteVerifier::new(origin, KeyType::Ed25519, k).ok())
             .collect();
         Ok(Some(Witnessed { actor, keys }))
+    }
+
+    /// The witness status of this node's latest checkpoint (`GET /api/v1/witness/status`):
+    /// in members-only mode only current members' cosignatures by their pinned witness keys
+    /// count (docs/protocol.md §5.8).
+    pub fn witness_status(&self, policy: WitnessPolicy) -> Result<WitnessStatus> {
+        let pinned = self.member_witnesses()?;
+        self.node().witness_status_among(policy, pinned.as_deref())
     }
 
     /// C2SP `add-checkpoint`: verifies `body` and answers the cosignature line.
