@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_federation.sql"),
     include_str!("migrations/0004_witness.sql"),
     include_str!("migrations/0005_adaptations.sql"),
+    include_str!("migrations/0008_partner_witnesses.sql"),
 ];
 
 /// The schema version this build creates and understands.

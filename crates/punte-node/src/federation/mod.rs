@@ -11,6 +11,7 @@ pub mod adaptations;
 pub mod delivery;
 pub mod fetch;
 pub mod inbox;
+pub mod partner_witnesses;
 pub mod replica;
 pub mod views;
 
@@ -61,6 +62,9 @@ pub struct FederationSettings {
     pub actor_ttl: Duration,
     /// Require signed GETs for the node's own collections (outbox, followers, following).
     pub authorized_fetch: bool,
+    /// Apply partners' entries only up to a checkpoint whose cosignatures meet this policy
+    /// (`require_partner_witnesses` / `require_partner_countries`); `None` = no requirement.
+    pub partner_witness_policy: Option<crate::witness::WitnessPolicy>,
 }
 
 impl Default for FederationSettings {
@@ -79,6 +83,7 @@ impl Default for FederationSettings {
             replica_poll_interval: Duration::from_secs(600),
             actor_ttl: Duration::from_secs(24 * 3600),
             authorized_fetch: false,
+            partner_witness_policy: None,
         }
     }
 }
@@ -116,6 +121,8 @@ pub struct Federation {
     sync_wakeup: tokio::sync::Notify,
     /// The inbox writer thread's queue (group commit), started on first use.
     inbox_writer: std::sync::OnceLock<std::sync::mpsc::Sender<inbox::Job>>,
+    /// Partners' witnesses discovered for the required witness policy.
+    partner_witnesses: partner_witnesses::WitnessCache,
 }
 
 impl std::fmt::Debug for Federation {
@@ -167,6 +174,7 @@ impl Federation {
             actors: Mutex::new(HashMap::new()),
             sync_wakeup: tokio::sync::Notify::new(),
             inbox_writer: std::sync::OnceLock::new(),
+            partner_witnesses: partner_witnesses::WitnessCache::default(),
         })
     }
 

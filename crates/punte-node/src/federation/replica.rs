@@ -97,6 +97,59 @@ fn blocking_findings(findings: &[Finding]) -> Vec<String> {
         .collect()
 }
 
+/// Keeps a checkpoint of the partner that arrived here, when it is signed by the partner's
+/// key (the actor's or the replica's current one), for auditors to compare.
+fn keep_checkpoint(
+    tx: &punte_store::Connection,
+    replica: &ReplicaRow,
+    known: &super::KnownActor,
+    note: &[u8],
+    via: &str,
+    now: i64,
+) -> Result<(), NodeError> {
+    let mut keys = Vec::new();
+    if let Some(k) = known
+        .remote
+        .keys
+        .ed25519_key(&ed25519_key_id(&replica.actor))
+    {
+        keys.push(k);
+    }
+    if let Ok(k) = ed25519_dalek::VerifyingKey::from_bytes(&replica.current_key)
+        && !keys.contains(&k)
+    {
+        keys.push(k);
+    }
+    let verifiers: Vec<NoteVerifier> = keys
+        .into_iter()
+        .filter_map(|k| {
+            NoteVerifier::new(&replica.origin, punte_log::note::KeyType::Ed25519, k).ok()
+        })
+        .collect();
+    let Ok(opened) = open_checkpoint(note, &verifiers, &[]) else {
+        return Ok(());
+    };
+    if opened.checkpoint.origin != replica.origin {
+        return Ok(());
+    }
+    let Ok(text) = std::str::from_utf8(note) else {
+        return Ok(());
+    };
+    store::keep_partner_checkpoint(
+        tx,
+        &store::PartnerCheckpoint {
+            origin: replica.origin.clone(),
+            actor: replica.actor.clone(),
+            size: opened.checkpoint.size,
+            root: *opened.checkpoint.root.as_bytes(),
+            note: text.to_owned(),
+            via: via.to_owned(),
+            received_ms: now,
+        },
+    )?;
+    Ok(())
+}
+
 /// Applies one verified entry's activity to the replicated objects; returns what happened.
 fn apply_activity(
     tx: &punte_store::Connection,
@@ -209,6 +262,9 @@ pub(crate) fn apply_delivered(
         *wake_sync = true;
         return Ok("queued: the replica starts with a full sync".to_owned());
     };
+    if let Some(note) = v.checkpoint.as_deref() {
+        keep_checkpoint(tx, &replica, &v.actor, note, "delivery", now)?;
+    }
     let Some(entry_bytes) = &v.log_entry else {
         *wake_sync = true;
         return Ok("queued: no log entry attached; the sync will pull it".to_owned());
@@ -273,6 +329,22 @@ pub(crate) fn apply_delivered(
             "the attached checkpoint does not match the replica extended by entry {index}"
         )));
     }
+    if fed.settings.partner_witness_policy.is_some() {
+        // A delivered checkpoint is fresh: its witnesses have not cosigned it yet. The sync
+        // applies the entry once a checkpoint covering it meets the policy.
+        store::want_replica_size(tx, actor, index + 1)?;
+        store::replica_awaiting(
+            tx,
+            actor,
+            Some(&format!(
+                "awaiting witness policy: entry {index} arrived with a checkpoint that is not cosigned yet"
+            )),
+        )?;
+        *wake_sync = true;
+        return Ok(format!(
+            "queued: entry {index} verified; it waits for a checkpoint that meets the witness policy"
+        ));
+    }
     store::insert_replica_entry(
         tx,
         &store::ReplicaEntry {
@@ -311,10 +383,10 @@ pub(crate) fn apply_delivered(
             wanted_size: index + 1,
             last_sync_ms: Some(now),
             last_error: None,
+            awaiting: None,
             ..replica
         },
     )?;
-    let _ = fed;
     Ok(format!("entry {index}: {outcome}"))
 }
 
@@ -418,6 +490,10 @@ impl Federation {
                 checkpoint.origin, replica.origin
             )));
         }
+        let now = self.now_ms();
+        self.node
+            .store()
+            .write(|tx| keep_checkpoint(tx, &replica, &known, &note, "sync", now))?;
         let from = replica.size;
         if checkpoint.size < replica.size {
             let msg = format!(
@@ -436,7 +512,6 @@ impl Federation {
                 self.record_sync_error(actor, &msg);
                 return Err(bad(msg));
             }
-            let now = self.now_ms();
             let note_text = String::from_utf8_lossy(&note).into_owned();
             self.node
                 .store()
@@ -444,6 +519,10 @@ impl Federation {
                     let Some(current) = store::replica(tx, actor)? else {
                         return Ok(());
                     };
+                    let awaiting = current
+                        .awaiting
+                        .clone()
+                        .filter(|_| current.size < current.wanted_size);
                     store::save_replica(
                         tx,
                         &ReplicaRow {
@@ -451,6 +530,7 @@ impl Federation {
                             checkpoint_size: checkpoint.size,
                             last_sync_ms: Some(now),
                             last_error: None,
+                            awaiting,
                             ..current
                         },
                     )
@@ -462,6 +542,22 @@ impl Federation {
                 to: from,
                 checkpoint_size: checkpoint.size,
             });
+        }
+
+        if let Some(policy) = self.settings.partner_witness_policy {
+            let check = self
+                .check_partner_witnesses(policy, &base, &note, &verifiers)
+                .await;
+            if !check.met {
+                tracing::info!(partner = %actor, reason = %check.reason, "replica holds back unwitnessed entries");
+                self.hold_replica(&replica, checkpoint.size, &check.reason)?;
+                return Ok(SyncReport {
+                    actor: actor.to_owned(),
+                    from,
+                    to: from,
+                    checkpoint_size: checkpoint.size,
+                });
+            }
         }
 
         let mut replica = replica;
@@ -551,6 +647,35 @@ impl Federation {
         })
     }
 
+    /// Records that the replica waits for a checkpoint meeting the witness policy (creating
+    /// the replica row of a new partner, so the wait shows).
+    fn hold_replica(
+        &self,
+        replica: &ReplicaRow,
+        announced: u64,
+        reason: &str,
+    ) -> Result<(), RemoteError> {
+        let now = self.now_ms();
+        self.node
+            .store()
+            .write(|tx| {
+                let current =
+                    store::replica(tx, &replica.actor)?.unwrap_or_else(|| replica.clone());
+                store::save_replica(
+                    tx,
+                    &ReplicaRow {
+                        wanted_size: current.wanted_size.max(announced),
+                        last_sync_ms: Some(now),
+                        last_error: None,
+                        awaiting: Some(reason.to_owned()),
+                        ..current
+                    },
+                )
+            })
+            .map_err(NodeError::from)?;
+        Ok(())
+    }
+
     fn record_sync_error(&self, actor: &str, message: &str) {
         tracing::warn!(partner = actor, error = message, "replica sync failed");
         let now = self.now_ms();
@@ -602,6 +727,7 @@ impl Federation {
             wanted_size: 0,
             last_sync_ms: None,
             last_error: None,
+            awaiting: None,
         })
     }
 
@@ -726,12 +852,26 @@ impl Federation {
                     wanted_size: checkpoint_size,
                     last_sync_ms: Some(now),
                     last_error: None,
+                    awaiting: None,
                     ..expected.clone()
                 };
                 store::save_replica(tx, &row)?;
                 Ok(row)
             })?;
         Ok(saved)
+    }
+
+    /// Partners' signed checkpoints as they arrived here (`GET /federation/checkpoints`),
+    /// of `origin` only when given, largest size first.
+    pub fn partner_checkpoints(
+        &self,
+        origin: Option<&str>,
+        limit: u32,
+    ) -> crate::Result<Vec<store::PartnerCheckpoint>> {
+        Ok(self
+            .node
+            .store()
+            .read(|conn| store::partner_checkpoints(conn, origin, limit.clamp(1, 1000)))?)
     }
 
     /// Replicas of this node's partners, by actor.
