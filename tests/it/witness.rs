@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use punte_log::checkpoint::{Checkpoint, open_checkpoint};
-use punte_log::note::{KeyType, NoteSigner, NoteVerifier};
+use punte_log::note::{KeyType, Note, NoteSigner, NoteVerifier};
 use punte_log::tree::parse_proof;
 use punte_node::publish::Verb;
 use punte_node::witness::format_add_checkpoint;
@@ -715,4 +715,73 @@ async fn a_fork_shown_only_in_a_delivery_is_caught_through_the_partners_checkpoi
     let proven = verify_evidence(&read, None).unwrap();
     assert_eq!(proven.kind, "equivocation");
     assert_eq!(proven.sizes, (forked_at + 1, forked_at + 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_cosignatures_by_keys_the_witnesses_serve_count_for_the_partner_policy() {
+    let a = partner("RO").await;
+    let b = partner("DE").await;
+    let c = partner("IT").await;
+    create_practice(&a).await;
+    let note = a.node.log_checkpoint().unwrap();
+    let text = Note::parse(note.as_bytes()).unwrap().text;
+    let keys = log_keys(&a).await;
+    let policy = |n| punte_node::witness::WitnessPolicy {
+        min_cosignatures: n,
+        distinct_countries: n,
+    };
+    let host = |t: &TestNode| t.base.trim_start_matches("http://").to_owned();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let cosign = |signer: &NoteSigner| signer.cosign(&text, now).unwrap().to_line();
+    // B's real cosignature, twice; one in B's name by a key B does not serve; one by A's own
+    // witness key (the partner vouching for itself).
+    let b_line = cosign(&b.node.witness_signer().unwrap());
+    let forged = NoteSigner::new(
+        &format!("{}/punte-witness", host(&b)),
+        KeyType::CosignatureV1,
+        SigningKey::from_bytes(&[4; 32]),
+    )
+    .unwrap();
+    let own = cosign(&a.node.witness_signer().unwrap());
+    let stapled = format!("{note}{b_line}{b_line}{}{own}", cosign(&forged));
+    let check = c
+        .fed
+        .check_partner_witnesses(policy(1), &a.base, stapled.as_bytes(), &keys)
+        .await;
+    assert!(check.met, "{check:?}");
+    assert_eq!(check.cosigners, vec![format!("{}/punte-witness", host(&b))]);
+    assert_eq!(check.countries, vec!["DE".to_owned()]);
+    let check = c
+        .fed
+        .check_partner_witnesses(policy(2), &a.base, stapled.as_bytes(), &keys)
+        .await;
+    assert!(!check.met);
+    assert!(
+        check
+            .reason
+            .contains("1 verified cosignature from 1 country"),
+        "{}",
+        check.reason
+    );
+
+    // Only the forged one: nothing counts, and the reason says why.
+    let check = c
+        .fed
+        .check_partner_witnesses(
+            policy(1),
+            &a.base,
+            format!("{note}{}", cosign(&forged)).as_bytes(),
+            &keys,
+        )
+        .await;
+    assert!(!check.met);
+    assert!(check.cosigners.is_empty());
+    assert!(
+        check.reason.contains("the cosignature does not verify"),
+        "{}",
+        check.reason
+    );
 }
