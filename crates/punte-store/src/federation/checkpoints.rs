@@ -8,6 +8,9 @@ use crate::log::{to_i64, to_u64};
 
 /// Checkpoints kept per origin, besides those of a size that arrived with two roots.
 pub const PARTNER_CHECKPOINTS_KEPT: u64 = 1000;
+/// Most rows per origin, conflicting ones included: an origin that equivocates without end
+/// cannot fill the disk; the first conflicts, which already prove it, stay.
+pub const PARTNER_CHECKPOINTS_MAX: u64 = 2 * PARTNER_CHECKPOINTS_KEPT;
 
 /// One signed checkpoint of a partner's log, as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +28,8 @@ pub struct PartnerCheckpoint {
 
 /// Keeps `c` unless a checkpoint of the same origin, size and root is kept already; then
 /// prunes the origin to the [`PARTNER_CHECKPOINTS_KEPT`] largest sizes, never removing a
-/// size kept with two roots. Returns whether `c` is new.
+/// size kept with two roots, and drops `c` again if the origin still has more than
+/// [`PARTNER_CHECKPOINTS_MAX`] rows. Returns whether `c` is kept.
 pub fn keep_partner_checkpoint(conn: &Connection, c: &PartnerCheckpoint) -> Result<bool> {
     let added = conn
         .prepare_cached(
@@ -54,7 +58,31 @@ pub fn keep_partner_checkpoint(conn: &Connection, c: &PartnerCheckpoint) -> Resu
         c.origin,
         to_i64(PARTNER_CHECKPOINTS_KEPT, "limit")?
     ])?;
-    Ok(true)
+    let rows: i64 = conn
+        .prepare_cached("SELECT count(*) FROM partner_checkpoints WHERE origin = ?1")?
+        .query_row(params![c.origin], |r| r.get(0))?;
+    if rows > to_i64(PARTNER_CHECKPOINTS_MAX, "limit")? {
+        conn.prepare_cached(
+            "DELETE FROM partner_checkpoints WHERE origin = ?1 AND size = ?2 AND root = ?3",
+        )?
+        .execute(params![
+            c.origin,
+            to_i64(c.size, "size")?,
+            c.root.as_slice()
+        ])?;
+        return Ok(false);
+    }
+    // A single-root size below the kept ones is pruned at once.
+    let still: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM partner_checkpoints
+             WHERE origin = ?1 AND size = ?2 AND root = ?3",
+        )?
+        .query_row(
+            params![c.origin, to_i64(c.size, "size")?, c.root.as_slice()],
+            |r| r.get(0),
+        )?;
+    Ok(still > 0)
 }
 
 /// Kept checkpoints, of `origin` only when given, largest size first, at most `limit`.
@@ -136,5 +164,25 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+
+        // Endless equivocation stops at the cap; the first conflicts stay.
+        let kept_new = store
+            .write(|tx| {
+                let mut kept = 0;
+                for size in 2..=PARTNER_CHECKPOINTS_KEPT + 5 {
+                    kept += u64::from(keep_partner_checkpoint(tx, &checkpoint(size, 2))?);
+                }
+                Ok::<_, crate::StoreError>(kept)
+            })
+            .unwrap();
+        let all = store
+            .read(|c| partner_checkpoints(c, Some("a.example/punte-log"), 5000))
+            .unwrap();
+        assert_eq!(all.len() as u64, PARTNER_CHECKPOINTS_MAX);
+        assert_eq!(
+            kept_new,
+            PARTNER_CHECKPOINTS_MAX - (PARTNER_CHECKPOINTS_KEPT + 2)
+        );
+        assert!(all.iter().any(|c| c.size == 1 && c.root == [2; 32]));
     }
 }

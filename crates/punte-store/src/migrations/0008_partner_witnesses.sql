@@ -7,7 +7,8 @@ ALTER TABLE replicas ADD COLUMN awaiting TEXT;
 -- Signed checkpoints of followed partners as they arrived here (stapled to a delivery, or
 -- read by a replica sync), kept so an auditor can compare them with what the partner and its
 -- witnesses serve (`GET /federation/checkpoints`). One row per (origin, size, root): two
--- roots of one size are equivocation, and such rows are never pruned.
+-- roots of one size are equivocation, and such rows are not pruned (at most 2000 rows per
+-- origin; see punte-store federation::checkpoints).
 CREATE TABLE partner_checkpoints (
     origin      TEXT NOT NULL,
     actor       TEXT NOT NULL,
