@@ -785,3 +785,74 @@ async fn only_cosignatures_by_keys_the_witnesses_serve_count_for_the_partner_pol
         check.reason
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_applies_up_to_the_largest_checkpoint_that_meets_the_policy() {
+    let a = partner("RO").await;
+    let b = partner("DE").await;
+    let d = partner("FR").await;
+    follow(&b, &a).await;
+    follow(&d, &a).await;
+    create_practice(&a).await;
+    cosigned(&a, 2).await;
+    let cosigned_size = a.node.log_size().unwrap();
+
+    // Both witnesses stop following A: its later checkpoints are not cosigned by them.
+    let actor = format!("{}/actor", a.base);
+    b.fed.unfollow(&actor).unwrap();
+    d.fed.unfollow(&actor).unwrap();
+    eventually(30, "A to lose its witnesses", || async {
+        a.node.log_witnesses().unwrap().is_empty().then_some(())
+    })
+    .await;
+    create_practice(&a).await;
+
+    // C, requiring 2 witnesses from 2 countries, follows A and becomes its only witness.
+    let c = partner_with("IT", |c| {
+        c.federation.require_partner_witnesses = 2;
+        c.federation.require_partner_countries = 2;
+    })
+    .await;
+    follow(&c, &a).await;
+    let latest = a.node.log_size().unwrap();
+    assert!(latest > cosigned_size + 1);
+    let r = replica_when(&c, &a, "the replica to apply the cosigned prefix", |r| {
+        r["size"] == cosigned_size && r["awaiting"].is_string()
+    })
+    .await;
+    assert!(r["wantedSize"].as_u64().unwrap() >= latest, "{r}");
+    assert!(
+        r["awaiting"]
+            .as_str()
+            .unwrap()
+            .starts_with("awaiting witness policy"),
+        "{r}"
+    );
+    let practices = c
+        .fed
+        .replica_objects(Some(&actor), Some("practice"))
+        .unwrap();
+    assert_eq!(
+        practices.len(),
+        1,
+        "only the practice the witnesses vouched for"
+    );
+
+    // What C read: the largest checkpoint with two cosignatures; none has five.
+    let note = text(&a, "/log/checkpoint?cosigned=2").await;
+    let opened = open_checkpoint(
+        note.as_bytes(),
+        &log_keys(&a).await,
+        &[witness_key(&b).await, witness_key(&d).await],
+    )
+    .unwrap();
+    assert_eq!(opened.checkpoint.size, cosigned_size);
+    assert_eq!(opened.cosigners.len(), 2);
+    let none = a
+        .client
+        .get(format!("{}/log/checkpoint?cosigned=5", a.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 404);
+}

@@ -544,21 +544,37 @@ impl Federation {
             });
         }
 
-        if let Some(policy) = self.settings.partner_witness_policy {
-            let check = self
-                .check_partner_witnesses(policy, &base, &note, &verifiers)
-                .await;
-            if !check.met {
-                tracing::info!(partner = %actor, reason = %check.reason, "replica holds back unwitnessed entries");
-                self.hold_replica(&replica, checkpoint.size, &check.reason)?;
-                return Ok(SyncReport {
-                    actor: actor.to_owned(),
-                    from,
-                    to: from,
-                    checkpoint_size: checkpoint.size,
-                });
+        // With the witness requirement: the latest checkpoint if it meets the policy, else
+        // the largest one that does (`?cosigned=N`), else nothing yet.
+        let latest_size = checkpoint.size;
+        let mut waiting = None;
+        let (note, checkpoint) = match self.settings.partner_witness_policy {
+            None => (note, checkpoint),
+            Some(policy) => {
+                let check = self
+                    .check_partner_witnesses(policy, &base, &note, &verifiers)
+                    .await;
+                if check.met {
+                    (note, checkpoint)
+                } else {
+                    tracing::info!(partner = %actor, reason = %check.reason, "replica holds back unwitnessed entries");
+                    self.hold_replica(&replica, latest_size, &check.reason)?;
+                    let earlier = self
+                        .cosigned_checkpoint(policy, &base, &replica, &checkpoint, &verifiers)
+                        .await;
+                    let Some((note, checkpoint)) = earlier else {
+                        return Ok(SyncReport {
+                            actor: actor.to_owned(),
+                            from,
+                            to: from,
+                            checkpoint_size: latest_size,
+                        });
+                    };
+                    waiting = Some(check.reason);
+                    (note, checkpoint)
+                }
             }
-        }
+        };
 
         let mut replica = replica;
         while replica.size < checkpoint.size {
@@ -639,12 +655,46 @@ impl Federation {
                 checkpoint.size,
             )?;
         }
+        if let Some(reason) = waiting {
+            self.hold_replica(&replica, latest_size, &reason)?;
+        }
         Ok(SyncReport {
             actor: actor.to_owned(),
             from,
             to: replica.size,
             checkpoint_size: checkpoint.size,
         })
+    }
+
+    /// The partner's largest checkpoint with enough cosignatures (`GET
+    /// /log/checkpoint?cosigned=N`), when it verifies, lies between the replica and the
+    /// latest checkpoint (with the latest's root at the latest's size) and meets `policy`.
+    async fn cosigned_checkpoint(
+        &self,
+        policy: crate::witness::WitnessPolicy,
+        base: &str,
+        replica: &ReplicaRow,
+        latest: &Checkpoint,
+        verifiers: &[NoteVerifier],
+    ) -> Option<(Vec<u8>, Checkpoint)> {
+        let url = format!(
+            "{base}/log/checkpoint?cosigned={}",
+            policy.min_cosignatures.max(1)
+        );
+        let note = self.get_text(&url).await.ok()?;
+        let opened = open_checkpoint(&note, verifiers, &[]).ok()?;
+        let c = opened.checkpoint;
+        let fits = c.origin == replica.origin
+            && c.size > replica.size
+            && c.size <= latest.size
+            && (c.size < latest.size || c.root == latest.root);
+        if !fits {
+            return None;
+        }
+        self.check_partner_witnesses(policy, base, &note, verifiers)
+            .await
+            .met
+            .then_some((note, c))
     }
 
     /// Records that the replica waits for a checkpoint meeting the witness policy (creating
