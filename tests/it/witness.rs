@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use punte_log::checkpoint::{Checkpoint, open_checkpoint};
-use punte_log::note::{KeyType, NoteSigner, NoteVerifier};
+use punte_log::note::{KeyType, Note, NoteSigner, NoteVerifier};
 use punte_log::tree::parse_proof;
 use punte_node::publish::Verb;
 use punte_node::witness::format_add_checkpoint;
@@ -27,7 +27,16 @@ use crate::support::{
 
 /// A node that approves follow requests at once, with an organisation in `country`.
 async fn partner(country: &str) -> TestNode {
-    let node = spawn_node_with(|c| c.federation.auto_approve_follows = true).await;
+    partner_with(country, |_| {}).await
+}
+
+/// Like [`partner`], with the config adjusted by `adjust`.
+async fn partner_with(country: &str, adjust: impl FnOnce(&mut punte_server::Config)) -> TestNode {
+    let node = spawn_node_with(|c| {
+        c.federation.auto_approve_follows = true;
+        adjust(c);
+    })
+    .await;
     admin(
         &node,
         Method::PUT,
@@ -247,6 +256,7 @@ async fn audit_request(node: &TestNode, witnesses: Vec<String>) -> NetworkReques
         base_url: node.base.clone(),
         log_keys: log_keys(node).await,
         witnesses,
+        partners: Some(Vec::new()),
         stale_after_secs: 3600,
         now_secs: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -464,4 +474,385 @@ async fn a_node_restored_from_an_old_backup_refuses_to_append() {
     assert_eq!(refused.status, 409, "{}", refused.body);
     assert!(refused.is_problem());
     assert_eq!(restored.node.log_size().unwrap(), backed_up_size);
+}
+
+/// The replica of `origin` as `follower`'s admin API shows it, once `ready` holds.
+async fn replica_when(
+    follower: &TestNode,
+    origin: &TestNode,
+    what: &str,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
+    let actor = format!("{}/actor", origin.base);
+    eventually(30, what, || async {
+        let b = admin(follower, Method::GET, "/api/v1/replicas", None).await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["actor"] == actor.as_str() && ready(r))
+            .cloned()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_requiring_witnesses_applies_entries_only_from_a_cosigned_checkpoint() {
+    let a = partner("RO").await;
+    let c = std::sync::Arc::new(
+        partner_with("IT", |c| {
+            c.federation.require_partner_witnesses = 2;
+            c.federation.require_partner_countries = 2;
+        })
+        .await,
+    );
+    // C follows A and becomes its only witness: one cosignature, one country.
+    follow(&c, &a).await;
+    create_practice(&a).await;
+    cosigned(&a, 1).await;
+    let size = a.node.log_size().unwrap();
+    // It waits, saying why, once it has read the checkpoint C cosigned.
+    let r = replica_when(&c, &a, "the replica to wait for witnesses", |r| {
+        r["wantedSize"].as_u64().unwrap() >= size
+            && r["awaiting"]
+                .as_str()
+                .is_some_and(|w| w.contains("1 verified cosignature from 1 country"))
+    })
+    .await;
+    let reason = r["awaiting"].as_str().unwrap();
+    assert!(reason.starts_with("awaiting witness policy"), "{r}");
+    assert!(reason.contains("2 from 2 countries are required"), "{r}");
+    assert_eq!(r["size"], 0, "{r}");
+    assert_eq!(r["upToDate"], false);
+    let actor = format!("{}/actor", a.base);
+    assert!(
+        c.fed
+            .replica_objects(Some(&actor), None)
+            .unwrap()
+            .is_empty(),
+        "nothing of A is applied before its checkpoint meets the policy"
+    );
+
+    // The Network page says what the replica waits for.
+    let browser = crate::web::Browser::with_node(c.clone());
+    browser.speak("en");
+    browser.sign_in(&c.admin).await;
+    let page = browser.get("/network").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Awaiting the partner&#x27;s witnesses")
+            || page.body.contains("Awaiting the partner's witnesses"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("awaiting witness policy"));
+
+    // A second witness in another country: once it cosigns, the next sync applies it all.
+    let b = partner("DE").await;
+    follow(&b, &a).await;
+    create_practice(&a).await;
+    cosigned(&a, 2).await;
+    let size = a.node.log_size().unwrap();
+    let r = replica_when(&c, &a, "the replica to apply the cosigned entries", |r| {
+        r["size"] == size
+    })
+    .await;
+    assert!(r["awaiting"].is_null(), "{r}");
+    assert!(r["lastError"].is_null(), "{r}");
+    let practices = c
+        .fed
+        .replica_objects(Some(&actor), Some("practice"))
+        .unwrap();
+    assert_eq!(practices.len(), 2);
+    assert_eq!(
+        c.fed
+            .replica_objects(Some(&actor), Some("organisation"))
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// POSTs `activity` to `target`'s inbox as `sender` would deliver it: RFC 9421 signature by
+/// the sender's identity key, with the log entry and checkpoint headers.
+async fn deliver_by_hand(
+    sender: &Node,
+    sender_base: &str,
+    target: &TestNode,
+    activity: &[u8],
+    entry: &[u8],
+    checkpoint: &str,
+) -> u16 {
+    use base64::Engine as _;
+    use punte_protocol::httpsig::{self, HttpRequest, SigningKeyRef};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut req = HttpRequest::new("POST", format!("{}/inbox", target.base))
+        .with_header("Content-Type", "application/activity+json")
+        .with_body(activity.to_vec());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    httpsig::rfc9421::sign_request(
+        &mut req,
+        &format!("{sender_base}/actor#ed25519-key"),
+        SigningKeyRef::Ed25519(&sender.keys().identity),
+        now,
+    )
+    .unwrap();
+    let mut builder = target
+        .client
+        .post(&req.target_uri)
+        .header("Punte-Log-Entry", b64.encode(entry))
+        .header("Punte-Checkpoint", b64.encode(checkpoint.as_bytes()));
+    for (name, value) in &req.headers {
+        if !name.eq_ignore_ascii_case("host") {
+            builder = builder.header(name, value);
+        }
+    }
+    builder
+        .body(req.body.clone())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fork_shown_only_in_a_delivery_is_caught_through_the_partners_checkpoints() {
+    let a = partner("RO").await;
+    let c = partner("IT").await;
+    follow(&c, &a).await;
+    create_practice(&a).await;
+    cosigned(&a, 1).await;
+    let forked_at = a.node.log_size().unwrap();
+
+    // Fork A's database; the original makes one change, the copy another.
+    let fork_dir = tempfile::tempdir().unwrap();
+    backup(&a, fork_dir.path());
+    create_practice(&a).await;
+    cosigned(&a, 1).await;
+    let size = a.node.log_size().unwrap();
+    replica_when(&c, &a, "C to replicate A", |r| r["size"] == size).await;
+    let fork = Node::open(NodeSettings {
+        data_dir: fork_dir.path().join("data"),
+        base_url: a.base.clone(),
+        disclosure_k: 5,
+    })
+    .unwrap();
+    fork.publish_object(
+        Verb::Create,
+        json!({
+            "id": format!("{}/notes/forked", a.base),
+            "type": "Note",
+            "content": "a history shown only to one partner",
+        }),
+    )
+    .unwrap();
+    let forked_note = fork.log_checkpoint().unwrap();
+    assert_ne!(forked_note, a.node.log_checkpoint().unwrap());
+
+    // The fork reaches C only as a delivery: never submitted to a witness, never served.
+    let stored = fork
+        .store()
+        .read(|conn| punte_store::log::entry(conn, forked_at))
+        .unwrap();
+    let status = deliver_by_hand(
+        &fork,
+        &a.base,
+        &c,
+        stored.activity.as_deref().unwrap(),
+        &stored.entry,
+        &forked_note,
+    )
+    .await;
+    assert_eq!(status, 202);
+    let origin = a.node.log_origin().unwrap();
+    let kept: Value = c
+        .client
+        .get(format!("{}/federation/checkpoints", c.base))
+        .query(&[("origin", origin.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = kept["items"].as_array().unwrap();
+    assert!(
+        items
+            .iter()
+            .any(|i| i["checkpoint"] == forked_note.as_str() && i["via"] == "delivery"),
+        "{kept}"
+    );
+
+    // A and its witness agree: comparing them alone finds nothing.
+    let mut request = audit_request(&a, Vec::new()).await;
+    let report = network_audit(&request).await.unwrap();
+    assert!(report.evidence.is_none(), "{:?}", report.findings);
+    assert_eq!(report.witnesses.len(), 1);
+
+    // With the partners discovered from A's followers, C's kept checkpoints expose the fork.
+    request.partners = None;
+    let report = network_audit(&request).await.unwrap();
+    assert_eq!(report.partners.len(), 1, "{:?}", report.partners);
+    assert_eq!(report.partners[0].url, c.base);
+    assert!(report.partners[0].checkpoints >= 2);
+    let evidence = report.evidence.expect("an evidence file");
+    assert_eq!(evidence.kind, "equivocation", "{:?}", report.findings);
+    assert!(
+        [&evidence.first, &evidence.second]
+            .iter()
+            .any(|s| s.from.starts_with("received by partner") && s.note == forked_note),
+        "{evidence:?}"
+    );
+
+    // The evidence file re-verifies offline.
+    let path = fork_dir.path().join("a.evidence.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&evidence).unwrap()).unwrap();
+    let read = NetworkEvidence::from_json(&std::fs::read(&path).unwrap()).unwrap();
+    let proven = verify_evidence(&read, None).unwrap();
+    assert_eq!(proven.kind, "equivocation");
+    assert_eq!(proven.sizes, (forked_at + 1, forked_at + 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_cosignatures_by_keys_the_witnesses_serve_count_for_the_partner_policy() {
+    let a = partner("RO").await;
+    let b = partner("DE").await;
+    let c = partner("IT").await;
+    create_practice(&a).await;
+    let note = a.node.log_checkpoint().unwrap();
+    let text = Note::parse(note.as_bytes()).unwrap().text;
+    let keys = log_keys(&a).await;
+    let policy = |n| punte_node::witness::WitnessPolicy {
+        min_cosignatures: n,
+        distinct_countries: n,
+    };
+    let host = |t: &TestNode| t.base.trim_start_matches("http://").to_owned();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let cosign = |signer: &NoteSigner| signer.cosign(&text, now).unwrap().to_line();
+    // B's real cosignature, twice; one in B's name by a key B does not serve; one by A's own
+    // witness key (the partner vouching for itself).
+    let b_line = cosign(&b.node.witness_signer().unwrap());
+    let forged = NoteSigner::new(
+        &format!("{}/punte-witness", host(&b)),
+        KeyType::CosignatureV1,
+        SigningKey::from_bytes(&[4; 32]),
+    )
+    .unwrap();
+    let own = cosign(&a.node.witness_signer().unwrap());
+    let stapled = format!("{note}{b_line}{b_line}{}{own}", cosign(&forged));
+    let check = c
+        .fed
+        .check_partner_witnesses(policy(1), &a.base, stapled.as_bytes(), &keys)
+        .await;
+    assert!(check.met, "{check:?}");
+    assert_eq!(check.cosigners, vec![format!("{}/punte-witness", host(&b))]);
+    assert_eq!(check.countries, vec!["DE".to_owned()]);
+    let check = c
+        .fed
+        .check_partner_witnesses(policy(2), &a.base, stapled.as_bytes(), &keys)
+        .await;
+    assert!(!check.met);
+    assert!(
+        check
+            .reason
+            .contains("1 verified cosignature from 1 country"),
+        "{}",
+        check.reason
+    );
+
+    // Only the forged one: nothing counts, and the reason says why.
+    let check = c
+        .fed
+        .check_partner_witnesses(
+            policy(1),
+            &a.base,
+            format!("{note}{}", cosign(&forged)).as_bytes(),
+            &keys,
+        )
+        .await;
+    assert!(!check.met);
+    assert!(check.cosigners.is_empty());
+    assert!(
+        check.reason.contains("the cosignature does not verify"),
+        "{}",
+        check.reason
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_applies_up_to_the_largest_checkpoint_that_meets_the_policy() {
+    let a = partner("RO").await;
+    let b = partner("DE").await;
+    let d = partner("FR").await;
+    follow(&b, &a).await;
+    follow(&d, &a).await;
+    create_practice(&a).await;
+    cosigned(&a, 2).await;
+    let cosigned_size = a.node.log_size().unwrap();
+
+    // Both witnesses stop following A: its later checkpoints are not cosigned by them.
+    let actor = format!("{}/actor", a.base);
+    b.fed.unfollow(&actor).unwrap();
+    d.fed.unfollow(&actor).unwrap();
+    eventually(30, "A to lose its witnesses", || async {
+        a.node.log_witnesses().unwrap().is_empty().then_some(())
+    })
+    .await;
+    create_practice(&a).await;
+
+    // C, requiring 2 witnesses from 2 countries, follows A and becomes its only witness.
+    let c = partner_with("IT", |c| {
+        c.federation.require_partner_witnesses = 2;
+        c.federation.require_partner_countries = 2;
+    })
+    .await;
+    follow(&c, &a).await;
+    let latest = a.node.log_size().unwrap();
+    assert!(latest > cosigned_size + 1);
+    let r = replica_when(&c, &a, "the replica to apply the cosigned prefix", |r| {
+        r["size"] == cosigned_size && r["awaiting"].is_string()
+    })
+    .await;
+    assert!(r["wantedSize"].as_u64().unwrap() >= latest, "{r}");
+    assert!(
+        r["awaiting"]
+            .as_str()
+            .unwrap()
+            .starts_with("awaiting witness policy"),
+        "{r}"
+    );
+    let practices = c
+        .fed
+        .replica_objects(Some(&actor), Some("practice"))
+        .unwrap();
+    assert_eq!(
+        practices.len(),
+        1,
+        "only the practice the witnesses vouched for"
+    );
+
+    // What C read: the largest checkpoint with two cosignatures; none has five.
+    let note = text(&a, "/log/checkpoint?cosigned=2").await;
+    let opened = open_checkpoint(
+        note.as_bytes(),
+        &log_keys(&a).await,
+        &[witness_key(&b).await, witness_key(&d).await],
+    )
+    .unwrap();
+    assert_eq!(opened.checkpoint.size, cosigned_size);
+    assert_eq!(opened.cosigners.len(), 2);
+    let none = a
+        .client
+        .get(format!("{}/log/checkpoint?cosigned=5", a.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 404);
 }

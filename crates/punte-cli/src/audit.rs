@@ -55,6 +55,11 @@ pub struct AuditArgs {
     /// asked); repeat for several. Offline, keys replace the bundle's witnesses.
     #[arg(long, value_name = "VKEY|URL")]
     pub witness: Vec<String>,
+    /// A partner's base URL whose kept checkpoints of the node (stapled to deliveries and
+    /// read by its replica, /federation/checkpoints) are compared with the node's; repeat
+    /// for several (without any, the node's /followers are asked).
+    #[arg(long, value_name = "URL")]
+    pub partner: Vec<String>,
     /// Where to write the evidence file when the node and its witnesses disagree
     /// [default: HOST_PORT.evidence.json].
     #[arg(long, value_name = "FILE")]
@@ -347,6 +352,7 @@ fn network_check(
         base_url: base_url.to_owned(),
         log_keys,
         witnesses: args.witness.iter().filter(|w| is_url(w)).cloned().collect(),
+        partners: (!args.partner.is_empty()).then(|| args.partner.clone()),
         stale_after_secs: args.stale_after,
         now_secs: u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0),
         fetched_at: now_rfc3339(),
@@ -371,6 +377,15 @@ fn network_check(
             (None, None) => "cosigned nothing yet".to_owned(),
         };
         notes.push(format!("witness {} {what}", w.url));
+    }
+    for p in &network.partners {
+        notes.push(match &p.error {
+            Some(e) => format!("partner {} could not be read: {e}", p.url),
+            None => format!(
+                "partner {} kept {} checkpoint(s) of this log",
+                p.url, p.checkpoints
+            ),
+        });
     }
     report.findings.extend(network.findings);
     let clean = report.errors().next().is_none();

@@ -118,6 +118,7 @@ fn synthesise(node: &Node) -> usize {
                         wanted_size: 0,
                         last_sync_ms: None,
                         last_error: None,
+                        awaiting: None,
                     },
                 )?;
                 let mut index = 0u64;

@@ -752,6 +752,7 @@ mod tests {
                         wanted_size: 0,
                         last_sync_ms: None,
                         last_error: None,
+                        awaiting: None,
                     },
                 )?;
                 entry(tx, 0, EntryKind::Activity);

@@ -70,6 +70,11 @@ pub struct FederationConfig {
     pub delivery_concurrency: usize,
     /// How often replicas ask partners for new entries when no delivery arrives.
     pub replica_poll_interval_secs: u64,
+    /// Apply a partner's entries only up to a checkpoint cosigned by at least this many of
+    /// its witnesses (0, with `require_partner_countries` 0, = no requirement).
+    pub require_partner_witnesses: u32,
+    /// Distinct countries those witnesses must come from.
+    pub require_partner_countries: u32,
 }
 
 impl Default for FederationConfig {
@@ -88,6 +93,8 @@ impl Default for FederationConfig {
             breaker_max_pause_secs: d.breaker_max_pause.as_secs(),
             delivery_concurrency: d.delivery_concurrency,
             replica_poll_interval_secs: d.replica_poll_interval.as_secs(),
+            require_partner_witnesses: 0,
+            require_partner_countries: 0,
         }
     }
 }
@@ -111,6 +118,12 @@ impl FederationConfig {
             actor_ttl: Duration::from_secs(24 * 3600),
             authorized_fetch: self.authorized_fetch,
             membership: punte_node::membership::MembershipSettings::default(),
+            partner_witness_policy: (self.require_partner_witnesses > 0
+                || self.require_partner_countries > 0)
+                .then_some(punte_node::witness::WitnessPolicy {
+                    min_cosignatures: self.require_partner_witnesses,
+                    distinct_countries: self.require_partner_countries,
+                }),
         }
     }
 }

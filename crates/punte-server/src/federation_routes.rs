@@ -42,6 +42,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/followers", web::get().to(followers_collection))
         .route("/following", web::get().to(following_collection))
         .route(
+            "/federation/checkpoints",
+            web::get().to(partner_checkpoints),
+        )
+        .route(
             "/practices/{id}",
             web::get().guard(as2()).to(object::<Practice>),
         )
@@ -319,6 +323,39 @@ async fn followers_collection(
     )))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OriginQuery {
+    origin: Option<String>,
+}
+
+/// Partners' signed checkpoints as they arrived here (docs/protocol.md §5.9): public, for
+/// auditors comparing what a node showed its partners with what it serves.
+async fn partner_checkpoints(
+    query: web::Query<OriginQuery>,
+    fed: web::Data<Federation>,
+) -> Result<HttpResponse, ApiError> {
+    let origin = query.into_inner().origin;
+    let rows = web::block(move || fed.partner_checkpoints(origin.as_deref(), 1000)).await??;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|c| {
+            json!({
+                "origin": c.origin,
+                "actor": c.actor,
+                "size": c.size,
+                "root": punte_log::Hash(c.root).to_base64(),
+                "checkpoint": c.note,
+                "via": c.via,
+                "receivedMs": c.received_ms,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"))
+        .json(json!({ "items": items })))
+}
+
 async fn following_collection(
     _signed: SignedFetch,
     node: web::Data<Node>,
@@ -577,6 +614,7 @@ async fn list_replicas(
                 "upToDate": r.size >= r.wanted_size && r.size == r.checkpoint_size,
                 "lastSyncAt": r.last_sync_ms.map(ms_to_rfc3339),
                 "lastError": r.last_error,
+                "awaiting": r.awaiting,
             })
         })
         .collect();

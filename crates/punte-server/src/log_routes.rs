@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use punte_log::tree::format_proof;
@@ -73,9 +73,26 @@ fn text(body: String) -> HttpResponse {
         .body(body)
 }
 
-async fn checkpoint(node: web::Data<Node>) -> Result<HttpResponse, ApiError> {
-    let note = web::block(move || node.log_checkpoint()).await??;
-    Ok(text(note))
+#[derive(Deserialize)]
+struct CheckpointQuery {
+    /// The largest checkpoint with at least this many cosignatures instead of the latest.
+    cosigned: Option<u32>,
+}
+
+async fn checkpoint(
+    query: web::Query<CheckpointQuery>,
+    node: web::Data<Node>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(min) = query.into_inner().cosigned else {
+        let note = web::block(move || node.log_checkpoint()).await??;
+        return Ok(text(note));
+    };
+    match web::block(move || node.cosigned_checkpoint(min)).await?? {
+        Some(note) => Ok(text(note)),
+        None => Err(ApiError::not_found(format!(
+            "no checkpoint has {min} cosignatures"
+        ))),
+    }
 }
 
 #[derive(Serialize)]

@@ -307,6 +307,21 @@ pub fn cosignatures(conn: &Connection, size: u64) -> Result<Vec<CosignatureRow>>
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// The largest checkpoint with at least `min` stored cosignatures: (size, signed note
+/// without them).
+pub fn largest_cosigned_checkpoint(conn: &Connection, min: u32) -> Result<Option<(u64, String)>> {
+    conn.prepare_cached(
+        "SELECT c.size, c.note FROM log_checkpoints c
+         WHERE c.size = (SELECT size FROM log_cosignatures GROUP BY size
+                         HAVING count(*) >= ?1 ORDER BY size DESC LIMIT 1)",
+    )?
+    .query_row(params![min.max(1)], |r| {
+        Ok((to_u64(r.get(0)?, "size")?, r.get(1)?))
+    })
+    .optional()
+    .map_err(Into::into)
+}
+
 // ----- log side: the append guard -----
 
 /// Why the node refuses to append.

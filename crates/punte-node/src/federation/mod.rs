@@ -11,6 +11,7 @@ pub mod adaptations;
 pub mod delivery;
 pub mod fetch;
 pub mod inbox;
+pub mod partner_witnesses;
 pub mod replica;
 pub mod views;
 
@@ -63,6 +64,9 @@ pub struct FederationSettings {
     pub authorized_fetch: bool,
     /// The network coordinator and members-only mode (`[membership]`).
     pub membership: crate::membership::MembershipSettings,
+    /// Apply partners' entries only up to a checkpoint whose cosignatures meet this policy
+    /// (`require_partner_witnesses` / `require_partner_countries`); `None` = no requirement.
+    pub partner_witness_policy: Option<crate::witness::WitnessPolicy>,
 }
 
 impl Default for FederationSettings {
@@ -82,6 +86,7 @@ impl Default for FederationSettings {
             actor_ttl: Duration::from_secs(24 * 3600),
             authorized_fetch: false,
             membership: crate::membership::MembershipSettings::default(),
+            partner_witness_policy: None,
         }
     }
 }
@@ -121,6 +126,8 @@ pub struct Federation {
     inbox_writer: std::sync::OnceLock<std::sync::mpsc::Sender<inbox::Job>>,
     /// The membership list in force, parsed, by the log index that published it.
     pub(crate) membership_cache: Mutex<Option<crate::membership::ListInForce>>,
+    /// Partners' witnesses discovered for the required witness policy.
+    partner_witnesses: partner_witnesses::WitnessCache,
 }
 
 impl std::fmt::Debug for Federation {
@@ -173,6 +180,7 @@ impl Federation {
             sync_wakeup: tokio::sync::Notify::new(),
             inbox_writer: std::sync::OnceLock::new(),
             membership_cache: Mutex::new(None),
+            partner_witnesses: partner_witnesses::WitnessCache::default(),
         })
     }
 

@@ -104,6 +104,59 @@ fn blocking_findings(findings: &[Finding]) -> Vec<String> {
         .collect()
 }
 
+/// Keeps a checkpoint of the partner that arrived here, when it is signed by the partner's
+/// key (the actor's or the replica's current one), for auditors to compare.
+fn keep_checkpoint(
+    tx: &punte_store::Connection,
+    replica: &ReplicaRow,
+    known: &super::KnownActor,
+    note: &[u8],
+    via: &str,
+    now: i64,
+) -> Result<(), NodeError> {
+    let mut keys = Vec::new();
+    if let Some(k) = known
+        .remote
+        .keys
+        .ed25519_key(&ed25519_key_id(&replica.actor))
+    {
+        keys.push(k);
+    }
+    if let Ok(k) = ed25519_dalek::VerifyingKey::from_bytes(&replica.current_key)
+        && !keys.contains(&k)
+    {
+        keys.push(k);
+    }
+    let verifiers: Vec<NoteVerifier> = keys
+        .into_iter()
+        .filter_map(|k| {
+            NoteVerifier::new(&replica.origin, punte_log::note::KeyType::Ed25519, k).ok()
+        })
+        .collect();
+    let Ok(opened) = open_checkpoint(note, &verifiers, &[]) else {
+        return Ok(());
+    };
+    if opened.checkpoint.origin != replica.origin {
+        return Ok(());
+    }
+    let Ok(text) = std::str::from_utf8(note) else {
+        return Ok(());
+    };
+    store::keep_partner_checkpoint(
+        tx,
+        &store::PartnerCheckpoint {
+            origin: replica.origin.clone(),
+            actor: replica.actor.clone(),
+            size: opened.checkpoint.size,
+            root: *opened.checkpoint.root.as_bytes(),
+            note: text.to_owned(),
+            via: via.to_owned(),
+            received_ms: now,
+        },
+    )?;
+    Ok(())
+}
+
 /// Applies one verified entry's activity to the replicated objects; returns what happened.
 fn apply_activity(
     tx: &punte_store::Connection,
@@ -228,6 +281,9 @@ pub(crate) fn apply_delivered(
         *wake_sync = true;
         return Ok("queued: the replica starts with a full sync".to_owned());
     };
+    if let Some(note) = v.checkpoint.as_deref() {
+        keep_checkpoint(tx, &replica, &v.actor, note, "delivery", now)?;
+    }
     let Some(entry_bytes) = &v.log_entry else {
         *wake_sync = true;
         return Ok("queued: no log entry attached; the sync will pull it".to_owned());
@@ -292,6 +348,22 @@ pub(crate) fn apply_delivered(
             "the attached checkpoint does not match the replica extended by entry {index}"
         )));
     }
+    if fed.settings.partner_witness_policy.is_some() {
+        // A delivered checkpoint is fresh: its witnesses have not cosigned it yet. The sync
+        // applies the entry once a checkpoint covering it meets the policy.
+        store::want_replica_size(tx, actor, index + 1)?;
+        store::replica_awaiting(
+            tx,
+            actor,
+            Some(&format!(
+                "awaiting witness policy: entry {index} arrived with a checkpoint that is not cosigned yet"
+            )),
+        )?;
+        *wake_sync = true;
+        return Ok(format!(
+            "queued: entry {index} verified; it waits for a checkpoint that meets the witness policy"
+        ));
+    }
     store::insert_replica_entry(
         tx,
         &store::ReplicaEntry {
@@ -330,10 +402,10 @@ pub(crate) fn apply_delivered(
             wanted_size: index + 1,
             last_sync_ms: Some(now),
             last_error: None,
+            awaiting: None,
             ..replica
         },
     )?;
-    let _ = fed;
     Ok(format!("entry {index}: {outcome}"))
 }
 
@@ -437,6 +509,10 @@ impl Federation {
                 checkpoint.origin, replica.origin
             )));
         }
+        let now = self.now_ms();
+        self.node
+            .store()
+            .write(|tx| keep_checkpoint(tx, &replica, &known, &note, "sync", now))?;
         let from = replica.size;
         if checkpoint.size < replica.size {
             let msg = format!(
@@ -455,7 +531,6 @@ impl Federation {
                 self.record_sync_error(actor, &msg);
                 return Err(bad(msg));
             }
-            let now = self.now_ms();
             let note_text = String::from_utf8_lossy(&note).into_owned();
             self.node
                 .store()
@@ -463,6 +538,10 @@ impl Federation {
                     let Some(current) = store::replica(tx, actor)? else {
                         return Ok(());
                     };
+                    let awaiting = current
+                        .awaiting
+                        .clone()
+                        .filter(|_| current.size < current.wanted_size);
                     store::save_replica(
                         tx,
                         &ReplicaRow {
@@ -470,6 +549,7 @@ impl Federation {
                             checkpoint_size: checkpoint.size,
                             last_sync_ms: Some(now),
                             last_error: None,
+                            awaiting,
                             ..current
                         },
                     )
@@ -482,6 +562,38 @@ impl Federation {
                 checkpoint_size: checkpoint.size,
             });
         }
+
+        // With the witness requirement: the latest checkpoint if it meets the policy, else
+        // the largest one that does (`?cosigned=N`), else nothing yet.
+        let latest_size = checkpoint.size;
+        let mut waiting = None;
+        let (note, checkpoint) = match self.settings.partner_witness_policy {
+            None => (note, checkpoint),
+            Some(policy) => {
+                let check = self
+                    .check_partner_witnesses(policy, &base, &note, &verifiers)
+                    .await;
+                if check.met {
+                    (note, checkpoint)
+                } else {
+                    tracing::info!(partner = %actor, reason = %check.reason, "replica holds back unwitnessed entries");
+                    self.hold_replica(&replica, latest_size, &check.reason)?;
+                    let earlier = self
+                        .cosigned_checkpoint(policy, &base, &replica, &checkpoint, &verifiers)
+                        .await;
+                    let Some((note, checkpoint)) = earlier else {
+                        return Ok(SyncReport {
+                            actor: actor.to_owned(),
+                            from,
+                            to: from,
+                            checkpoint_size: latest_size,
+                        });
+                    };
+                    waiting = Some(check.reason);
+                    (note, checkpoint)
+                }
+            }
+        };
 
         let mut replica = replica;
         while replica.size < checkpoint.size {
@@ -562,12 +674,75 @@ impl Federation {
                 checkpoint.size,
             )?;
         }
+        if let Some(reason) = waiting {
+            self.hold_replica(&replica, latest_size, &reason)?;
+        }
         Ok(SyncReport {
             actor: actor.to_owned(),
             from,
             to: replica.size,
             checkpoint_size: checkpoint.size,
         })
+    }
+
+    /// The partner's largest checkpoint with enough cosignatures (`GET
+    /// /log/checkpoint?cosigned=N`), when it verifies, lies between the replica and the
+    /// latest checkpoint (with the latest's root at the latest's size) and meets `policy`.
+    async fn cosigned_checkpoint(
+        &self,
+        policy: crate::witness::WitnessPolicy,
+        base: &str,
+        replica: &ReplicaRow,
+        latest: &Checkpoint,
+        verifiers: &[NoteVerifier],
+    ) -> Option<(Vec<u8>, Checkpoint)> {
+        let url = format!(
+            "{base}/log/checkpoint?cosigned={}",
+            policy.min_cosignatures.max(1)
+        );
+        let note = self.get_text(&url).await.ok()?;
+        let opened = open_checkpoint(&note, verifiers, &[]).ok()?;
+        let c = opened.checkpoint;
+        let fits = c.origin == replica.origin
+            && c.size > replica.size
+            && c.size <= latest.size
+            && (c.size < latest.size || c.root == latest.root);
+        if !fits {
+            return None;
+        }
+        self.check_partner_witnesses(policy, base, &note, verifiers)
+            .await
+            .met
+            .then_some((note, c))
+    }
+
+    /// Records that the replica waits for a checkpoint meeting the witness policy (creating
+    /// the replica row of a new partner, so the wait shows).
+    fn hold_replica(
+        &self,
+        replica: &ReplicaRow,
+        announced: u64,
+        reason: &str,
+    ) -> Result<(), RemoteError> {
+        let now = self.now_ms();
+        self.node
+            .store()
+            .write(|tx| {
+                let current =
+                    store::replica(tx, &replica.actor)?.unwrap_or_else(|| replica.clone());
+                store::save_replica(
+                    tx,
+                    &ReplicaRow {
+                        wanted_size: current.wanted_size.max(announced),
+                        last_sync_ms: Some(now),
+                        last_error: None,
+                        awaiting: Some(reason.to_owned()),
+                        ..current
+                    },
+                )
+            })
+            .map_err(NodeError::from)?;
+        Ok(())
     }
 
     fn record_sync_error(&self, actor: &str, message: &str) {
@@ -621,6 +796,7 @@ impl Federation {
             wanted_size: 0,
             last_sync_ms: None,
             last_error: None,
+            awaiting: None,
         })
     }
 
@@ -748,12 +924,26 @@ impl Federation {
                     wanted_size: checkpoint_size,
                     last_sync_ms: Some(now),
                     last_error: None,
+                    awaiting: None,
                     ..expected.clone()
                 };
                 store::save_replica(tx, &row)?;
                 Ok(row)
             })?;
         Ok(saved)
+    }
+
+    /// Partners' signed checkpoints as they arrived here (`GET /federation/checkpoints`),
+    /// of `origin` only when given, largest size first.
+    pub fn partner_checkpoints(
+        &self,
+        origin: Option<&str>,
+        limit: u32,
+    ) -> crate::Result<Vec<store::PartnerCheckpoint>> {
+        Ok(self
+            .node
+            .store()
+            .read(|conn| store::partner_checkpoints(conn, origin, limit.clamp(1, 1000)))?)
     }
 
     /// Replicas of this node's partners, by actor.

@@ -346,6 +346,17 @@ impl Node {
         })
     }
 
+    /// The largest checkpoint with at least `min` cosignatures, stapled
+    /// (`GET /log/checkpoint?cosigned=N`); `None` when there is none.
+    pub fn cosigned_checkpoint(&self, min: u32) -> Result<Option<String>> {
+        self.store().read(
+            |conn| match store::largest_cosigned_checkpoint(conn, min)? {
+                Some((size, note)) => Ok(Some(staple(conn, size, note)?)),
+                None => Ok(None),
+            },
+        )
+    }
+
     /// Lifts the append guard; returns whether one was set.
     pub fn clear_append_guard(&self) -> Result<bool> {
         Ok(self.store().write(|tx| store::clear_append_guard(tx))?)

@@ -1,6 +1,7 @@
 //! Audit across the network: compare the checkpoints a node serves with what each of its
 //! witnesses cosigned (`BASE/witness/checkpoints`) and kept as evidence
-//! (`BASE/witness/evidence`). Every checkpoint must be signed by a key of the log; equal
+//! (`BASE/witness/evidence`), and with the checkpoints its partners received stapled to its
+//! deliveries and read by their replicas (`PARTNER/federation/checkpoints`). Every checkpoint must be signed by a key of the log; equal
 //! sizes must have equal roots, and neighbouring sizes must be joined by a consistency
 //! proof the node serves. A failure becomes an evidence file (two signed checkpoints and
 //! the proof) that [`verify_evidence`] re-checks without the network.
@@ -22,6 +23,8 @@ use crate::audit::{AuditError, FindingSeverity, ReportFinding};
 pub const EVIDENCE_FORMAT: &str = "punte-witness-evidence/v1";
 /// Largest body read from a node or witness.
 const MAX_BODY: usize = 4 << 20;
+/// Most partners discovered from `/followers`.
+const MAX_PARTNERS: usize = 1000;
 
 /// Where a checkpoint was seen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,12 +65,22 @@ pub struct WitnessView {
     pub error: Option<String>,
 }
 
-/// The result of comparing a node's and its witnesses' checkpoints.
+/// What one partner reported having received from the origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartnerView {
+    pub url: String,
+    /// Checkpoints it kept that verify with the log's keys.
+    pub checkpoints: usize,
+    pub error: Option<String>,
+}
+
+/// The result of comparing a node's, its witnesses' and its partners' checkpoints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NetworkReport {
     pub origin: String,
     pub node_size: u64,
     pub witnesses: Vec<WitnessView>,
+    pub partners: Vec<PartnerView>,
     pub findings: Vec<ReportFinding>,
     pub evidence: Option<NetworkEvidence>,
 }
@@ -82,6 +95,9 @@ pub struct NetworkRequest {
     /// Witness base URLs (a node URL, or its `/witness` prefix); empty = discover from
     /// `BASE/log/witnesses`.
     pub witnesses: Vec<String>,
+    /// Partner base URLs whose `/federation/checkpoints` are compared too; `None` =
+    /// discover them from the node's `/followers` collection, `Some(empty)` = none.
+    pub partners: Option<Vec<String>>,
     /// A witness whose latest cosignature for a smaller size is older than this has
     /// stopped advancing.
     pub stale_after_secs: u64,
@@ -166,6 +182,57 @@ struct Listed {
 #[derive(Deserialize)]
 struct ListedWitnesses {
     items: Vec<Listed>,
+}
+
+#[derive(Deserialize)]
+struct PartnerCheckpointWire {
+    origin: String,
+    checkpoint: String,
+}
+
+#[derive(Deserialize)]
+struct PartnerCheckpointList {
+    items: Vec<PartnerCheckpointWire>,
+}
+
+#[derive(Deserialize)]
+struct Collection {
+    #[serde(rename = "orderedItems", default)]
+    ordered_items: Vec<serde_json::Value>,
+}
+
+/// Partner base URLs from the node's `/followers` (actors `BASE/actor`); unreadable = none.
+async fn discover_partners(client: &reqwest::Client, base: &str) -> Vec<String> {
+    let url = format!("{base}/followers");
+    let Ok(response) = client
+        .get(&url)
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+    else {
+        return Vec::new();
+    };
+    if !response.status().is_success() {
+        return Vec::new();
+    }
+    let Ok(body) = response.bytes().await else {
+        return Vec::new();
+    };
+    if body.len() > MAX_BODY {
+        return Vec::new();
+    }
+    let Ok(collection) = serde_json::from_slice::<Collection>(&body) else {
+        return Vec::new();
+    };
+    collection
+        .ordered_items
+        .iter()
+        .filter_map(|i| i.as_str())
+        .filter(|a| a.starts_with("https://") || a.starts_with("http://"))
+        .filter_map(crate::federation::base_of_actor)
+        .map(str::to_owned)
+        .take(MAX_PARTNERS)
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -316,6 +383,48 @@ pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, Au
         views.push(view);
     }
 
+    let partner_urls = match &request.partners {
+        Some(list) => list.clone(),
+        None => discover_partners(&client, base).await,
+    };
+    let mut partners = Vec::new();
+    for p in &partner_urls {
+        let p = p.trim_end_matches('/');
+        let mut view = PartnerView {
+            url: p.to_owned(),
+            checkpoints: 0,
+            error: None,
+        };
+        let url = format!("{p}/federation/checkpoints?origin={}", encode(&origin));
+        match get(&client, &url).await {
+            Ok(body) => match serde_json::from_slice::<PartnerCheckpointList>(&body) {
+                Ok(list) => {
+                    for item in list.items.into_iter().filter(|i| i.origin == origin) {
+                        match open_checkpoint(item.checkpoint.as_bytes(), keys, &[]) {
+                            Ok(opened) => {
+                                view.checkpoints += 1;
+                                seen.push(Seen {
+                                    from: format!("received by partner {p}"),
+                                    note: item.checkpoint,
+                                    checkpoint: opened.checkpoint,
+                                });
+                            }
+                            Err(e) => findings.push(finding(
+                                FindingSeverity::Info,
+                                "partner_checkpoint_invalid",
+                                format!("partner {p} keeps a checkpoint for {origin} that does not verify with the log's keys: {e}"),
+                                json!({ "partner": p }),
+                            )),
+                        }
+                    }
+                }
+                Err(e) => view.error = Some(format!("{url}: malformed: {e}")),
+            },
+            Err(e) => view.error = Some(e.to_string()),
+        }
+        partners.push(view);
+    }
+
     let log_keys: Vec<String> = keys.iter().map(NoteVerifier::to_vkey).collect();
     let mut evidence = None;
     let mut record = |kind: &str, a: &Seen, b: &Seen, proof: Option<String>, message: String| {
@@ -408,6 +517,7 @@ pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, Au
         origin,
         node_size: node_cp.size,
         witnesses: views,
+        partners,
         findings,
         evidence,
     })

@@ -55,6 +55,8 @@ struct ReplicaView {
     wanted_size: u64,
     up_to_date: bool,
     last_error: Option<String>,
+    /// Why verified entries wait (the partner's witness policy is not met yet).
+    awaiting: Option<String>,
     last_sync: Option<String>,
 }
 
@@ -218,9 +220,11 @@ fn partner_view(
                 checkpoint_size: r.checkpoint_size,
                 wanted_size: r.wanted_size,
                 up_to_date: r.last_error.is_none()
+                    && r.awaiting.is_none()
                     && r.size >= r.checkpoint_size
                     && r.size >= r.wanted_size,
                 last_error: r.last_error.clone(),
+                awaiting: r.awaiting.clone(),
                 last_sync: r.last_sync_ms.map(time_of),
             }),
     }

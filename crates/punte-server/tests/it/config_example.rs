@@ -26,6 +26,8 @@ const KEYS: &[&str] = &[
     "federation.breaker_max_pause_secs",
     "federation.delivery_concurrency",
     "federation.replica_poll_interval_secs",
+    "federation.require_partner_witnesses",
+    "federation.require_partner_countries",
     "disclosure.k",
     "witness.min_cosignatures",
     "witness.distinct_countries",

@@ -8,10 +8,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::Result;
 use crate::log::to_u64;
 
+mod checkpoints;
 mod deliveries;
 mod inbox;
 mod replicas;
 
+pub use checkpoints::*;
 pub use deliveries::*;
 pub use inbox::*;
 pub use replicas::*;

@@ -28,10 +28,14 @@ pub struct ReplicaRow {
     pub wanted_size: u64,
     pub last_sync_ms: Option<i64>,
     pub last_error: Option<String>,
+    /// Why verified entries are held back (the partner's checkpoint does not meet the
+    /// required witness policy); `None` when nothing waits for that.
+    pub awaiting: Option<String>,
 }
 
 const REPLICA_COLUMNS: &str = "actor, base_url, origin, size, root, frontier, current_key,
-    max_timestamp_ms, checkpoint, checkpoint_size, wanted_size, last_sync_ms, last_error";
+    max_timestamp_ms, checkpoint, checkpoint_size, wanted_size, last_sync_ms, last_error,
+    awaiting";
 
 fn hash32(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<[u8; 32]> {
     let bytes: Vec<u8> = r.get(i)?;
@@ -59,6 +63,7 @@ fn replica_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReplicaRow> {
         wanted_size: to_u64(r.get(10)?, "size")?,
         last_sync_ms: r.get(11)?,
         last_error: r.get(12)?,
+        awaiting: r.get(13)?,
     })
 }
 
@@ -86,14 +91,16 @@ pub fn replicas(conn: &Connection) -> Result<Vec<ReplicaRow>> {
 pub fn save_replica(conn: &Connection, r: &ReplicaRow) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO replicas (actor, base_url, origin, size, root, frontier, current_key,
-             max_timestamp_ms, checkpoint, checkpoint_size, wanted_size, last_sync_ms, last_error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             max_timestamp_ms, checkpoint, checkpoint_size, wanted_size, last_sync_ms, last_error,
+             awaiting)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (actor) DO UPDATE SET base_url = excluded.base_url, origin = excluded.origin,
              size = excluded.size, root = excluded.root, frontier = excluded.frontier,
              current_key = excluded.current_key, max_timestamp_ms = excluded.max_timestamp_ms,
              checkpoint = excluded.checkpoint, checkpoint_size = excluded.checkpoint_size,
              wanted_size = max(replicas.wanted_size, excluded.wanted_size),
-             last_sync_ms = excluded.last_sync_ms, last_error = excluded.last_error",
+             last_sync_ms = excluded.last_sync_ms, last_error = excluded.last_error,
+             awaiting = excluded.awaiting",
     )?
     .execute(params![
         r.actor,
@@ -108,7 +115,8 @@ pub fn save_replica(conn: &Connection, r: &ReplicaRow) -> Result<()> {
         to_i64(r.checkpoint_size, "size")?,
         to_i64(r.wanted_size, "size")?,
         r.last_sync_ms,
-        r.last_error
+        r.last_error,
+        r.awaiting
     ])?;
     Ok(())
 }
@@ -122,6 +130,13 @@ pub fn want_replica_size(conn: &Connection, actor: &str, size: u64) -> Result<bo
         .query_row(params![actor], |r| r.get::<_, bool>(0))
         .optional()?
         .unwrap_or(false))
+}
+
+/// Sets (or clears) why `actor`'s replica holds back verified entries.
+pub fn replica_awaiting(conn: &Connection, actor: &str, reason: Option<&str>) -> Result<()> {
+    conn.prepare_cached("UPDATE replicas SET awaiting = ?2 WHERE actor = ?1")?
+        .execute(params![actor, reason])?;
+    Ok(())
 }
 
 /// Records a failed sync of `actor`'s replica.
