@@ -354,3 +354,73 @@ async fn partners_are_followed_approved_and_their_practices_adapted_through_the_
     let home = anonymous.get("/").await;
     assert!(home.has("Punte Association"), "{}", home.body);
 }
+
+/// Partners' practices come 20 a page, most recently received first: every practice is on
+/// exactly one page, the pager links on (keeping the partner filter) and back to the first.
+#[tokio::test]
+async fn partners_practices_are_paged() {
+    let ro = Arc::new(spawn_node().await);
+    let it = Arc::new(spawn_node().await);
+    crate::support::follow_and_approve(&it, &ro).await;
+    let mut urls = Vec::new();
+    for i in 0..23 {
+        let mut p = practice_json();
+        p["title"] = json!({"ro": format!("Practica {i}"), "en": format!("Practice {i}")});
+        let a = ro.post("/api/v1/practices", p).await;
+        assert_eq!(a.status, 201, "{}", a.body);
+        urls.push(format!(
+            "{}/practices/{}",
+            ro.base,
+            a.body["id"].as_str().unwrap()
+        ));
+    }
+    let reader = Browser::new_for(&it);
+    assert_eq!(reader.sign_in(&it.reader).await.status, 303);
+    let cards = |page: &Page| page.body.matches("class=\"card partner-practice\"").count();
+    let first = eventually(60, "all 23 practices replicated", || async {
+        let page = reader.get("/network/practices").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        page.has("23 practices in all").then_some(page)
+    })
+    .await;
+    assert_eq!(cards(&first), 20, "{}", first.body);
+    assert!(!first.has("First page"));
+    let next = link_starting(&first, "/network/practices?after_ms=");
+    let second = reader.get(&next).await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(cards(&second), 3, "{}", second.body);
+    assert!(!second.raw_has("rel=\"next\""), "{}", second.body);
+    assert!(second.has("First page"));
+    let mut seen: Vec<&String> = urls
+        .iter()
+        .filter(|u| first.has(&format!("href=\"{u}\"")) || second.has(&format!("href=\"{u}\"")))
+        .collect();
+    seen.dedup();
+    assert_eq!(seen.len(), 23);
+    assert!(
+        urls.iter()
+            .all(|u| !(first.has(&format!("href=\"{u}\"")) && second.has(&format!("href=\"{u}\"")))),
+        "a practice on both pages"
+    );
+    // The partner filter is kept on the next page; a malformed cursor shows the first page.
+    let ro_actor = format!("{}/actor", ro.base);
+    let filtered = reader
+        .get(&format!(
+            "/network/practices?partner={}",
+            ro_actor.replace(':', "%3A").replace('/', "%2F")
+        ))
+        .await;
+    assert_eq!(cards(&filtered), 20);
+    let next = link_starting(&filtered, "/network/practices?partner=");
+    assert!(next.contains("after_ms="), "{next}");
+    assert_eq!(cards(&reader.get(&next).await), 3);
+    let bad = reader
+        .get("/network/practices?after_ms=notanumber&after_id=x")
+        .await;
+    assert_eq!(bad.status, 200);
+    assert_eq!(cards(&bad), 20);
+    // Romanian.
+    reader.speak("ro");
+    let page = reader.get("/network/practices").await;
+    assert!(page.has("23 practici în total"), "{}", page.body);
+}

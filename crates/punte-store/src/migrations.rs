@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_membership.sql"),
     include_str!("migrations/0007_practice_fts_rows.sql"),
     include_str!("migrations/0008_partner_witnesses.sql"),
+    include_str!("migrations/0009_replica_objects_recent.sql"),
 ];
 
 /// The schema version this build creates and understands.

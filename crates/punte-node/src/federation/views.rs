@@ -11,7 +11,7 @@ use serde_json::Value;
 use punte_model::{OrganisationProfile, Practice};
 use punte_protocol::objects::{parse_organisation, parse_practice};
 use punte_protocol::urls::origin_of;
-use punte_store::federation::{self as store, InboxRow, ReplicaObject};
+use punte_store::federation::{self as store, InboxRow, RecentCursor, ReplicaObject};
 
 use super::Federation;
 use crate::error::Result;
@@ -53,20 +53,41 @@ fn partner_practice(o: &ReplicaObject) -> std::result::Result<PartnerPractice, S
 }
 
 impl Federation {
-    /// Every practice replicated from partners (not deleted), optionally of one partner.
-    pub fn partner_practices(&self, actor: Option<&str>) -> Result<PartnerPractices> {
-        let objects = self
-            .node
-            .store()
-            .read(|conn| store::replica_objects(conn, actor, Some("practice"), false))?;
+    /// One page of partners' practices (optionally of one partner), most recently received
+    /// first: `limit` after `after`, and where the next page starts when there may be one.
+    /// Only the page's objects are parsed.
+    pub fn partner_practices_page(
+        &self,
+        actor: Option<&str>,
+        after: Option<&RecentCursor>,
+        limit: u32,
+    ) -> Result<(PartnerPractices, Option<RecentCursor>)> {
+        let limit = limit.clamp(1, 200);
+        let objects = self.node.store().read(|conn| {
+            store::replica_objects_recent(conn, actor, "practice", after, limit + 1)
+        })?;
+        let more = objects.len() > limit as usize;
+        let page = objects.get(..limit as usize).unwrap_or(&objects);
+        let next = more.then(|| page.last()).flatten().map(|o| RecentCursor {
+            updated_ms: o.updated_ms,
+            object_id: o.object_id.clone(),
+        });
         let mut out = PartnerPractices::default();
-        for o in &objects {
+        for o in page {
             match partner_practice(o) {
                 Ok(p) => out.practices.push(p),
                 Err(reason) => out.unreadable.push((o.object_id.clone(), reason)),
             }
         }
-        Ok(out)
+        Ok((out, next))
+    }
+
+    /// How many practices partners have (not deleted), optionally one partner.
+    pub fn partner_practice_count(&self, actor: Option<&str>) -> Result<u64> {
+        Ok(self
+            .node
+            .store()
+            .read(|conn| store::count_replica_objects(conn, actor, "practice"))?)
     }
 
     /// One replicated practice by its URL; `None` when unknown, deleted or unreadable.

@@ -18,7 +18,9 @@ use punte_model::{Adaptation, OrganisationProfile};
 use punte_node::federation::{RemoteError, host_of};
 use punte_node::{NodeError, Role};
 use punte_store::StoreError;
-use punte_store::federation::{DeliveryState, FollowRow, FollowState, InboxRow, ReplicaRow};
+use punte_store::federation::{
+    DeliveryState, FollowRow, FollowState, InboxRow, RecentCursor, ReplicaRow,
+};
 
 use super::form::{self, FormData, FormErrors};
 use super::history::{ActivitySummary, summarise, time_of};
@@ -243,7 +245,8 @@ async fn network_page(ctx: &Ctx) -> Result<NetworkPage, WebError> {
                 breakers,
                 failed: f.deliveries(Some(DeliveryState::Failed), None, None, None, LATEST)?,
                 received: f.inbox_latest(LATEST)?,
-                partner_practices: f.partner_practices(None)?.practices.len(),
+                partner_practices: usize::try_from(f.partner_practice_count(None)?)
+                    .unwrap_or(usize::MAX),
                 membership: membership_view(f.membership_status()?, f.membership_in_force()?),
             })
         })
@@ -565,6 +568,43 @@ struct PracticesPage {
     partners: Vec<PartnerOption>,
     filtered: bool,
     unreadable: Vec<(String, String)>,
+    /// Practices in all pages (of the chosen partner).
+    total: u64,
+    /// The first page, when this is a later one.
+    first_href: Option<String>,
+    /// The next page, when there is one.
+    next_href: Option<String>,
+}
+
+/// Partners' practices per page.
+const PRACTICES_PAGE: u32 = 20;
+
+/// The `after_ms` / `after_id` query values of a page after the first one; `None` when
+/// absent or malformed (the first page is shown).
+fn practices_cursor(query: &FormData) -> Option<RecentCursor> {
+    let updated_ms = query.get("after_ms").parse::<i64>().ok()?;
+    let object_id = query.get("after_id");
+    (!object_id.is_empty() && object_id.len() <= 2048).then(|| RecentCursor {
+        updated_ms,
+        object_id: object_id.to_string(),
+    })
+}
+
+/// `/network/practices` with the partner filter and, for a later page, the cursor.
+fn practices_href(partner: &str, after: Option<&RecentCursor>) -> String {
+    let mut params = Vec::new();
+    if !partner.is_empty() {
+        params.push(format!("partner={}", form::urlencode(partner)));
+    }
+    if let Some(c) = after {
+        params.push(format!("after_ms={}", c.updated_ms));
+        params.push(format!("after_id={}", form::urlencode(&c.object_id)));
+    }
+    if params.is_empty() {
+        "/network/practices".to_owned()
+    } else {
+        format!("/network/practices?{}", params.join("&"))
+    }
 }
 
 /// A stable, URL-safe anchor for a practice URL (`p-` and 16 hex digits of its SHA-256).
@@ -575,7 +615,8 @@ pub fn anchor_of(url: &str) -> String {
     format!("p-{hex}")
 }
 
-/// `GET /network/practices?partner=ACTOR` (signed-in readers): partners' practices, in the
+/// `GET /network/practices?partner=ACTOR[&after_ms=…&after_id=…]` (signed-in readers):
+/// partners' practices, most recently received first, [`PRACTICES_PAGE`] per page, in the
 /// reader's language when there is a translation, with this node's adaptations of each.
 pub async fn practices(req: HttpRequest) -> WebResult {
     let ctx = Ctx::load(&req).await?;
@@ -585,10 +626,13 @@ pub async fn practices(req: HttpRequest) -> WebResult {
     let query = FormData::parse(req.query_string());
     let partner = query.get("partner").to_string();
     let filter = (!partner.is_empty()).then(|| partner.clone());
-    let (listed, profiles, following) = ctx
+    let after = practices_cursor(&query);
+    let later_page = after.is_some();
+    let ((listed, next), total, profiles, following) = ctx
         .fetch_federation(move |f| {
             Ok((
-                f.partner_practices(filter.as_deref())?,
+                f.partner_practices_page(filter.as_deref(), after.as_ref(), PRACTICES_PAGE)?,
+                f.partner_practice_count(filter.as_deref())?,
                 f.partner_profiles()?,
                 f.following(None)?,
             ))
@@ -610,7 +654,7 @@ pub async fn practices(req: HttpRequest) -> WebResult {
         .iter()
         .map(|f| (f.actor.as_str(), handle_of(&f.actor, f.username.as_deref())))
         .collect();
-    let mut cards: Vec<PartnerPracticeCard> =
+    let cards: Vec<PartnerPracticeCard> =
         listed
             .practices
             .iter()
@@ -664,7 +708,6 @@ pub async fn practices(req: HttpRequest) -> WebResult {
                 }
             })
             .collect();
-    cards.sort_by(|a, b| b.updated.cmp(&a.updated).then(a.url.cmp(&b.url)));
     let mut partners: Vec<PartnerOption> = following
         .iter()
         .filter(|f| f.state == FollowState::Accepted && f.is_punte)
@@ -687,6 +730,9 @@ pub async fn practices(req: HttpRequest) -> WebResult {
         partners,
         filtered: !partner.is_empty(),
         unreadable: listed.unreadable,
+        total,
+        first_href: later_page.then(|| practices_href(&partner, None)),
+        next_href: next.map(|c| practices_href(&partner, Some(&c))),
     };
     ctx.render("network_practices.html", "network", &page).await
 }

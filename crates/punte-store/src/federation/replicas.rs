@@ -336,6 +336,53 @@ pub fn replica_objects(
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// Where a page of [`replica_objects_recent`] goes on from: the `updated_ms` and `object_id`
+/// of the last object of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentCursor {
+    pub updated_ms: i64,
+    pub object_id: String,
+}
+
+/// Live (not deleted) replicated objects of `kind`, optionally of one actor, most recently
+/// received first, `limit` of them after `after`.
+pub fn replica_objects_recent(
+    conn: &Connection,
+    actor: Option<&str>,
+    kind: &str,
+    after: Option<&RecentCursor>,
+    limit: u32,
+) -> Result<Vec<ReplicaObject>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {OBJECT_COLUMNS} FROM replica_objects
+         WHERE kind = ?1 AND deleted = 0 AND (?2 IS NULL OR actor = ?2)
+           AND (?3 IS NULL OR (updated_ms, object_id) < (?3, ?4))
+         ORDER BY updated_ms DESC, object_id DESC
+         LIMIT ?5"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            kind,
+            actor,
+            after.map(|c| c.updated_ms),
+            after.map(|c| c.object_id.as_str()),
+            limit
+        ],
+        replica_object,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// How many live replicated objects of `kind` there are, optionally of one actor.
+pub fn count_replica_objects(conn: &Connection, actor: Option<&str>, kind: &str) -> Result<u64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM replica_objects
+             WHERE kind = ?1 AND deleted = 0 AND (?2 IS NULL OR actor = ?2)",
+        )?
+        .query_row(params![kind, actor], |r| r.get(0))?)
+}
+
 /// One replicated object.
 pub fn replica_object_by_id(conn: &Connection, object_id: &str) -> Result<Option<ReplicaObject>> {
     Ok(conn
