@@ -804,3 +804,124 @@ async fn members_only_reaches_signed_fetches_witnesses_and_keeps_membership_entr
     .await;
     assert!(entries["entries"][0]["activity"].is_string());
 }
+
+/// The replica of `origin` on `follower` once `ready` holds for it.
+async fn replica_when(
+    follower: &TestNode,
+    origin: &TestNode,
+    what: &str,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
+    let origin = actor(origin);
+    eventually(60, what, || async {
+        let b = admin(follower, Method::GET, "/api/v1/replicas", None).await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["actor"] == origin.as_str() && ready(r))
+            .cloned()
+    })
+    .await
+}
+
+/// A node that requires its partners' checkpoints to be witnessed, in members-only mode,
+/// counts only members' witnesses, with the keys the list pins: a non-member's valid
+/// cosignature does not count, a member's does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn required_partner_witnesses_are_members_with_pinned_keys() {
+    let coord = org("BE", |_| {}).await;
+    let coordinator = actor(&coord);
+    let a = org("RO", |_| {}).await;
+    let w = org("DE", |_| {}).await;
+    let x = org("FR", |_| {}).await;
+    let f = org("IT", move |cfg| {
+        cfg.membership.coordinator = Some(coordinator);
+        cfg.membership.members_only = true;
+        cfg.federation.require_partner_witnesses = 2;
+    })
+    .await;
+    // The requirement covers the coordinator's log too: its list is applied only from a
+    // checkpoint two witnesses cosigned (here a and w, which follow it).
+    follow(&a, &coord).await;
+    follow(&w, &coord).await;
+    for who in [&a, &w, &f] {
+        admin(
+            &coord,
+            Method::POST,
+            "/api/v1/membership/admit",
+            Some(json!({"actor": actor(who)})),
+        )
+        .await;
+    }
+    let size = coord.node.log_size().unwrap();
+    eventually(
+        60,
+        "a and w to cosign the coordinator's checkpoint",
+        || async {
+            coord.fed.collect_cosignatures_now().await.unwrap();
+            let s = admin(&coord, Method::GET, "/api/v1/witness/status", None).await;
+            (s["size"] == size && s["cosignatures"].as_array().unwrap().len() >= 2).then_some(())
+        },
+    )
+    .await;
+    follow(&f, &coord).await;
+    in_force(&f, 3).await;
+
+    // A's witnesses: f (a member) and x (not one). Both cosign.
+    follow(&x, &a).await;
+    follow(&f, &a).await;
+    let created = a.post("/api/v1/practices", practice_json()).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    eventually(60, "f and x to cosign A's checkpoint", || async {
+        a.fed.collect_cosignatures_now().await.unwrap();
+        let s = admin(&a, Method::GET, "/api/v1/witness/status", None).await;
+        (s["cosignatures"].as_array().unwrap().len() >= 2).then_some(())
+    })
+    .await;
+    let r = replica_when(
+        &f,
+        &a,
+        "f's replica of A to wait for a member's witness",
+        |r| {
+            r["awaiting"]
+                .as_str()
+                .is_some_and(|w| w.contains("not the witness key of a current network member"))
+        },
+    )
+    .await;
+    let reason = r["awaiting"].as_str().unwrap();
+    assert!(reason.contains("1 verified cosignature"), "{r}");
+    assert!(reason.contains(&x.base.replace("http://", "")), "{r}");
+    assert_eq!(r["size"], 0, "{r}");
+    assert!(
+        f.fed
+            .replica_objects(Some(&actor(&a)), None)
+            .unwrap()
+            .is_empty()
+    );
+
+    // A member witnesses A too: the next cosigned checkpoint meets f's requirement.
+    follow(&w, &a).await;
+    let created = a.post("/api/v1/practices", practice_json()).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    eventually(60, "w to cosign A's checkpoint", || async {
+        a.fed.collect_cosignatures_now().await.unwrap();
+        let s = admin(&a, Method::GET, "/api/v1/witness/status", None).await;
+        (s["cosignatures"].as_array().unwrap().len() >= 3).then_some(())
+    })
+    .await;
+    let size = a.node.log_size().unwrap();
+    let r = replica_when(&f, &a, "f to apply A's cosigned entries", |r| {
+        r["size"] == size
+    })
+    .await;
+    assert!(r["awaiting"].is_null(), "{r}");
+    assert_eq!(
+        f.fed
+            .replica_objects(Some(&actor(&a)), Some("practice"))
+            .unwrap()
+            .len(),
+        2
+    );
+}

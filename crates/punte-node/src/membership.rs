@@ -249,7 +249,7 @@ impl crate::Node {
 }
 
 impl Federation {
-    fn membership_settings(&self) -> &MembershipSettings {
+    pub(crate) fn membership_settings(&self) -> &MembershipSettings {
         &self.settings().membership
     }
 

@@ -9,7 +9,9 @@
 //! country is the `country` member of its actor document (`/actor` on the same host). Keys
 //! are discovered through the guarded [`Fetcher`](super::Fetcher) and cached (found ones for
 //! `actor_ttl`, failures for [`FAILURE_TTL`]); nothing the partner itself says about its
-//! witnesses is trusted.
+//! witnesses is trusted. When the node has a network membership list in force, a listed
+//! member's witness counts with the witness key and country the coordinator pinned (not
+//! discovered), and in members-only mode only members' witnesses count.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -129,9 +131,14 @@ impl Federation {
         let mut countries: Vec<String> = Vec::new();
         let mut problems = Vec::new();
         for name in names {
-            let found = match self.partner_witnesses.get(&name, self.settings.actor_ttl) {
-                Some(found) => found,
-                None => {
+            let pinned = self.pinned_witness(&name);
+            let found = match (
+                pinned,
+                self.partner_witnesses.get(&name, self.settings.actor_ttl),
+            ) {
+                (Some(judged), _) => judged,
+                (None, Some(found)) => found,
+                (None, None) => {
                     let found = self.discover_witness(scheme, &name).await;
                     if let Err(e) = &found {
                         tracing::debug!(witness = %name, error = %e, "cannot discover a partner's witness");
@@ -189,6 +196,40 @@ impl Federation {
             cosigners,
             countries,
             reason,
+        }
+    }
+
+    /// A witness as the network's membership list pins it: with a list in force, a current
+    /// member whose pinned witness key is named `name` counts with that key and the country
+    /// the coordinator signed, whatever its host serves now; in members-only mode a witness
+    /// that is no current member's does not count. `None`: no list, or not members-only and
+    /// not listed (then the witness is discovered from its host).
+    fn pinned_witness(&self, name: &str) -> Option<Result<Discovered, String>> {
+        let in_force = match self.membership_in_force() {
+            Ok(Some(f)) => f,
+            Ok(None) => return None,
+            Err(e) => return Some(Err(format!("membership list unreadable: {e}"))),
+        };
+        let listed = in_force
+            .list
+            .members
+            .iter()
+            .filter(|m| m.is_current())
+            .find_map(|m| {
+                NoteVerifier::parse(&m.witness_key)
+                    .ok()
+                    .filter(|v| v.name() == name)
+                    .map(|verifier| Discovered {
+                        verifier,
+                        country: Some(m.country.as_str().to_owned()),
+                    })
+            });
+        match listed {
+            Some(d) => Some(Ok(d)),
+            None if self.membership_settings().members_only => Some(Err(
+                "not the witness key of a current network member".to_owned(),
+            )),
+            None => None,
         }
     }
 
