@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_adaptations.sql"),
     include_str!("migrations/0006_membership.sql"),
     include_str!("migrations/0009_practice_fts_rows.sql"),
+    include_str!("migrations/0010_analysis_values.sql"),
 ];
 
 /// The schema version this build creates and understands.

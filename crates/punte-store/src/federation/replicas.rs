@@ -259,6 +259,7 @@ pub fn upsert_replica_object(conn: &Connection, o: &ReplicaObject) -> Result<()>
         o.object,
         o.updated_ms
     ])?;
+    crate::analysis::derive_replica_object(conn, &o.object_id)?;
     Ok(())
 }
 
@@ -284,6 +285,7 @@ pub fn delete_replica_object(
             activity_id,
             now_ms
         ])?;
+    crate::analysis::derive_replica_object(conn, object_id)?;
     Ok(n > 0)
 }
 
