@@ -8,7 +8,10 @@
 //!   origin and the entry that published the evaluation's current version.
 //! - Partners' evaluations come from `replica_objects` (already disclosure-controlled at their
 //!   origin, and verified against the partner's signed log); their [`SourceRef`] is the
-//!   replica's origin, index and activity id.
+//!   replica's origin, index and activity id. They are not parsed per request: what the
+//!   analysis needs of each (per indicator code) was derived into `analysis_values` in the
+//!   transaction that replicated it, and only the rows of the requested code are read.
+//!   Organisations, practices and adaptations (few) are parsed per request.
 //! - One row per evaluation and indicator version: the value without disaggregation (the last
 //!   one listed). Values of the same code but another version stay in the table as excluded
 //!   rows, never mixed; plans (stage `plan`) have no results and are listed as skipped.
@@ -25,7 +28,8 @@
 //! get `followedPlan` and `planDeviations` from [`punte_model::preregistration::compare`]: the
 //! plan's current version against the results' current version, and the plan's last entry
 //! against the results' first entry in that organisation's log (own log: `log_entries`;
-//! partners: the replicated object's entry and `replica_entries`). A plan this node cannot
+//! partners: the replicated object's entry and `replica_entries`; the plan and the results
+//! naming it are read whole from `replica_objects` by id). A plan this node cannot
 //! read (not replicated, deleted) gives `followedPlan: false` with `planUnavailable`. Results
 //! naming no plan have no `followedPlan`.
 
@@ -1390,5 +1394,29 @@ mod tests {
         drop(node);
         let node = open(dir.path());
         assert_eq!(everything(&node), fast);
+
+        // The rows depend on the replica's base URL too: a changed one re-derives them.
+        let actor = NodeUrls::new(PARTNER).unwrap().actor();
+        node.store()
+            .write(|tx| -> Result<(), StoreError> {
+                let mut r = fed_store::replica(tx, &actor)?.unwrap();
+                r.base_url = "https://elsewhere.example.org".into();
+                fed_store::save_replica(tx, &r)
+            })
+            .unwrap();
+        let (derived, expected) = node
+            .store()
+            .read(|c| {
+                Ok::<_, StoreError>((
+                    punte_store::analysis::replica_evaluation_values(c, "esl-rate")?,
+                    from_scratch(c, "esl-rate"),
+                ))
+            })
+            .unwrap();
+        assert!(
+            derived.iter().all(|v| v.evaluation.is_err()),
+            "{derived:#?}"
+        );
+        assert_eq!(derived, expected);
     }
 }

@@ -231,6 +231,29 @@ pub(crate) fn derive_replica_object(conn: &Connection, object_id: &str) -> Resul
     Ok(())
 }
 
+/// A replica's base URL (the derived rows depend on it), if the replica exists.
+pub(crate) fn replica_base_url(conn: &Connection, actor: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT base_url FROM replicas WHERE actor = ?1")?
+        .query_row(params![actor], |r| r.get(0))
+        .optional()?)
+}
+
+/// Re-derives the `analysis_values` rows of every replicated evaluation of `actor` (its
+/// replica's base URL changed), in the caller's transaction.
+pub(crate) fn derive_replica_actor(conn: &Connection, actor: &str) -> Result<()> {
+    let ids = conn
+        .prepare_cached(
+            "SELECT object_id FROM replica_objects WHERE actor = ?1 AND kind = 'evaluation'",
+        )?
+        .query_map(params![actor], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for id in &ids {
+        derive_replica_object(conn, id)?;
+    }
+    Ok(())
+}
+
 /// The `analysis_values` rows of indicator `code` and every refused evaluation, ordered by
 /// actor and object id (the order of `replica_objects`).
 pub fn replica_evaluation_values(

@@ -84,6 +84,7 @@ pub fn replicas(conn: &Connection) -> Result<Vec<ReplicaRow>> {
 /// Creates or overwrites the verified state of a replica (keeps `wanted_size` at least as
 /// large as before).
 pub fn save_replica(conn: &Connection, r: &ReplicaRow) -> Result<()> {
+    let previous_base = crate::analysis::replica_base_url(conn, &r.actor)?;
     conn.prepare_cached(
         "INSERT INTO replicas (actor, base_url, origin, size, root, frontier, current_key,
              max_timestamp_ms, checkpoint, checkpoint_size, wanted_size, last_sync_ms, last_error)
@@ -110,6 +111,9 @@ pub fn save_replica(conn: &Connection, r: &ReplicaRow) -> Result<()> {
         r.last_sync_ms,
         r.last_error
     ])?;
+    if previous_base.is_some_and(|b| b != r.base_url) {
+        crate::analysis::derive_replica_actor(conn, &r.actor)?;
+    }
     Ok(())
 }
 
