@@ -3,9 +3,12 @@
 //!
 //! The replicas are synthesised straight into the store (`remote_actors`, `replicas`,
 //! `replica_objects`): 200 partners, each with an organisation, 5 practices and 500
-//! evaluations of one value of `esl-rate@1` each. `effects` and `ranking` are what `GET /api/v1/analysis/esl-rate@1/{effects,ranking}`
-//! runs: read and parse every replicated object, build the rows with their sources, compute
-//! every effect (and for the ranking, pool 1,000 practices). `sql_aggregate` is one SQL
+//! evaluations of one value of `esl-rate@1` each, written through
+//! `upsert_replica_object` (which derives their `analysis_values` rows, as on receipt).
+//! `effects` and `ranking` are what `GET /api/v1/analysis/esl-rate@1/{effects,ranking}`
+//! runs: read the derived rows of `esl-rate`, parse the organisations and practices, build
+//! the rows with their sources, compute every effect (and for the ranking, pool 1,000
+//! practices). `sql_aggregate` is one SQL
 //! statement over the same rows (`count` and mean change with `json_each`): the floor of
 //! touching the data at all. `compare_three_gatherings` and `compare_one_gathering` are the
 //! Compare web page's work: effects, ranking and map from three gatherings of the rows, or

@@ -8,7 +8,10 @@
 //!   origin and the entry that published the evaluation's current version.
 //! - Partners' evaluations come from `replica_objects` (already disclosure-controlled at their
 //!   origin, and verified against the partner's signed log); their [`SourceRef`] is the
-//!   replica's origin, index and activity id.
+//!   replica's origin, index and activity id. They are not parsed per request: what the
+//!   analysis needs of each (per indicator code) was derived into `analysis_values` in the
+//!   transaction that replicated it, and only the rows of the requested code are read.
+//!   Organisations, practices and adaptations (few) are parsed per request.
 //! - One row per evaluation and indicator version: the value without disaggregation (the last
 //!   one listed). Values of the same code but another version stay in the table as excluded
 //!   rows, never mixed; plans (stage `plan`) have no results and are listed as skipped.
@@ -25,7 +28,8 @@
 //! get `followedPlan` and `planDeviations` from [`punte_model::preregistration::compare`]: the
 //! plan's current version against the results' current version, and the plan's last entry
 //! against the results' first entry in that organisation's log (own log: `log_entries`;
-//! partners: the replicated object's entry and `replica_entries`). A plan this node cannot
+//! partners: the replicated object's entry and `replica_entries`; the plan and the results
+//! naming it are read whole from `replica_objects` by id). A plan this node cannot
 //! read (not replicated, deleted) gives `followedPlan: false` with `planUnavailable`. Results
 //! naming no plan have no `followedPlan`.
 
@@ -41,8 +45,8 @@ use punte_model::analysis::{
 use punte_model::evaluation::EvaluationStage;
 use punte_model::preregistration::{self, Adherence, PlanRecord, ResultsRecord};
 use punte_model::{
-    Adaptation, CountryCode, Evaluation, IndicatorDefinition, IndicatorRef, Practice,
-    ValidationErrors,
+    Adaptation, CountryCode, Evaluation, EvaluationContent, EvidenceLevel, IndicatorDefinition,
+    IndicatorRef, IndicatorValue, Practice, ValidationErrors,
 };
 use punte_protocol::objects;
 use punte_protocol::urls::{Collection, NodeUrls};
@@ -243,6 +247,7 @@ impl Node {
             g.own(conn, &urls, &log_origin, own_actor_country, k)?;
             g.replicas(conn)?;
             g.first_publications(conn)?;
+            g.plan_adherence(conn)?;
             Ok(())
         })?;
         let partners = g.partners;
@@ -262,7 +267,24 @@ impl Node {
 
 /// An evaluation waiting for its row: rows are built once every adaptation is known.
 struct PendingEvaluation {
-    evaluation: Evaluation,
+    /// The evaluation's id (local to its organisation's node).
+    id: String,
+    /// Its values: all of them for an own evaluation, the whole-population values of the
+    /// indicator's code for a replicated one (`analysis_values`).
+    values: Vec<IndicatorValue>,
+    is_plan: bool,
+    evidence_level: EvidenceLevel,
+    subject_practice: Option<String>,
+    subject_adaptation: Option<String>,
+    /// The plan these results name (an id on the organisation's node).
+    plan: Option<String>,
+    /// The whole evaluation, kept for own evaluations (a plan is compared in full).
+    content: Option<EvaluationContent>,
+    /// How the results follow the plan they name: (plan URL, adherence), set for every
+    /// evaluation naming a plan before the rows are built.
+    adherence: Option<(String, Adherence)>,
+    /// For a replicated evaluation: its object id in `replica_objects`.
+    object_id: Option<String>,
     organisation: String,
     urls: NodeUrls,
     /// The entry of the current version: for a plan, its last change.
@@ -441,7 +463,16 @@ impl Gatherer {
             e.content.values = crate::disclosed_values(conn, &e.content.values, k)?;
             let first_published = evaluation_entries.get(&url).map(|e| e.first_index);
             self.evaluations.push(PendingEvaluation {
-                evaluation: e,
+                id: e.id,
+                values: e.content.values.clone(),
+                is_plan: e.content.stage == EvaluationStage::Plan,
+                evidence_level: e.content.evidence_level,
+                subject_practice: e.content.subject.practice.clone(),
+                subject_adaptation: e.content.subject.adaptation.clone(),
+                plan: e.content.plan.clone(),
+                content: Some(e.content),
+                adherence: None,
+                object_id: None,
                 organisation: actor.clone(),
                 urls: urls.clone(),
                 source,
@@ -475,7 +506,9 @@ impl Gatherer {
             activity_id: o.activity_id.clone(),
         };
         let parse = |o: &ReplicaObject| serde_json::from_str::<serde_json::Value>(&o.object);
-        for kind in ["organisation", "practice", "adaptation", "evaluation"] {
+        // Organisations, practices and adaptations are few: parsed here. Evaluations are
+        // many: their rows were derived when they were replicated (`analysis_values`).
+        for kind in ["organisation", "practice", "adaptation"] {
             for o in fed_store::replica_objects(conn, None, Some(kind), false)? {
                 let Some((urls, origin)) = bases.get(&o.actor) else {
                     continue;
@@ -501,26 +534,46 @@ impl Gatherer {
                                 .insert(urls.practice(&p.id), p.content.country);
                         })
                         .map_err(|e| e.to_string()),
-                    "adaptation" => objects::parse_adaptation(&json, base)
+                    _ => objects::parse_adaptation(&json, base)
                         .map(|a| self.add_adaptation(&a, urls, &o.actor, src.clone()))
-                        .map_err(|e| e.to_string()),
-                    _ => objects::parse_evaluation(&json, base)
-                        .map(|e| {
-                            self.evaluations.push(PendingEvaluation {
-                                evaluation: e,
-                                organisation: o.actor.clone(),
-                                urls: urls.clone(),
-                                source: src.clone(),
-                                // Created and never updated: this entry is the first.
-                                first_published: (o.updates <= 1).then_some(o.log_index),
-                                own: false,
-                            });
-                        })
                         .map_err(|e| e.to_string()),
                 };
                 if let Err(reason) = outcome {
                     self.skip(o.object_id, Some(src), format!("refused: {reason}"));
                 }
+            }
+        }
+        for v in
+            punte_store::analysis::replica_evaluation_values(conn, self.indicator.code.as_str())?
+        {
+            let Some((urls, origin)) = bases.get(&v.actor) else {
+                continue;
+            };
+            let src = SourceRef {
+                origin: origin.clone(),
+                log_index: v.log_index,
+                activity_id: v.activity_id,
+            };
+            match v.evaluation {
+                Ok(e) => self.evaluations.push(PendingEvaluation {
+                    id: e.id,
+                    values: e.values,
+                    is_plan: e.is_plan,
+                    evidence_level: e.evidence_level,
+                    subject_practice: e.practice,
+                    subject_adaptation: e.adaptation,
+                    plan: e.plan,
+                    content: None,
+                    adherence: None,
+                    object_id: Some(v.object_id),
+                    organisation: v.actor,
+                    urls: urls.clone(),
+                    source: src,
+                    // Created and never updated: this entry is the first.
+                    first_published: (v.updates <= 1).then_some(v.log_index),
+                    own: false,
+                }),
+                Err(reason) => self.skip(v.object_id, Some(src), reason),
             }
         }
         Ok(())
@@ -531,7 +584,7 @@ impl Gatherer {
     fn first_publications(&mut self, conn: &Connection) -> Result<(), AnalysisFailure> {
         let mut by_actor: HashMap<String, HashMap<String, u64>> = HashMap::new();
         for p in &mut self.evaluations {
-            if p.own || p.first_published.is_some() || p.evaluation.content.plan.is_none() {
+            if p.own || p.first_published.is_some() || p.plan.is_none() {
                 continue;
             }
             let firsts = match by_actor.entry(p.organisation.clone()) {
@@ -544,38 +597,102 @@ impl Gatherer {
                     )?)
                 }
             };
-            p.first_published = firsts.get(&p.urls.evaluation(&p.evaluation.id)).copied();
+            p.first_published = firsts.get(&p.urls.evaluation(&p.id)).copied();
         }
         Ok(())
     }
 
-    /// The adherence of results `p` to the plan they name, if they name one.
-    fn adherence(
-        p: &PendingEvaluation,
-        pending: &[PendingEvaluation],
-        plans: &HashMap<String, usize>,
-    ) -> Option<(String, Adherence)> {
-        let plan_id = p.evaluation.content.plan.as_ref()?;
-        let plan_url = p.urls.evaluation(plan_id);
-        let plan = plans
-            .get(&plan_url)
-            .and_then(|&i| pending.get(i))
-            .filter(|plan| plan.organisation == p.organisation);
-        let adherence = match (plan, p.first_published) {
+    /// How each evaluation naming a plan follows it ([`preregistration::compare`]): an own
+    /// plan is among the own evaluations (all decoded); a partner's plan and the results
+    /// naming it are read whole from `replica_objects` by id (few: only results naming a
+    /// plan). A plan must be an evaluation of the results' organisation.
+    fn plan_adherence(&mut self, conn: &Connection) -> Result<(), AnalysisFailure> {
+        let mut pending = std::mem::take(&mut self.evaluations);
+        let own_plans: HashMap<String, usize> = pending
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.own)
+            .map(|(i, p)| (p.urls.evaluation(&p.id), i))
+            .collect();
+        let mut found = Vec::new();
+        for (i, p) in pending.iter().enumerate() {
+            let Some(plan_id) = &p.plan else {
+                continue;
+            };
+            let plan_url = p.urls.evaluation(plan_id);
+            let adherence = if p.own {
+                let plan = own_plans
+                    .get(&plan_url)
+                    .and_then(|&j| pending.get(j))
+                    .filter(|plan| plan.organisation == p.organisation)
+                    .and_then(|plan| Some((plan.content.as_ref()?, plan.source.log_index)));
+                Self::compare(plan, p.content.as_ref(), p.first_published)
+            } else {
+                let results = match &p.object_id {
+                    Some(id) => Self::replica_evaluation(conn, id, &p.organisation, &p.urls)?,
+                    None => None,
+                };
+                let plan = Self::replica_evaluation(conn, &plan_url, &p.organisation, &p.urls)?;
+                Self::compare(
+                    plan.as_ref().map(|(e, index)| (&e.content, *index)),
+                    results.as_ref().map(|(e, _)| &e.content),
+                    p.first_published,
+                )
+            };
+            found.push((i, (plan_url, adherence)));
+        }
+        for (i, a) in found {
+            if let Some(p) = pending.get_mut(i) {
+                p.adherence = Some(a);
+            }
+        }
+        self.evaluations = pending;
+        Ok(())
+    }
+
+    /// A partner's evaluation `url` as replicated (not deleted) from `actor`, parsed and
+    /// validated as on receipt, with the index of the entry of its current version; `None`
+    /// when the node has no such valid object.
+    fn replica_evaluation(
+        conn: &Connection,
+        url: &str,
+        actor: &str,
+        urls: &NodeUrls,
+    ) -> Result<Option<(Evaluation, u64)>, AnalysisFailure> {
+        let Some(o) = fed_store::replica_object_by_id(conn, url)? else {
+            return Ok(None);
+        };
+        if o.actor != actor || o.kind != "evaluation" || o.deleted {
+            return Ok(None);
+        }
+        let parsed = serde_json::from_str::<serde_json::Value>(&o.object)
+            .ok()
+            .and_then(|json| objects::parse_evaluation(&json, urls.base()).ok())
+            .filter(|e| urls.evaluation(&e.id) == url);
+        Ok(parsed.map(|e| (e, o.log_index)))
+    }
+
+    /// The adherence of results to their plan: the plan's content and last entry, the
+    /// results' content and first entry, when known.
+    fn compare(
+        plan: Option<(&EvaluationContent, u64)>,
+        results: Option<&EvaluationContent>,
+        first_published: Option<u64>,
+    ) -> Adherence {
+        match (plan, results.zip(first_published)) {
             (None, _) => Adherence::plan_unavailable(),
             (Some(_), None) => Adherence::first_publication_unknown(),
-            (Some(plan), Some(first)) => preregistration::compare(
+            (Some((plan, last)), Some((results, first))) => preregistration::compare(
                 PlanRecord {
-                    content: &plan.evaluation.content,
-                    last_changed_at: plan.source.log_index,
+                    content: plan,
+                    last_changed_at: last,
                 },
                 ResultsRecord {
-                    content: &p.evaluation.content,
+                    content: results,
                     first_published_at: first,
                 },
             ),
-        };
-        Some((plan_url, adherence))
+        }
     }
 
     /// The rows (one per evaluation and version of the indicator's code), the adaptations,
@@ -583,33 +700,11 @@ impl Gatherer {
     fn finish(mut self) -> (Vec<EffectInput>, Vec<AdaptationInput>, Vec<Skipped>, usize) {
         let mut rows = Vec::new();
         let pending = std::mem::take(&mut self.evaluations);
-        // Evaluations named as plans, by URL (only those: most evaluations name none).
-        let named: std::collections::HashSet<String> = pending
-            .iter()
-            .filter_map(|p| {
-                p.evaluation
-                    .content
-                    .plan
-                    .as_ref()
-                    .map(|id| p.urls.evaluation(id))
-            })
-            .collect();
-        let plans: HashMap<String, usize> = if named.is_empty() {
-            HashMap::new()
-        } else {
-            pending
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (p.urls.evaluation(&p.evaluation.id), i))
-                .filter(|(url, _)| named.contains(url))
-                .collect()
-        };
         for p in &pending {
-            let e = &p.evaluation;
-            let url = p.urls.evaluation(&e.id);
+            let url = p.urls.evaluation(&p.id);
             // The last whole-population value of each version of the indicator's code.
             let mut by_version: BTreeMap<u32, &punte_model::IndicatorValue> = BTreeMap::new();
-            for v in &e.content.values {
+            for v in &p.values {
                 if v.indicator.code == self.indicator.code && v.disaggregation.is_empty() {
                     by_version.insert(v.indicator.version, v);
                 }
@@ -617,7 +712,7 @@ impl Gatherer {
             if by_version.is_empty() {
                 continue;
             }
-            if e.content.stage == EvaluationStage::Plan {
+            if p.is_plan {
                 self.skip(
                     url,
                     Some(p.source.clone()),
@@ -625,8 +720,8 @@ impl Gatherer {
                 );
                 continue;
             }
-            let subject = &e.content.subject;
-            let (practice, adaptation, country) = match (&subject.practice, &subject.adaptation) {
+            let (practice, adaptation, country) = match (&p.subject_practice, &p.subject_adaptation)
+            {
                 (_, Some(a)) => {
                     let a_url = object_url(&p.urls, Collection::Adaptations, a);
                     match self.adaptations.get(&a_url) {
@@ -658,7 +753,7 @@ impl Gatherer {
                 }
             };
             let country = country.or_else(|| self.organisations.get(&p.organisation).cloned());
-            let adherence = Self::adherence(p, &pending, &plans);
+            let adherence = &p.adherence;
             for value in by_version.into_values() {
                 let origin = RowOrigin {
                     organisation: p.organisation.clone(),
@@ -671,7 +766,7 @@ impl Gatherer {
                 let mut row = EffectInput::from_indicator_value(
                     origin,
                     value,
-                    Some(e.content.evidence_level),
+                    Some(p.evidence_level),
                     adherence.as_ref().map(|(_, a)| a.followed),
                 );
                 if let Some((plan, a)) = &adherence {
@@ -843,5 +938,486 @@ impl Node {
             }
             Ok(out)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The fast path (rows derived into `analysis_values` as objects are replicated) against
+    //! a from-scratch recomputation: every replicated evaluation parsed again, and the whole
+    //! table rebuilt from `replica_objects` on reopening.
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+    use serde_json::{Value, json};
+
+    use punte_model::OrganisationProfile;
+    use punte_store::analysis::{DerivedEvaluation, ReplicaEvaluationValues};
+    use punte_store::federation::{ActorRow, ReplicaRow};
+
+    use super::*;
+    use crate::NodeSettings;
+
+    const PARTNER: &str = "https://partner.example.org";
+
+    fn open(dir: &std::path::Path) -> Node {
+        Node::open(NodeSettings {
+            data_dir: dir.join("data"),
+            base_url: "https://coordinator.example.org".into(),
+            disclosure_k: 5,
+        })
+        .unwrap()
+    }
+
+    fn definition(version: u32) -> IndicatorDefinition {
+        serde_json::from_value(json!({
+            "code": "esl-rate", "version": version,
+            "label": {"en": "Early school leaving rate"},
+            "unit": "%", "measure": "percentage", "direction": "decrease", "aggregation": "mean",
+            "disaggregations": [{"dimension": "sex", "categories": ["female", "male"]}]
+        }))
+        .unwrap()
+    }
+
+    fn practice_content() -> Value {
+        json!({
+            "title": {"en": "Mentoring"}, "summary": {"en": "Homework support"},
+            "problem": {"en": "Early school leaving"}, "solution": {"en": "Volunteer mentors"},
+            "originalLanguage": "en", "country": "RO", "themes": ["education"],
+            "maturity": "promising"
+        })
+    }
+
+    fn evaluation_content(practice: &str, stage: &str, plan: Option<&str>, values: Value) -> Value {
+        let mut c = json!({
+            "subject": {"practice": practice, "practiceVersion": 1},
+            "evaluator": {"name": "Evaluator", "role": "external"},
+            "method": "prePost", "evidenceLevel": 3,
+            "period": {"start": "2024-09-01", "end": "2025-06-30"},
+            "stage": stage,
+            "values": values
+        });
+        if let Some(p) = plan {
+            c["plan"] = json!(p);
+        }
+        c
+    }
+
+    fn value(indicator: &str, baseline: f64, actual: f64, n: u64) -> Value {
+        json!({"indicator": indicator, "baseline": baseline, "target": 10.0, "actual": actual, "n": n})
+    }
+
+    fn planned(indicator: &str, baseline: f64, target: f64) -> Value {
+        json!({"indicator": indicator, "baseline": baseline, "target": target})
+    }
+
+    fn partner_object(id: &str, content: Value) -> Value {
+        let mut e = content;
+        e["id"] = json!(id);
+        e["version"] = json!(1);
+        e["createdAt"] = json!("2025-07-01T00:00:00Z");
+        e["updatedAt"] = json!("2025-07-01T00:00:00Z");
+        let e: Evaluation = serde_json::from_value(e).unwrap();
+        objects::evaluation_to_object(&e, &NodeUrls::new(PARTNER).unwrap())
+    }
+
+    /// The node's own documents: a practice, results with suppressed cells, a plan and
+    /// results following it, an updated and a deleted evaluation.
+    fn own_documents(node: &Node) {
+        node.set_organisation(
+            &serde_json::from_value::<OrganisationProfile>(json!({
+                "name": {"en": "Coordinator"}, "country": "BE", "languages": ["en"]
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+        let p: Practice = node
+            .create(serde_json::from_value(practice_content()).unwrap())
+            .unwrap();
+        let eval = |stage, plan: Option<&str>, values| {
+            serde_json::from_value(evaluation_content(&p.id, stage, plan, values)).unwrap()
+        };
+        let cells = json!([
+            {"indicator": "esl-rate@1", "baseline": 20.0, "actual": 15.0, "n": 40},
+            {"indicator": "esl-rate@1", "baseline": 20.0, "actual": 10.0, "n": 3,
+             "disaggregation": {"sex": "female"}},
+            {"indicator": "esl-rate@1", "baseline": 20.0, "actual": 16.0, "n": 37,
+             "disaggregation": {"sex": "male"}},
+            {"indicator": "esl-rate@1", "baseline": 20.0, "actual": 12.0, "n": 2}
+        ]);
+        let _suppressed: Evaluation = node.create(eval("results", None, cells)).unwrap();
+        let plan: Evaluation = node
+            .create(eval(
+                "plan",
+                None,
+                json!([planned("esl-rate@1", 20.0, 12.0)]),
+            ))
+            .unwrap();
+        let _followed: Evaluation = node
+            .create(eval(
+                "results",
+                Some(&plan.id),
+                json!([value("esl-rate@1", 20.0, 14.0, 100)]),
+            ))
+            .unwrap();
+        let updated: Evaluation = node
+            .create(eval(
+                "results",
+                None,
+                json!([value("esl-rate@1", 18.0, 17.0, 60)]),
+            ))
+            .unwrap();
+        let _: Evaluation = node
+            .update(
+                &updated.id,
+                Some(1),
+                eval(
+                    "results",
+                    None,
+                    json!([value("esl-rate@1", 18.0, 11.0, 60)]),
+                ),
+            )
+            .unwrap();
+        let deleted: Evaluation = node
+            .create(eval(
+                "results",
+                None,
+                json!([value("esl-rate@1", 25.0, 5.0, 60)]),
+            ))
+            .unwrap();
+        node.delete::<Evaluation>(&deleted.id, None).unwrap();
+    }
+
+    /// A partner's replica written through the store's hooks: created, updated and deleted
+    /// evaluations, a plan with results, a refused object, other versions and codes.
+    fn partner_replica(node: &Node) {
+        let urls = NodeUrls::new(PARTNER).unwrap();
+        let actor = urls.actor();
+        let practice = urls.practice("p1");
+        let e = |id: &str, stage, plan: Option<&str>, values| {
+            (
+                urls.evaluation(id),
+                partner_object(id, evaluation_content(&practice, stage, plan, values)),
+            )
+        };
+        node.store()
+            .write(|tx| -> Result<(), StoreError> {
+                fed_store::upsert_actor(
+                    tx,
+                    &ActorRow {
+                        id: actor.clone(),
+                        host: "partner.example.org".into(),
+                        inbox: format!("{PARTNER}/inbox"),
+                        shared_inbox: None,
+                        username: Some("node".into()),
+                        document: b"{}".to_vec(),
+                        is_punte: true,
+                        fetched_ms: 0,
+                    },
+                )?;
+                fed_store::save_replica(
+                    tx,
+                    &ReplicaRow {
+                        actor: actor.clone(),
+                        base_url: PARTNER.into(),
+                        origin: "partner.example.org/punte-log".into(),
+                        size: 20,
+                        root: [0; 32],
+                        frontier: Vec::new(),
+                        current_key: [0; 32],
+                        max_timestamp_ms: None,
+                        checkpoint: None,
+                        checkpoint_size: 0,
+                        wanted_size: 0,
+                        last_sync_ms: None,
+                        last_error: None,
+                        awaiting: None,
+                    },
+                )?;
+                let mut index = 0u64;
+                let mut put = |object_id: String, kind: &str, object: Value| {
+                    index += 1;
+                    fed_store::upsert_replica_object(
+                        tx,
+                        &ReplicaObject {
+                            object_id,
+                            actor: actor.clone(),
+                            kind: kind.into(),
+                            log_index: index,
+                            activity_id: format!("{PARTNER}/activities/{index}"),
+                            object: object.to_string(),
+                            updates: 1,
+                            deleted: false,
+                            updated_ms: 0,
+                        },
+                    )?;
+                    Ok::<u64, StoreError>(index)
+                };
+                let mut org = serde_json::Map::new();
+                org.insert("id".into(), actor.clone().into());
+                org.insert("type".into(), "Organization".into());
+                let profile: OrganisationProfile = serde_json::from_value(json!({
+                    "name": {"en": "Partner"}, "country": "IT", "languages": ["en"]
+                }))
+                .unwrap();
+                org.extend(objects::organisation_fields(&profile));
+                put(actor.clone(), "organisation", org.into())?;
+                let mut p: Value = practice_content();
+                p["id"] = json!("p1");
+                p["version"] = json!(1);
+                p["createdAt"] = json!("2025-01-01T00:00:00Z");
+                p["updatedAt"] = json!("2025-01-01T00:00:00Z");
+                let p: Practice = serde_json::from_value(p).unwrap();
+                put(
+                    practice.clone(),
+                    "practice",
+                    objects::practice_to_object(&p, &urls),
+                )?;
+                for (id, object) in [
+                    e(
+                        "plain",
+                        "results",
+                        None,
+                        json!([value("esl-rate@1", 20.0, 15.0, 80)]),
+                    ),
+                    e(
+                        "two-versions",
+                        "results",
+                        None,
+                        json!([
+                            value("esl-rate@1", 20.0, 15.0, 80),
+                            value("esl-rate@2", 21.0, 16.0, 80),
+                            value("esl-rate@1", 20.0, 13.0, 90)
+                        ]),
+                    ),
+                    e(
+                        "other-code",
+                        "results",
+                        None,
+                        json!([value("neet-rate@1", 20.0, 15.0, 80)]),
+                    ),
+                    e(
+                        "plan",
+                        "plan",
+                        None,
+                        json!([planned("esl-rate@1", 20.0, 12.0)]),
+                    ),
+                    e(
+                        "followed",
+                        "results",
+                        Some("plan"),
+                        json!([value("esl-rate@1", 20.0, 14.0, 100)]),
+                    ),
+                    e(
+                        "deviates",
+                        "results",
+                        Some("plan"),
+                        json!([
+                            value("esl-rate@2", 20.0, 14.0, 90),
+                            value("esl-rate@1", 21.0, 14.0, 90)
+                        ]),
+                    ),
+                    e(
+                        "updated",
+                        "results",
+                        None,
+                        json!([value("esl-rate@1", 18.0, 17.0, 60)]),
+                    ),
+                    e(
+                        "deleted",
+                        "results",
+                        None,
+                        json!([value("esl-rate@1", 25.0, 5.0, 60)]),
+                    ),
+                ] {
+                    put(id, "evaluation", object)?;
+                }
+                let (id, mut bad) = e(
+                    "refused",
+                    "results",
+                    None,
+                    json!([value("esl-rate@1", 20.0, 15.0, 80)]),
+                );
+                bad["evidenceLevel"] = json!(9);
+                put(id, "evaluation", bad)?;
+                put(
+                    urls.evaluation("garbled"),
+                    "evaluation",
+                    json!("not an object"),
+                )?;
+                let (id, object) = e(
+                    "updated",
+                    "results",
+                    None,
+                    json!([value("esl-rate@1", 18.0, 11.0, 60)]),
+                );
+                put(id, "evaluation", object)?;
+                index += 1;
+                fed_store::delete_replica_object(
+                    tx,
+                    &actor,
+                    &urls.evaluation("deleted"),
+                    index,
+                    &format!("{PARTNER}/activities/{index}"),
+                    0,
+                )?;
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    /// What `analysis_values` should hold for `code`: every live replicated evaluation
+    /// parsed again, as the analysis did before the table existed.
+    fn from_scratch(conn: &Connection, code: &str) -> Vec<ReplicaEvaluationValues> {
+        let mut out = Vec::new();
+        for o in fed_store::replica_objects(conn, None, Some("evaluation"), false).unwrap() {
+            let base = fed_store::replica(conn, &o.actor)
+                .unwrap()
+                .unwrap()
+                .base_url;
+            let parsed = serde_json::from_str::<Value>(&o.object)
+                .map_err(|e| format!("unreadable object: {e}"))
+                .and_then(|v| {
+                    objects::parse_evaluation(&v, &base).map_err(|e| format!("refused: {e}"))
+                });
+            let evaluation = match parsed {
+                Err(reason) => Err(reason),
+                Ok(e) => {
+                    let values: Vec<IndicatorValue> = e
+                        .content
+                        .values
+                        .iter()
+                        .filter(|v| {
+                            v.indicator.code.as_str() == code && v.disaggregation.is_empty()
+                        })
+                        .cloned()
+                        .collect();
+                    if values.is_empty() {
+                        continue;
+                    }
+                    Ok(DerivedEvaluation {
+                        id: e.id,
+                        is_plan: e.content.stage == EvaluationStage::Plan,
+                        evidence_level: e.content.evidence_level,
+                        practice: e.content.subject.practice,
+                        adaptation: e.content.subject.adaptation,
+                        plan: e.content.plan,
+                        values,
+                    })
+                }
+            };
+            out.push(ReplicaEvaluationValues {
+                actor: o.actor,
+                object_id: o.object_id,
+                log_index: o.log_index,
+                activity_id: o.activity_id,
+                updates: o.updates,
+                evaluation,
+            });
+        }
+        out
+    }
+
+    fn everything(node: &Node) -> Value {
+        let indicator: IndicatorRef = "esl-rate@1".parse().unwrap();
+        let all = node.analysis_all(&indicator, None).unwrap();
+        json!({
+            "effects": all.effects,
+            "ranking": all.ranking.as_ref().ok(),
+            "map": all.map,
+        })
+    }
+
+    #[test]
+    fn the_derived_rows_give_the_analysis_a_from_scratch_recomputation_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = open(dir.path());
+        node.create_indicator(definition(1)).unwrap();
+        node.create_indicator(definition(2)).unwrap();
+        own_documents(&node);
+        partner_replica(&node);
+
+        let derived = node
+            .store()
+            .read(|c| {
+                Ok::<_, StoreError>((
+                    punte_store::analysis::replica_evaluation_values(c, "esl-rate")?,
+                    from_scratch(c, "esl-rate"),
+                ))
+            })
+            .unwrap();
+        assert_eq!(derived.0, derived.1);
+        let fast = everything(&node);
+
+        // The shape of the set: own rows after disclosure control, the partner's updated
+        // version, no deleted evaluation, plans skipped, the refused objects reported.
+        let rows = fast["effects"]["rows"].as_array().unwrap();
+        let evaluations: Vec<&str> = rows
+            .iter()
+            .map(|r| r["evaluation"].as_str().unwrap())
+            .collect();
+        assert!(
+            !evaluations.iter().any(|e| e.ends_with("/deleted")),
+            "{evaluations:?}"
+        );
+        assert!(
+            !evaluations.iter().any(|e| e.ends_with("/other-code")),
+            "{evaluations:?}"
+        );
+        assert_eq!(fast["effects"]["ownRows"], 3, "{fast:#}");
+        let followed: Vec<&Value> = rows.iter().filter(|r| r.get("plan").is_some()).collect();
+        // Own and partner results following their plans, and one deviating in two versions.
+        assert_eq!(followed.len(), 4, "{rows:#?}");
+        assert!(
+            followed.iter().any(|r| r["followedPlan"] == false),
+            "{followed:#?}"
+        );
+        assert!(
+            followed.iter().any(|r| r["followedPlan"] == true),
+            "{followed:#?}"
+        );
+        let skipped = fast["effects"]["skipped"].to_string();
+        for what in [
+            "/evaluations/refused",
+            "/evaluations/garbled",
+            "an evaluation plan",
+        ] {
+            assert!(skipped.contains(what), "{what}: {skipped}");
+        }
+
+        // From scratch: empty the table, mark it for a rebuild, reopen.
+        node.store()
+            .write(|tx| -> Result<(), StoreError> {
+                tx.execute("DELETE FROM analysis_values", [])?;
+                punte_store::meta::set(tx, "analysis_values_rebuild", "pending")?;
+                Ok(())
+            })
+            .unwrap();
+        drop(node);
+        let node = open(dir.path());
+        assert_eq!(everything(&node), fast);
+
+        // The rows depend on the replica's base URL too: a changed one re-derives them.
+        let actor = NodeUrls::new(PARTNER).unwrap().actor();
+        node.store()
+            .write(|tx| -> Result<(), StoreError> {
+                let mut r = fed_store::replica(tx, &actor)?.unwrap();
+                r.base_url = "https://elsewhere.example.org".into();
+                fed_store::save_replica(tx, &r)
+            })
+            .unwrap();
+        let (derived, expected) = node
+            .store()
+            .read(|c| {
+                Ok::<_, StoreError>((
+                    punte_store::analysis::replica_evaluation_values(c, "esl-rate")?,
+                    from_scratch(c, "esl-rate"),
+                ))
+            })
+            .unwrap();
+        assert!(
+            derived.iter().all(|v| v.evaluation.is_err()),
+            "{derived:#?}"
+        );
+        assert_eq!(derived, expected);
     }
 }

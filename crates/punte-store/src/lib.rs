@@ -75,6 +75,7 @@ impl Store {
         }
         configure(&writer)?;
         migrations::apply(&mut writer)?;
+        analysis::rebuild_if_pending(&mut writer)?;
         Ok(Self {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),

@@ -89,6 +89,7 @@ pub fn replicas(conn: &Connection) -> Result<Vec<ReplicaRow>> {
 /// Creates or overwrites the verified state of a replica (keeps `wanted_size` at least as
 /// large as before).
 pub fn save_replica(conn: &Connection, r: &ReplicaRow) -> Result<()> {
+    let previous_base = crate::analysis::replica_base_url(conn, &r.actor)?;
     conn.prepare_cached(
         "INSERT INTO replicas (actor, base_url, origin, size, root, frontier, current_key,
              max_timestamp_ms, checkpoint, checkpoint_size, wanted_size, last_sync_ms, last_error,
@@ -118,6 +119,9 @@ pub fn save_replica(conn: &Connection, r: &ReplicaRow) -> Result<()> {
         r.last_error,
         r.awaiting
     ])?;
+    if previous_base.is_some_and(|b| b != r.base_url) {
+        crate::analysis::derive_replica_actor(conn, &r.actor)?;
+    }
     Ok(())
 }
 
@@ -274,6 +278,7 @@ pub fn upsert_replica_object(conn: &Connection, o: &ReplicaObject) -> Result<()>
         o.object,
         o.updated_ms
     ])?;
+    crate::analysis::derive_replica_object(conn, &o.object_id)?;
     Ok(())
 }
 
@@ -299,6 +304,7 @@ pub fn delete_replica_object(
             activity_id,
             now_ms
         ])?;
+    crate::analysis::derive_replica_object(conn, object_id)?;
     Ok(n > 0)
 }
 
