@@ -297,3 +297,61 @@ async fn authorized_fetch_requires_signed_gets() {
         .unwrap();
     assert_eq!(actor.status(), 200);
 }
+
+/// `body` signed for POST `target`/inbox with `key` under `signer`'s Ed25519 key id.
+fn signed_with_key(
+    signer: &TestNode,
+    target: &TestNode,
+    body: &[u8],
+    key: &ed25519_dalek::SigningKey,
+) -> HttpRequest {
+    let mut req = HttpRequest::new("POST", format!("{}/inbox", target.base))
+        .with_header("Content-Type", "application/activity+json")
+        .with_body(body.to_vec());
+    httpsig::rfc9421::sign_request(
+        &mut req,
+        &format!("{}/actor#ed25519-key", signer.base),
+        SigningKeyRef::Ed25519(key),
+        now(),
+    )
+    .unwrap();
+    req
+}
+
+#[tokio::test]
+async fn a_rotated_key_replaces_the_decoded_one_in_the_actor_cache() {
+    let target = spawn_node().await;
+    let sender = spawn_node().await;
+    let old_key = sender.node.keys().identity.clone();
+    let body = jcs::canonicalize(&follow(&sender, &target, "before", true)).unwrap();
+    let reply = send(&target, &signed_with_key(&sender, &target, &body, &old_key)).await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+
+    // The target caches the sender's actor with its key decoded; after the rotation a
+    // request by the new key fails against it, so the target refetches and accepts.
+    sender.node.rotate_identity_key().unwrap();
+    let new_key = sender.node.keys().identity.clone();
+    assert_ne!(new_key.verifying_key(), old_key.verifying_key());
+    let body = jcs::canonicalize(&follow(&sender, &target, "after", true)).unwrap();
+    let reply = send(&target, &signed_with_key(&sender, &target, &body, &new_key)).await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+
+    // The refetched entry holds only the new key: the old one no longer verifies.
+    let actor = format!("{}/actor", sender.base);
+    let unsigned = json!({
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/data-integrity/v1", "https://w3id.org/punte/v1"],
+        "id": format!("{}/activities/test-follow-old-key", sender.base),
+        "type": "Follow",
+        "actor": actor,
+        "object": format!("{}/actor", target.base),
+    });
+    let by_old = activity::sign_activity(&unsigned, &actor, &rfc3339(now()), &old_key).unwrap();
+    let body = jcs::canonicalize(&by_old).unwrap();
+    refused(
+        &target,
+        &signed_with_key(&sender, &target, &body, &old_key),
+        401,
+        "bad-signature",
+    )
+    .await;
+}

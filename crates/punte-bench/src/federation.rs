@@ -187,39 +187,99 @@ fn crypto_ceiling(requests: &[HttpRequest], key: ed25519_dalek::VerifyingKey) ->
     rate
 }
 
-async fn send_all(
-    client: &reqwest::Client,
-    requests: Vec<HttpRequest>,
-    concurrency: usize,
-) -> anyhow::Result<(usize, f64)> {
-    let requests = Arc::new(requests);
+/// One request as the bytes of an HTTP/1.1 message (request line, `Host`, the signed
+/// headers, `Content-Length`, body), and the `host:port` to send it to.
+fn wire_bytes(r: &HttpRequest) -> anyhow::Result<(String, Vec<u8>)> {
+    let rest = r
+        .target_uri
+        .strip_prefix("http://")
+        .context("the bench sends over plain http")?;
+    let (authority, path) = rest.split_once('/').context("no path in the target")?;
+    let mut head = format!("{} /{path} HTTP/1.1\r\nHost: {authority}\r\n", r.method);
+    for (n, v) in &r.headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", r.body.len()));
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(&r.body);
+    Ok((authority.to_owned(), bytes))
+}
+
+/// Reads one HTTP/1.1 response from `sock` (status line, headers, `Content-Length` body)
+/// into `buf`; returns its status and body.
+async fn read_response(
+    sock: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+) -> anyhow::Result<(u16, String)> {
+    let mut tmp = [0u8; 8192];
+    let end = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p;
+        }
+        let n = sock.read(&mut tmp).await?;
+        anyhow::ensure!(n > 0, "the inbox closed the connection");
+        buf.extend_from_slice(tmp.get(..n).unwrap_or_default());
+    };
+    let head = String::from_utf8_lossy(buf.get(..end).unwrap_or_default()).to_ascii_lowercase();
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("no status line")?;
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .context("the inbox answered without content-length")?;
+    let need = end + 4 + len;
+    while buf.len() < need {
+        let n = sock.read(&mut tmp).await?;
+        anyhow::ensure!(n > 0, "the inbox closed the connection");
+        buf.extend_from_slice(tmp.get(..n).unwrap_or_default());
+    }
+    let body = String::from_utf8_lossy(buf.get(end + 4..need).unwrap_or_default()).into_owned();
+    buf.drain(..need);
+    Ok((status, body))
+}
+
+/// Sends `requests` over `concurrency` keep-alive connections and counts the `202`s.
+///
+/// Every request is turned into its HTTP/1.1 bytes before the clock starts, so the timed
+/// window holds the server's work and only the generator's socket reads and writes (the
+/// generator shares the process and the cores with the nodes; a full HTTP client library
+/// building and parsing each message would take CPU away from the inbox being measured).
+async fn send_all(requests: &[HttpRequest], concurrency: usize) -> anyhow::Result<(usize, f64)> {
+    let wire = requests
+        .iter()
+        .map(wire_bytes)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let Some((authority, _)) = wire.first() else {
+        return Ok((0, 0.0));
+    };
+    let authority = authority.clone();
+    let wire = Arc::new(wire.into_iter().map(|(_, b)| b).collect::<Vec<_>>());
+    let mut socks = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency.min(wire.len()) {
+        let sock = tokio::net::TcpStream::connect(&authority).await?;
+        sock.set_nodelay(true)?;
+        socks.push(sock);
+    }
     let next = Arc::new(AtomicUsize::new(0));
     let accepted = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (client, requests, next, accepted) = (
-            client.clone(),
-            requests.clone(),
-            next.clone(),
-            accepted.clone(),
-        );
+    for mut sock in socks {
+        let (wire, next, accepted) = (wire.clone(), next.clone(), accepted.clone());
         tasks.push(tokio::spawn(async move {
+            let mut buf = Vec::with_capacity(8192);
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(r) = requests.get(i) else {
+                let Some(bytes) = wire.get(i) else {
                     return Ok::<_, anyhow::Error>(());
                 };
-                let mut b = client.post(&r.target_uri);
-                for (n, v) in &r.headers {
-                    if !n.eq_ignore_ascii_case("host") {
-                        b = b.header(n, v);
-                    }
-                }
-                let res = b.body(r.body.clone()).send().await?;
-                let status = res.status();
-                let text = res.text().await?;
-                anyhow::ensure!(status.as_u16() == 202, "inbox answered {status}: {text}");
+                sock.write_all(bytes).await?;
+                let (status, body) = read_response(&mut sock, &mut buf).await?;
+                anyhow::ensure!(status == 202, "inbox answered {status}: {body}");
                 accepted.fetch_add(1, Ordering::Relaxed);
             }
         }));
@@ -367,17 +427,14 @@ async fn main() -> anyhow::Result<()> {
         let key = sender.node.keys().identity.verifying_key();
         eprintln!("crypto ceiling…");
         let ceiling = crypto_ceiling(&requests, key);
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(args.concurrency)
-            .build()?;
         let mut requests = requests;
         let warm = requests.pop().context("no request")?;
-        send_all(&client, vec![warm], 1).await?; // fetches and caches the sender's actor
+        send_all(&[warm], 1).await?; // fetches and caches the sender's actor
         eprintln!(
             "sending {} activities to the inbox with {} clients…",
             args.inbox, args.concurrency
         );
-        let (n, secs) = send_all(&client, requests, args.concurrency).await?;
+        let (n, secs) = send_all(&requests, args.concurrency).await?;
         let rate = n as f64 / secs;
         let stored = target.fed.inbox_latest(1)?.first().map_or(0, |r| r.seq);
         anyhow::ensure!(stored as usize > n, "the inbox stored {stored} of {n}");

@@ -37,15 +37,6 @@ pub struct InboundRequest {
     pub body: Vec<u8>,
 }
 
-impl InboundRequest {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 /// Why the inbox refused a request. Each maps to one status; nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum InboxRefusal {
@@ -165,10 +156,10 @@ fn actor_of(value: &Value) -> Option<&str> {
 }
 
 fn resolve_http_key(actor: &KnownActor, key_id: &str) -> Option<PublicKey> {
-    if let Some(k) = actor.remote.keys.ed25519_key(key_id) {
+    if let Some(k) = actor.ed25519_key(key_id) {
         return Some(PublicKey::Ed25519(k));
     }
-    actor.remote.keys.rsa_key(key_id).map(PublicKey::Rsa)
+    actor.rsa_key(key_id).cloned().map(PublicKey::Rsa)
 }
 
 fn is_own_key(actor: &KnownActor, key_id: &str) -> bool {
@@ -187,8 +178,9 @@ fn is_own_key(actor: &KnownActor, key_id: &str) -> bool {
 }
 
 impl Federation {
-    /// Verifies an inbox request; writes nothing but the fetched actor.
-    pub async fn verify_inbound(&self, request: &InboundRequest) -> Result<Verified, InboxRefusal> {
+    /// Verifies an inbox request; writes nothing but the fetched actor. Takes the request by
+    /// value: its body is checked and kept without being copied.
+    pub async fn verify_inbound(&self, request: InboundRequest) -> Result<Verified, InboxRefusal> {
         if request.body.len() > MAX_INBOX_BYTES {
             return Err(InboxRefusal::TooLarge(MAX_INBOX_BYTES));
         }
@@ -221,10 +213,10 @@ impl Federation {
             .map_err(InboxRefusal::Membership)?;
 
         let http = HttpRequest {
-            method: request.method.clone(),
-            target_uri: request.target_uri.clone(),
-            headers: request.headers.clone(),
-            body: request.body.clone(),
+            method: request.method,
+            target_uri: request.target_uri,
+            headers: request.headers,
+            body: request.body,
         };
         let key_id = match httpsig::signature_key_id(&http) {
             Ok(k) => k,
@@ -277,7 +269,7 @@ impl Federation {
             )))
         };
         if let Some(pinned) = pinned
-            && actor.remote.keys.ed25519_key(&verified.key_id) != Some(pinned)
+            && actor.ed25519_key(&verified.key_id) != Some(pinned)
         {
             return Err(key_mismatch("http signature", &verified.key_id));
         }
@@ -293,17 +285,17 @@ impl Federation {
             "covered": verified.covered,
         });
         if value.get("proof").is_some() {
-            let checked = proof::verify(&value, |m| actor.remote.keys.ed25519_key(m));
+            let checked = proof::verify(&value, |m| actor.ed25519_key(m));
             let checked = match checked {
                 Err(proof::ProofError::UnknownKey(_)) if !refreshed => {
                     actor = self.actor(&actor_id, true).await.map_err(unavailable)?;
-                    proof::verify(&value, |m| actor.remote.keys.ed25519_key(m))
+                    proof::verify(&value, |m| actor.ed25519_key(m))
                 }
                 other => other,
             };
             let ok = checked.map_err(|e| InboxRefusal::Proof(e.to_string()))?;
             if let Some(pinned) = pinned
-                && actor.remote.keys.ed25519_key(&ok.verification_method) != Some(pinned)
+                && actor.ed25519_key(&ok.verification_method) != Some(pinned)
             {
                 return Err(key_mismatch("proof", &ok.verification_method));
             }
@@ -331,8 +323,8 @@ impl Federation {
             Err(e) => return Err(InboxRefusal::Malformed(e)),
         };
         let decode = |name: &str| -> Result<Option<Vec<u8>>, InboxRefusal> {
-            request
-                .header(name)
+            http.header_values(name)
+                .next()
                 .map(|v| {
                     STANDARD
                         .decode(v.trim())
@@ -348,7 +340,7 @@ impl Federation {
             checkpoint: decode(super::delivery::CHECKPOINT_HEADER)?,
             actor,
             value,
-            body: request.body.clone(),
+            body: http.body,
             evidence,
         })
     }
@@ -417,7 +409,7 @@ impl Federation {
             match verify(&actor) {
                 Ok(v) => {
                     if let Gate::Member(pinned) = gate
-                        && actor.remote.keys.ed25519_key(&v.key_id) != Some(pinned)
+                        && actor.ed25519_key(&v.key_id) != Some(pinned)
                     {
                         return Err(InboxRefusal::Membership(MembershipRefusal::KeyMismatch(
                             format!(
@@ -532,7 +524,7 @@ impl Federation {
         self: &Arc<Self>,
         request: InboundRequest,
     ) -> Result<Received, InboxRefusal> {
-        let verified = self.verify_inbound(&request).await?;
+        let verified = self.verify_inbound(request).await?;
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.committer()
             .send(Job { verified, reply })

@@ -108,11 +108,60 @@ pub enum RemoteError {
 pub type HostCounts = (String, u64, u64, u64);
 
 /// An actor with its parsed keys, as cached.
+///
+/// Its keys are decoded once, when the document is read (a refetch builds a new
+/// `KnownActor`, so a rotated key never outlives the document that listed it): verifying an
+/// inbox request looks them up by key id instead of decoding base58 and decompressing the
+/// Ed25519 point (or parsing the RSA PEM) for every signature it checks.
 #[derive(Debug, Clone)]
 pub struct KnownActor {
     pub row: ActorRow,
     pub remote: RemoteActor,
     pub document: Value,
+    /// The keys of `remote.keys`, decoded: `(key id, key)`, `None` for a malformed key.
+    ed25519: Vec<(String, Option<ed25519_dalek::VerifyingKey>)>,
+    rsa: Option<(String, rsa::RsaPublicKey)>,
+}
+
+impl KnownActor {
+    /// Reads the actor's keys once.
+    pub fn new(row: ActorRow, remote: RemoteActor, document: Value) -> Self {
+        let ed25519 = remote
+            .keys
+            .assertion_method
+            .iter()
+            .map(|k| (k.id.clone(), k.ed25519_key().ok()))
+            .collect();
+        let rsa = remote
+            .keys
+            .public_key
+            .as_ref()
+            .and_then(|k| Some((k.id.clone(), k.rsa_key().ok()?)));
+        Self {
+            row,
+            remote,
+            document,
+            ed25519,
+            rsa,
+        }
+    }
+
+    /// The actor's Ed25519 key with id `key_id`, if listed and well formed (as
+    /// [`punte_protocol::keys::ActorKeys::ed25519_key`], without decoding it again).
+    pub fn ed25519_key(&self, key_id: &str) -> Option<ed25519_dalek::VerifyingKey> {
+        self.ed25519
+            .iter()
+            .find(|(id, _)| id == key_id)
+            .and_then(|(_, k)| *k)
+    }
+
+    /// The actor's RSA key with id `key_id`, if listed and well formed.
+    pub fn rsa_key(&self, key_id: &str) -> Option<&rsa::RsaPublicKey> {
+        self.rsa
+            .as_ref()
+            .filter(|(id, _)| id == key_id)
+            .map(|(_, k)| k)
+    }
 }
 
 /// The node's federation side.
@@ -279,11 +328,7 @@ impl Federation {
     fn known(row: ActorRow) -> Result<KnownActor, String> {
         let document: Value = serde_json::from_slice(&row.document).map_err(|e| e.to_string())?;
         let remote = parse_actor(&document, &row.id).map_err(|e| e.to_string())?;
-        Ok(KnownActor {
-            row,
-            remote,
-            document,
-        })
+        Ok(KnownActor::new(row, remote, document))
     }
 
     fn remember(&self, known: KnownActor) -> Arc<KnownActor> {
@@ -331,11 +376,7 @@ impl Federation {
             .store()
             .write(|tx| store::upsert_actor(tx, &row))
             .map_err(NodeError::from)?;
-        Ok(self.remember(KnownActor {
-            row,
-            remote,
-            document,
-        }))
+        Ok(self.remember(KnownActor::new(row, remote, document)))
     }
 
     /// Resolves `@name@host`, `acct:name@host` or an actor URL to an actor id (WebFinger
