@@ -103,18 +103,36 @@ async fn send_follow(
         "actor": sender_actor,
         "object": actor(target),
     });
-    let (identity, rsa) = {
-        let keys = sender.node.keys();
-        (keys.identity.clone(), keys.rsa.clone())
-    };
+    let identity = sender.node.keys().identity.clone();
     let published = punte_protocol::timestamp::format_rfc3339(now());
     let body = serde_json::to_vec(
         &activity::sign_activity(&unsigned, &sender_actor, &published, &identity).unwrap(),
     )
     .unwrap();
-    let mut req = HttpRequest::new("POST", format!("{}/inbox", target.base))
+    let req = HttpRequest::new("POST", format!("{}/inbox", target.base))
         .with_header("Content-Type", "application/activity+json")
         .with_body(body);
+    let res = sign_and_send(sender, target, req, scheme).await;
+    let status = res.status().as_u16();
+    let bytes = res.bytes().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// Signs `req` as `sender` with `scheme` (its current keys) and sends it to `target`.
+async fn sign_and_send(
+    sender: &TestNode,
+    target: &TestNode,
+    mut req: HttpRequest,
+    scheme: Scheme,
+) -> reqwest::Response {
+    let sender_actor = actor(sender);
+    let (identity, rsa) = {
+        let keys = sender.node.keys();
+        (keys.identity.clone(), keys.rsa.clone())
+    };
     match scheme {
         Scheme::Rfc9421 => httpsig::rfc9421::sign_request(
             &mut req,
@@ -131,19 +149,14 @@ async fn send_follow(
         )
         .unwrap(),
     }
-    let mut builder = target.client.post(&req.target_uri);
+    let method = Method::from_bytes(req.method.as_bytes()).unwrap();
+    let mut builder = target.client.request(method, &req.target_uri);
     for (name, value) in &req.headers {
         if !name.eq_ignore_ascii_case("host") {
             builder = builder.header(name, value);
         }
     }
-    let res = builder.body(req.body.clone()).send().await.unwrap();
-    let status = res.status().as_u16();
-    let bytes = res.bytes().await.unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    builder.body(req.body.clone()).send().await.unwrap()
 }
 
 /// Whether `node` holds `who` as a follower (in any state) or any activity from it.
@@ -545,36 +558,9 @@ async fn signed_get(
     path: &str,
     scheme: Scheme,
 ) -> (u16, String) {
-    let sender_actor = actor(sender);
-    let (identity, rsa) = {
-        let keys = sender.node.keys();
-        (keys.identity.clone(), keys.rsa.clone())
-    };
-    let mut req = HttpRequest::new("GET", format!("{}{path}", target.base))
+    let req = HttpRequest::new("GET", format!("{}{path}", target.base))
         .with_header("Accept", "application/activity+json");
-    match scheme {
-        Scheme::Rfc9421 => httpsig::rfc9421::sign_request(
-            &mut req,
-            &format!("{sender_actor}#ed25519-key"),
-            SigningKeyRef::Ed25519(&identity),
-            now(),
-        )
-        .unwrap(),
-        Scheme::Cavage => httpsig::cavage::sign_request(
-            &mut req,
-            &format!("{sender_actor}#main-key"),
-            SigningKeyRef::Rsa(&rsa),
-            now(),
-        )
-        .unwrap(),
-    }
-    let mut builder = target.client.get(&req.target_uri);
-    for (name, value) in &req.headers {
-        if !name.eq_ignore_ascii_case("host") {
-            builder = builder.header(name, value);
-        }
-    }
-    let res = builder.send().await.unwrap();
+    let res = sign_and_send(sender, target, req, scheme).await;
     let status = res.status().as_u16();
     let body: Value = res.json().await.unwrap_or(Value::Null);
     (status, code(&body).to_owned())
