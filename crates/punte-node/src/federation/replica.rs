@@ -990,9 +990,33 @@ fn due_partners(fed: &Federation) -> Result<Vec<String>, NodeError> {
     })
 }
 
-/// Runs the replica sync until `shutdown` is true.
+/// Longest pause between syncs of a replica that makes no progress although its partner's
+/// log is larger (e.g. awaiting the required witnesses).
+const STALLED_MAX_DELAY: Duration = Duration::from_secs(60);
+
+/// When to sync a partner again after a failure or a sync that made no progress.
+#[derive(Debug, Default)]
+struct Backoff {
+    attempts: u32,
+    until_ms: i64,
+    /// For a stall: the partner's checkpoint size it stalled at (a new size resets it).
+    stalled_at: Option<u64>,
+}
+
+/// Runs the replica sync until `shutdown` is true. A partner whose sync fails is retried with
+/// exponential backoff up to the poll interval; one whose replica stays behind without
+/// progress (awaiting witnesses) with backoff up to [`STALLED_MAX_DELAY`], started again when
+/// the partner's checkpoint grows.
 pub(crate) async fn run(fed: Arc<Federation>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    let mut failures: std::collections::HashMap<String, (u32, i64)> = Default::default();
+    let mut backoff: std::collections::HashMap<String, Backoff> = Default::default();
+    let delay_ms = |attempts: u32, max: Duration| {
+        let delay = super::delivery::backoff(
+            Duration::from_secs(5),
+            max.max(Duration::from_secs(5)),
+            attempts,
+        );
+        i64::try_from(delay.as_millis()).unwrap_or(i64::MAX)
+    };
     loop {
         if *shutdown.borrow() {
             break;
@@ -1005,29 +1029,41 @@ pub(crate) async fn run(fed: Arc<Federation>, mut shutdown: tokio::sync::watch::
         match due {
             Ok(Ok(actors)) => {
                 for actor in actors {
-                    if let Some((_, until)) = failures.get(&actor)
-                        && *until > now
-                    {
+                    if backoff.get(&actor).is_some_and(|b| b.until_ms > now) {
                         continue;
                     }
                     match fed.sync_replica(&actor).await {
+                        Ok(report)
+                            if report.to == report.from && report.checkpoint_size > report.to =>
+                        {
+                            // Behind without progress: do not ask the partner every few
+                            // seconds, but start again from 5 s when its log grows.
+                            let entry = backoff.entry(actor.clone()).or_default();
+                            if entry.stalled_at != Some(report.checkpoint_size) {
+                                entry.attempts = 0;
+                                entry.stalled_at = Some(report.checkpoint_size);
+                            }
+                            // 5 s, 10 s, 20 s, … up to the cap (with jitter).
+                            entry.until_ms = now.saturating_add(delay_ms(
+                                entry.attempts,
+                                STALLED_MAX_DELAY.min(fed.settings.replica_poll_interval),
+                            ));
+                            entry.attempts += 1;
+                        }
                         Ok(report) => {
-                            failures.remove(&actor);
+                            backoff.remove(&actor);
                             if report.to > report.from {
                                 tracing::info!(partner = %actor, from = report.from, to = report.to, "replica caught up");
                             }
                         }
                         Err(e) => {
-                            let entry = failures.entry(actor.clone()).or_insert((0, 0));
-                            entry.0 += 1;
-                            let delay = super::delivery::backoff(
-                                Duration::from_secs(5),
-                                fed.settings
-                                    .replica_poll_interval
-                                    .max(Duration::from_secs(5)),
-                                entry.0,
-                            );
-                            entry.1 = now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+                            let entry = backoff.entry(actor.clone()).or_default();
+                            entry.stalled_at = None;
+                            entry.attempts += 1;
+                            entry.until_ms = now.saturating_add(delay_ms(
+                                entry.attempts,
+                                fed.settings.replica_poll_interval,
+                            ));
                             tracing::warn!(partner = %actor, error = %e, "replica sync failed");
                             fed.record_sync_error(&actor, &e.to_string());
                         }
