@@ -131,8 +131,9 @@ pub struct Verified {
     pub envelope: Option<ActivityEnvelope>,
     pub value: Value,
     pub body: Vec<u8>,
-    /// JSON evidence: signature key, scheme, proof method.
-    pub evidence: Value,
+    /// JSON evidence (signature key, scheme, proof method), serialised by the verifier so
+    /// the inbox writer thread only stores it.
+    pub evidence: String,
     /// The `Punte-Log-Entry` and `Punte-Checkpoint` headers, decoded.
     pub log_entry: Option<Vec<u8>>,
     pub checkpoint: Option<Vec<u8>>,
@@ -341,7 +342,7 @@ impl Federation {
             actor,
             value,
             body: http.body,
-            evidence,
+            evidence: evidence.to_string(),
         })
     }
 
@@ -508,7 +509,7 @@ impl Federation {
             &v.kind,
             now,
             &v.body,
-            &v.evidence.to_string(),
+            &v.evidence,
             &outcome,
         )?;
         Ok(Received {
@@ -529,9 +530,13 @@ impl Federation {
         self.committer()
             .send(Job { verified, reply })
             .map_err(|_| InboxRefusal::Internal("the inbox writer stopped".to_owned()))?;
-        answer
+        // The writer hands the activity back with the result: it is freed here, on the
+        // thread that allocated it, not on the writer thread.
+        let (verified, result) = answer
             .await
-            .map_err(|_| InboxRefusal::Internal("the inbox writer stopped".to_owned()))?
+            .map_err(|_| InboxRefusal::Internal("the inbox writer stopped".to_owned()))?;
+        drop(verified);
+        result
     }
 
     /// The channel to the inbox writer thread, started on first use. The thread holds only
@@ -660,7 +665,8 @@ impl Federation {
 /// One verified activity waiting for the inbox writer.
 pub(crate) struct Job {
     verified: Verified,
-    reply: tokio::sync::oneshot::Sender<Result<Received, InboxRefusal>>,
+    /// Gets the activity back with its result, so it is freed by the verifier's thread.
+    reply: tokio::sync::oneshot::Sender<(Verified, Result<Received, InboxRefusal>)>,
 }
 
 /// Most activities committed in one transaction.
@@ -682,8 +688,8 @@ fn write_inbox(fed: &std::sync::Weak<Federation>, jobs: &std::sync::mpsc::Receiv
             batch.into_iter().map(|j| (j.verified, j.reply)).unzip();
         let results = fed.apply_batch(&verified);
         drop(fed);
-        for (reply, result) in replies.into_iter().zip(results) {
-            let _ = reply.send(result);
+        for ((reply, verified), result) in replies.into_iter().zip(verified).zip(results) {
+            let _ = reply.send((verified, result));
         }
     }
 }
