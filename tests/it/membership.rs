@@ -15,7 +15,9 @@ use punte_node::witness::format_add_checkpoint;
 use punte_protocol::activity;
 use punte_protocol::httpsig::{self, HttpRequest, SigningKeyRef};
 
-use crate::support::{TestNode, admin, eventually, practice_json, spawn_node_with};
+use crate::support::{
+    TestNode, admin, eventually, follow, partner_with as org, practice_json, replica_when,
+};
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -26,52 +28,6 @@ fn now() -> i64 {
 
 fn actor(node: &TestNode) -> String {
     format!("{}/actor", node.base)
-}
-
-/// A node that approves follows at once, with an organisation in `country`; `adjust` may
-/// set its `[membership]` section.
-async fn org(country: &str, adjust: impl FnOnce(&mut punte_server::Config)) -> TestNode {
-    let node = spawn_node_with(|c| {
-        c.federation.auto_approve_follows = true;
-        adjust(c);
-    })
-    .await;
-    admin(
-        &node,
-        Method::PUT,
-        "/api/v1/organisation",
-        Some(json!({"name": {"en": format!("NGO in {country}")}, "country": country, "languages": ["en"]})),
-    )
-    .await;
-    node
-}
-
-/// `follower` follows `origin` (which approves at once).
-async fn follow(follower: &TestNode, origin: &TestNode) {
-    admin(
-        follower,
-        Method::POST,
-        "/api/v1/following",
-        Some(json!({ "target": actor(origin) })),
-    )
-    .await;
-    let target = actor(origin);
-    eventually(30, "the follow to be accepted", || async {
-        let b = admin(
-            follower,
-            Method::GET,
-            "/api/v1/following?state=accepted",
-            None,
-        )
-        .await;
-        b["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["actor"] == target.as_str())
-            .then_some(())
-    })
-    .await;
 }
 
 /// The problem code (the fragment of `type`) of a problem body.
@@ -789,26 +745,6 @@ async fn members_only_reaches_signed_fetches_witnesses_and_keeps_membership_entr
     )
     .await;
     assert!(entries["entries"][0]["activity"].is_string());
-}
-
-/// The replica of `origin` on `follower` once `ready` holds for it.
-async fn replica_when(
-    follower: &TestNode,
-    origin: &TestNode,
-    what: &str,
-    ready: impl Fn(&Value) -> bool,
-) -> Value {
-    let origin = actor(origin);
-    eventually(60, what, || async {
-        let b = admin(follower, Method::GET, "/api/v1/replicas", None).await;
-        b["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["actor"] == origin.as_str() && ready(r))
-            .cloned()
-    })
-    .await
 }
 
 /// A node that requires its partners' checkpoints to be witnessed, in members-only mode,

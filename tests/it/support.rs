@@ -339,3 +339,76 @@ pub async fn follow_and_approve_by(follower: &TestNode, origin: &TestNode, targe
     })
     .await;
 }
+
+/// A node that approves follow requests at once, with an organisation in `country`.
+pub async fn partner(country: &str) -> TestNode {
+    partner_with(country, |_| {}).await
+}
+
+/// Like [`partner`], with the config adjusted by `adjust`.
+pub async fn partner_with(
+    country: &str,
+    adjust: impl FnOnce(&mut punte_server::Config),
+) -> TestNode {
+    let node = spawn_node_with(|c| {
+        c.federation.auto_approve_follows = true;
+        adjust(c);
+    })
+    .await;
+    admin(
+        &node,
+        Method::PUT,
+        "/api/v1/organisation",
+        Some(json!({"name": {"en": format!("NGO in {country}")}, "country": country, "languages": ["en"]})),
+    )
+    .await;
+    node
+}
+
+/// `follower` follows `origin` (which approves at once): `follower` becomes its witness.
+pub async fn follow(follower: &TestNode, origin: &TestNode) {
+    admin(
+        follower,
+        Method::POST,
+        "/api/v1/following",
+        Some(json!({ "target": format!("{}/actor", origin.base) })),
+    )
+    .await;
+    let actor = format!("{}/actor", origin.base);
+    eventually(30, "the follow to be accepted", || async {
+        let b = admin(
+            follower,
+            Method::GET,
+            "/api/v1/following?state=accepted",
+            None,
+        )
+        .await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["actor"] == actor.as_str())
+            .then_some(())
+    })
+    .await;
+}
+
+/// The replica of `origin` as `follower`'s admin API shows it, once `ready` holds.
+pub async fn replica_when(
+    follower: &TestNode,
+    origin: &TestNode,
+    what: &str,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
+    let actor = format!("{}/actor", origin.base);
+    eventually(60, what, || async {
+        let b = admin(follower, Method::GET, "/api/v1/replicas", None).await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["actor"] == actor.as_str() && ready(r))
+            .cloned()
+    })
+    .await
+}

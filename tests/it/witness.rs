@@ -22,58 +22,9 @@ use punte_node::witness::network::{
 use punte_node::{Node, NodeSettings};
 
 use crate::support::{
-    TestNode, admin, bind_retrying, eventually, practice_json, spawn_node_with, start, test_config,
+    TestNode, admin, bind_retrying, eventually, follow, partner, partner_with, practice_json,
+    replica_when, start, test_config,
 };
-
-/// A node that approves follow requests at once, with an organisation in `country`.
-async fn partner(country: &str) -> TestNode {
-    partner_with(country, |_| {}).await
-}
-
-/// Like [`partner`], with the config adjusted by `adjust`.
-async fn partner_with(country: &str, adjust: impl FnOnce(&mut punte_server::Config)) -> TestNode {
-    let node = spawn_node_with(|c| {
-        c.federation.auto_approve_follows = true;
-        adjust(c);
-    })
-    .await;
-    admin(
-        &node,
-        Method::PUT,
-        "/api/v1/organisation",
-        Some(json!({"name": {"en": format!("NGO in {country}")}, "country": country, "languages": ["en"]})),
-    )
-    .await;
-    node
-}
-
-/// `follower` follows `origin` (which approves at once): `follower` becomes its witness.
-async fn follow(follower: &TestNode, origin: &TestNode) {
-    admin(
-        follower,
-        Method::POST,
-        "/api/v1/following",
-        Some(json!({ "target": format!("{}/actor", origin.base) })),
-    )
-    .await;
-    let actor = format!("{}/actor", origin.base);
-    eventually(30, "the follow to be accepted", || async {
-        let b = admin(
-            follower,
-            Method::GET,
-            "/api/v1/following?state=accepted",
-            None,
-        )
-        .await;
-        b["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["actor"] == actor.as_str())
-            .then_some(())
-    })
-    .await;
-}
 
 async fn status(node: &TestNode) -> Value {
     admin(node, Method::GET, "/api/v1/witness/status", None).await
@@ -474,26 +425,6 @@ async fn a_node_restored_from_an_old_backup_refuses_to_append() {
     assert_eq!(refused.status, 409, "{}", refused.body);
     assert!(refused.is_problem());
     assert_eq!(restored.node.log_size().unwrap(), backed_up_size);
-}
-
-/// The replica of `origin` as `follower`'s admin API shows it, once `ready` holds.
-async fn replica_when(
-    follower: &TestNode,
-    origin: &TestNode,
-    what: &str,
-    ready: impl Fn(&Value) -> bool,
-) -> Value {
-    let actor = format!("{}/actor", origin.base);
-    eventually(30, what, || async {
-        let b = admin(follower, Method::GET, "/api/v1/replicas", None).await;
-        b["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["actor"] == actor.as_str() && ready(r))
-            .cloned()
-    })
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
