@@ -280,6 +280,7 @@ mod tests {
             denominator: None,
             n: None,
             ci: None,
+            groups: None,
             disaggregation: Default::default(),
             suppressed: None,
         }

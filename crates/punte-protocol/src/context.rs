@@ -140,6 +140,17 @@ const TERMS: &[(&str, Kind)] = &[
     ("level", Kind::Typed("xsd:double")),
     ("disaggregation", Kind::Index),
     ("suppressed", Kind::Plain),
+    // indicator values per group and time point (wire v1.1)
+    ("groups", Kind::Plain),
+    ("intervention", Kind::Plain),
+    ("comparison", Kind::Plain),
+    ("baseline", Kind::Plain),
+    ("followUp", Kind::Plain),
+    ("events", Kind::Typed("xsd:nonNegativeInteger")),
+    ("mean", Kind::Typed("xsd:double")),
+    ("sd", Kind::Typed("xsd:double")),
+    ("se", Kind::Typed("xsd:double")),
+    ("correlation", Kind::Typed("xsd:double")),
     // indicator definition
     ("code", Kind::Plain),
     ("description", Kind::Language),

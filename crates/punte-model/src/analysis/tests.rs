@@ -653,6 +653,7 @@ fn model_values_assume_the_baseline_is_like_the_follow_up() {
         denominator: Some(200.0),
         n: Some(200),
         ci: None,
+        groups: None,
         disaggregation: Default::default(),
         suppressed: None,
     };

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use punte_model::evaluation::{
-    ConfidenceInterval, DacJudgement, DacJudgements, EvaluationSubject, Evaluator, MAX_VALUES,
+    Cell, ConfidenceInterval, DacJudgement, DacJudgements, EvaluationSubject, Evaluator,
+    GroupCells, Groups, MAX_VALUES,
 };
 use punte_model::{
     Evaluation, EvaluationContent, EvidenceLevel, IndicatorRef, IndicatorValue, Validate,
@@ -114,14 +115,10 @@ fn value_object(v: &IndicatorValue) -> Value {
         m.insert("sampleSize".to_owned(), n.into());
     }
     if let Some(ci) = &v.ci {
-        m.insert(
-            "confidenceInterval".to_owned(),
-            serde_json::json!({
-                "lower": number(ci.lower),
-                "upper": number(ci.upper),
-                "level": number(ci.level),
-            }),
-        );
+        m.insert("confidenceInterval".to_owned(), ci_value(ci));
+    }
+    if let Some(groups) = &v.groups {
+        m.insert("groups".to_owned(), groups_value(groups));
     }
     if !v.disaggregation.is_empty() {
         m.insert(
@@ -138,6 +135,95 @@ fn value_object(v: &IndicatorValue) -> Value {
         m.insert("suppressed".to_owned(), enum_str(s));
     }
     Value::Object(m)
+}
+
+fn ci_value(ci: &ConfidenceInterval) -> Value {
+    serde_json::json!({
+        "lower": number(ci.lower),
+        "upper": number(ci.upper),
+        "level": number(ci.level),
+    })
+}
+
+/// `groups` on the wire: `intervention` and `comparison`, each with `baseline` and `followUp`
+/// cells of `sampleSize`, `events`, `mean`, `sd`, `se`, `confidenceInterval`, `suppressed`.
+fn groups_value(groups: &Groups) -> Value {
+    let cell = |c: &Cell| -> Value {
+        let mut m = Map::new();
+        if let Some(n) = c.n {
+            m.insert("sampleSize".to_owned(), n.into());
+        }
+        if let Some(e) = c.events {
+            m.insert("events".to_owned(), e.into());
+        }
+        for (key, x) in [("mean", c.mean), ("sd", c.sd), ("se", c.se)] {
+            if let Some(x) = x {
+                m.insert(key.to_owned(), number(x));
+            }
+        }
+        if let Some(ci) = &c.ci {
+            m.insert("confidenceInterval".to_owned(), ci_value(ci));
+        }
+        if let Some(s) = &c.suppressed {
+            m.insert("suppressed".to_owned(), enum_str(s));
+        }
+        Value::Object(m)
+    };
+    let group = |g: &GroupCells| -> Value {
+        let mut m = Map::new();
+        if let Some(c) = &g.baseline {
+            m.insert("baseline".to_owned(), cell(c));
+        }
+        if let Some(c) = &g.follow_up {
+            m.insert("followUp".to_owned(), cell(c));
+        }
+        Value::Object(m)
+    };
+    let mut m = Map::new();
+    m.insert("intervention".to_owned(), group(&groups.intervention));
+    if let Some(c) = &groups.comparison {
+        m.insert("comparison".to_owned(), group(c));
+    }
+    if let Some(r) = groups.correlation {
+        m.insert("correlation".to_owned(), number(r));
+    }
+    Value::Object(m)
+}
+
+fn parse_ci(c: &Fields<'_>) -> Result<ConfidenceInterval, ObjectError> {
+    Ok(ConfidenceInterval {
+        lower: c.f64("lower")?,
+        upper: c.f64("upper")?,
+        level: c.f64("level")?,
+    })
+}
+
+fn parse_groups(g: &Fields<'_>) -> Result<Groups, ObjectError> {
+    let cell = |c: &Fields<'_>| -> Result<Cell, ObjectError> {
+        Ok(Cell {
+            n: c.opt_u64("sampleSize")?,
+            events: c.opt_u64("events")?,
+            mean: c.opt_f64("mean")?,
+            sd: c.opt_f64("sd")?,
+            se: c.opt_f64("se")?,
+            ci: c
+                .opt_nested("confidenceInterval")?
+                .map(|ci| parse_ci(&ci))
+                .transpose()?,
+            suppressed: c.opt_enumeration("suppressed")?,
+        })
+    };
+    let group = |g: &Fields<'_>| -> Result<GroupCells, ObjectError> {
+        Ok(GroupCells {
+            baseline: g.opt_nested("baseline")?.map(|c| cell(&c)).transpose()?,
+            follow_up: g.opt_nested("followUp")?.map(|c| cell(&c)).transpose()?,
+        })
+    };
+    Ok(Groups {
+        intervention: group(&g.nested("intervention")?)?,
+        comparison: g.opt_nested("comparison")?.map(|c| group(&c)).transpose()?,
+        correlation: g.opt_f64("correlation")?,
+    })
 }
 
 /// Rebuilds an evaluation version from a received object. Its `id` and `attributedTo` must
@@ -205,13 +291,18 @@ pub fn parse_evaluation(object: &Value, expected_origin: &str) -> Result<Evaluat
         values,
     };
     if let Err(errors) = content.validate() {
-        let suppressed: Vec<String> = content
-            .values
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.suppressed.is_some())
-            .map(|(i, _)| format!("values[{i}]."))
-            .collect();
+        // a value or a cell blanked by disclosure control is exempt from the input rules
+        let mut suppressed: Vec<String> = Vec::new();
+        for (i, v) in content.values.iter().enumerate() {
+            if v.suppressed.is_some() {
+                suppressed.push(format!("values[{i}]."));
+            }
+            for (path, cell) in v.groups.iter().flat_map(Groups::cells) {
+                if cell.suppressed.is_some() {
+                    suppressed.push(format!("values[{i}].groups.{path}"));
+                }
+            }
+        }
         let remaining: Vec<_> = errors
             .0
             .into_iter()
@@ -259,13 +350,7 @@ fn parse_value(v: &Fields<'_>) -> Result<IndicatorValue, ObjectError> {
     let indicator: IndicatorRef = v.parsed("indicator", |s| s.parse())?;
     let ci = v
         .opt_nested("confidenceInterval")?
-        .map(|c| -> Result<ConfidenceInterval, ObjectError> {
-            Ok(ConfidenceInterval {
-                lower: c.f64("lower")?,
-                upper: c.f64("upper")?,
-                level: c.f64("level")?,
-            })
-        })
+        .map(|c| parse_ci(&c))
         .transpose()?;
     let mut disaggregation = BTreeMap::new();
     for (dimension, category) in v.map("disaggregation", MAX_DIMENSIONS)? {
@@ -292,6 +377,10 @@ fn parse_value(v: &Fields<'_>) -> Result<IndicatorValue, ObjectError> {
         denominator: v.opt_f64("denominatorValue")?,
         n: v.opt_u64("sampleSize")?,
         ci,
+        groups: v
+            .opt_nested("groups")?
+            .map(|g| parse_groups(&g))
+            .transpose()?,
         disaggregation,
         suppressed: v.opt_enumeration("suppressed")?,
     })
