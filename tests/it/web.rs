@@ -939,7 +939,9 @@ async fn evaluations_are_edited_and_deleted_through_the_forms_keeping_what_the_f
     let mut evaluation = evaluation_json(&id);
     evaluation["title"] = json!({"en": "Mid-term review"});
     evaluation["dac"] = json!({"relevance": {"rating": 3}});
-    evaluation["values"][0]["numerator"] = json!(29);
+    // 28 of 240 is 11.7 %: consistent with both the stored 12.1 and the edited 11.5 (a share
+    // must equal numerator / denominator as rounded).
+    evaluation["values"][0]["numerator"] = json!(28);
     evaluation["values"][0]["denominator"] = json!(240);
     evaluation["values"][0]["ci"] = json!({"lower": 10.0, "upper": 14.0, "level": 0.9});
     let created = b.node.post("/api/v1/evaluations", evaluation).await;
@@ -1021,7 +1023,7 @@ async fn evaluations_are_edited_and_deleted_through_the_forms_keeping_what_the_f
     assert_eq!(stored.body["title"], json!({"en": "Mid-term review"}));
     assert_eq!(stored.body["dac"]["relevance"]["rating"], 3);
     assert_eq!(stored.body["subject"]["practiceVersion"], 1);
-    assert_eq!(stored.body["values"][0]["numerator"], json!(29.0));
+    assert_eq!(stored.body["values"][0]["numerator"], json!(28.0));
     assert_eq!(stored.body["values"][0]["ci"]["level"], json!(0.9));
     assert_eq!(
         stored.body["values"][1]["disaggregation"],
@@ -1565,4 +1567,84 @@ async fn results_name_their_plan_in_the_form_and_the_practice_page_says_whether_
     let page = b.get(&format!("/practices/{id}")).await;
     assert!(page.has("A respectat planul") && page.has("Nu a respectat planul"));
     assert!(page.has("Metoda a fost schimbată"));
+}
+
+#[tokio::test]
+async fn the_evaluation_form_records_an_intervention_and_a_comparison_group() {
+    let b = Browser::new().await;
+    assert_eq!(
+        b.node
+            .post("/api/v1/indicators", indicator_json())
+            .await
+            .status,
+        201
+    );
+    let id = b.create_practice(practice_json()).await;
+    b.sign_in(&b.node.editor).await;
+    let csrf = b.csrf().await;
+    let form = b.get(&format!("/practices/{id}/evaluations/new")).await;
+    assert!(form.has("Comparison group, after"), "{}", form.body);
+    assert!(form.has("Standard deviation (SD)"));
+    let path = format!("/practices/{id}/evaluations");
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("evaluatorName", "Ana Pop"),
+        ("evaluatorRole", "external"),
+        ("method", "comparisonGroup"),
+        ("evidenceLevel", "4"),
+        ("stage", "results"),
+        ("periodStart", "2024-09-01"),
+        ("periodEnd", "2025-06-30"),
+        ("indicator_0", "esl-rate@1"),
+        ("gifn_0", "120"),
+        ("gifevents_0", "12"),
+        ("gcfn_0", "110"),
+        ("gcfevents_0", "22"),
+        ("gcfmean_0", "35"),
+        ("action", "save"),
+    ];
+    // 35 % is not 22 of 110: the error sits next to the comparison group's share
+    let page = b.post(&path, &fields).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.error_before_input("gcfmean_0"), "{}", page.body);
+    assert!(page.has("value=\"110\""), "what was typed stays");
+    assert_eq!(b.node.count("evaluations").await, 0);
+
+    fields[13] = ("gcfmean_0", "20");
+    let saved = b.post(&path, &fields).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let listed = b
+        .node
+        .send(
+            Method::GET,
+            &format!("/api/v1/evaluations?practice={id}"),
+            Some(&b.node.editor),
+            None,
+        )
+        .await;
+    assert_eq!(
+        listed.body["items"][0]["values"][0]["groups"],
+        json!({
+            "intervention": {"followUp": {"n": 120, "events": 12}},
+            "comparison": {"followUp": {"n": 110, "events": 22, "mean": 20.0}}
+        }),
+        "{}",
+        listed.body
+    );
+    let shown = b.get(&format!("/practices/{id}")).await;
+    assert!(
+        shown.has("Participants, after") && shown.has("Comparison group, after"),
+        "{}",
+        shown.body
+    );
+    // the edit form shows the cells again, in an open table
+    let eid = listed.body["items"][0]["id"].as_str().unwrap().to_string();
+    let edit = b.get(&format!("/evaluations/{eid}/edit")).await;
+    assert_eq!(edit.status, 200, "{}", edit.body);
+    assert!(
+        edit.has("name=\"gcfevents_0\" value=\"22\"")
+            && edit.raw_has("<details class=\"groups\" open>"),
+        "{}",
+        edit.body
+    );
 }

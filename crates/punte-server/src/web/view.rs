@@ -259,6 +259,48 @@ pub struct ValueView {
     /// Set by disclosure control (`primary`, `secondary`): on pages for the public the
     /// observed numbers are blank; for signed-in people they are shown and marked.
     pub suppressed: Option<String>,
+    /// The cells of a value recorded per group and time point (empty for a single-group value).
+    pub groups: Vec<CellView>,
+    /// The baseline–follow-up correlation the evaluator gave.
+    pub correlation: String,
+}
+
+/// One group at one time point, for the page: `cell` is `ib`, `if`, `cb` or `cf`
+/// (intervention/comparison, baseline/follow-up), labelled from the catalogue.
+#[derive(Debug, Serialize)]
+pub struct CellView {
+    pub cell: &'static str,
+    pub n: String,
+    pub events: String,
+    pub mean: String,
+    pub sd: String,
+    pub se: String,
+    pub suppressed: Option<String>,
+}
+
+fn cell_views(groups: &punte_model::evaluation::Groups) -> Vec<CellView> {
+    let comparison = groups.comparison.as_ref();
+    [
+        ("ib", groups.intervention.baseline.as_ref()),
+        ("if", groups.intervention.follow_up.as_ref()),
+        ("cb", comparison.and_then(|c| c.baseline.as_ref())),
+        ("cf", comparison.and_then(|c| c.follow_up.as_ref())),
+    ]
+    .into_iter()
+    .filter_map(|(cell, c)| {
+        let c = c?;
+        let whole = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();
+        Some(CellView {
+            cell,
+            n: whole(c.n),
+            events: whole(c.events),
+            mean: num(c.mean),
+            sd: num(c.sd),
+            se: num(c.se),
+            suppressed: c.suppressed.as_ref().map(enum_str),
+        })
+    })
+    .collect()
 }
 
 fn enum_str<T: Serialize>(value: &T) -> String {
@@ -318,6 +360,8 @@ pub fn evaluation(
                         .map(|ci| format!("{} – {} ({}%)", ci.lower, ci.upper, ci.level * 100.0))
                         .unwrap_or_default(),
                     suppressed: v.suppressed.as_ref().map(enum_str),
+                    groups: v.groups.as_ref().map(cell_views).unwrap_or_default(),
+                    correlation: num(v.groups.as_ref().and_then(|g| g.correlation)),
                 }
             })
             .collect(),
