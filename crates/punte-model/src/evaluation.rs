@@ -652,42 +652,41 @@ impl EvaluationContent {
                     check_cell_against(cell, &f(&format!("groups.{path}")), measure, &mut errors);
                 }
             }
-            if matches!(measure, Measure::Proportion | Measure::Percentage) {
-                if let (Some(num), Some(den)) = (v.numerator, v.denominator)
-                    && den > 0.0
-                {
-                    if num > den {
-                        errors.add(
+            if matches!(measure, Measure::Proportion | Measure::Percentage)
+                && let (Some(num), Some(den)) = (v.numerator, v.denominator)
+                && den > 0.0
+            {
+                if num > den {
+                    errors.add(
                             f("numerator"),
                             format!("{num} is more than the denominator {den}; a share's numerator counts part of its denominator"),
                         );
-                    }
-                    if den.fract() != 0.0 {
+                }
+                if den.fract() != 0.0 {
+                    errors.add(
+                        f("denominator"),
+                        format!("{den} is not a whole number of people"),
+                    );
+                }
+                if let (Some(a), Some(tol)) = (v.actual, share_tolerance(measure)) {
+                    let share = share_in_unit(num, den, measure);
+                    if (share - a).abs() > tol {
                         errors.add(
-                            f("denominator"),
-                            format!("{den} is not a whole number of people"),
-                        );
-                    }
-                    if let (Some(a), Some(tol)) = (v.actual, share_tolerance(measure)) {
-                        let share = share_in_unit(num, den, measure);
-                        if (share - a).abs() > tol {
-                            errors.add(
                                 f("actual"),
                                 format!(
                                     "{a} is not {num} of {den} ({}); actual must equal numerator / denominator",
                                     (share * 1e6).round() / 1e6
                                 ),
                             );
-                        }
                     }
-                    if let Some(n) = v.n
-                        && n as f64 != den
-                    {
-                        errors.add(
+                }
+                if let Some(n) = v.n
+                    && n as f64 != den
+                {
+                    errors.add(
                             f("n"),
                             format!("{n} differs from the denominator {den}; for a share they are the same people"),
                         );
-                    }
                 }
             }
             for (dim, cat) in &v.disaggregation {
