@@ -526,3 +526,33 @@ proptest! {
         let _ = parse_practice(&object, BASE);
     }
 }
+
+#[test]
+fn values_per_group_round_trip_through_as2() {
+    let mut e = samples::evaluation();
+    e.content.values = vec![
+        serde_json::from_value(json!({
+            "indicator": "esl-rate@2", "target": 10.0,
+            "groups": {
+                "intervention": {"baseline": {"n": 120, "events": 30, "mean": 25.0},
+                                 "followUp": {"n": 118, "events": 12,
+                                              "ci": {"lower": 5.0, "upper": 16.0, "level": 0.95}}},
+                "comparison": {"followUp": {"n": 110, "events": 22, "sd": 1.5, "se": 0.2}},
+                "correlation": 0.5
+            }
+        }))
+        .unwrap(),
+        // a cell blanked by disclosure control is read back although it carries no numbers
+        serde_json::from_value(json!({
+            "indicator": "esl-rate@2",
+            "groups": {"intervention": {"followUp": {"suppressed": "primary"}}}
+        }))
+        .unwrap(),
+    ];
+    let object = evaluation_to_object(&e, &urls());
+    assert_eq!(
+        object["indicatorValues"][0]["groups"]["comparison"]["followUp"]["sampleSize"],
+        json!(110)
+    );
+    assert_eq!(parse_evaluation(&object, BASE).unwrap(), e);
+}

@@ -16,6 +16,7 @@ use punte_model::{Evaluation, EvaluationContent, Practice};
 use punte_node::{NodeError, Role};
 use punte_store::StoreError;
 
+use super::evaluation_groups as groups;
 use super::form::{self, FormData, FormErrors, leading_index, split_path};
 use super::practices::checked_id;
 use super::view::{self, TextView};
@@ -36,31 +37,6 @@ const ROW_FIELDS: [&str; 8] = [
     "ciUpper",
     "group",
 ];
-/// The cells of a value's groups, as form inputs `g{cell}{field}_{row}`: intervention (`i`) and
-/// comparison (`c`) group, baseline (`b`) and follow-up (`f`).
-const GROUP_CELLS: [(&str, &str, &str); 4] = [
-    ("ib", "intervention", "baseline"),
-    ("if", "intervention", "followUp"),
-    ("cb", "comparison", "baseline"),
-    ("cf", "comparison", "followUp"),
-];
-/// The inputs of one cell: whole numbers first, then decimals.
-const CELL_WHOLE: [&str; 2] = ["n", "events"];
-const CELL_DECIMAL: [&str; 3] = ["mean", "sd", "se"];
-
-/// Every group input of a row, `g{cell}{field}` plus the correlation `gr`.
-fn group_inputs() -> impl Iterator<Item = String> {
-    GROUP_CELLS
-        .iter()
-        .flat_map(|(cell, _, _)| {
-            CELL_WHOLE
-                .iter()
-                .chain(&CELL_DECIMAL)
-                .map(move |f| format!("g{cell}{f}"))
-        })
-        .chain(std::iter::once("gr".to_owned()))
-}
-
 const SCALARS: [&str; 9] = [
     "evaluatorName",
     "evaluatorRole",
@@ -128,15 +104,14 @@ impl EvaluationForm {
         ROW_FIELDS
             .iter()
             .map(|f| f.to_string())
-            .chain(group_inputs())
+            .chain(groups::inputs())
             .map(|f| (f, String::new()))
             .collect()
     }
 
     /// A row with nothing typed (its hidden `from` does not count): left out.
     fn row_is_empty(row: &BTreeMap<String, String>) -> bool {
-        row.iter()
-            .all(|(k, v)| k == "from" || k == "groups_open" || v.is_empty())
+        row.iter().all(|(k, v)| k == "from" || v.is_empty())
     }
 
     /// The JSON of the evaluation and, per value index, the form row it came from.
@@ -222,7 +197,7 @@ impl EvaluationForm {
                 }
                 _ => errors.local(ctx, &format!("ciUpper_{i}"), "err_number"),
             }
-            if let Some(groups) = Self::groups_json(ctx, i, &get, errors) {
+            if let Some(groups) = groups::to_json(ctx, i, &get, errors) {
                 v.insert("groups".into(), groups);
             }
             let group = get("group");
@@ -247,87 +222,6 @@ impl EvaluationForm {
         (Json::Object(body), origin)
     }
 
-    /// The `groups` of one row from its group inputs; `None` when none is filled.
-    fn groups_json<'r>(
-        ctx: &Ctx,
-        i: usize,
-        get: &impl Fn(&str) -> &'r str,
-        errors: &mut FormErrors,
-    ) -> Option<Json> {
-        let mut groups = Map::new();
-        for (cell, group, time) in GROUP_CELLS {
-            let mut c = Map::new();
-            for f in CELL_WHOLE {
-                let input = format!("g{cell}{f}");
-                match form::whole(get(&input)) {
-                    Some(Ok(x)) => {
-                        c.insert(f.into(), json!(x));
-                    }
-                    Some(Err(())) => errors.local(ctx, &format!("{input}_{i}"), "err_whole_number"),
-                    None => {}
-                }
-            }
-            for f in CELL_DECIMAL {
-                let input = format!("g{cell}{f}");
-                match form::number(get(&input)) {
-                    Some(Ok(x)) => {
-                        c.insert(f.into(), json!(x));
-                    }
-                    Some(Err(())) => errors.local(ctx, &format!("{input}_{i}"), "err_number"),
-                    None => {}
-                }
-            }
-            if c.is_empty() {
-                continue;
-            }
-            let entry = groups
-                .entry(group.to_owned())
-                .or_insert_with(|| Json::Object(Map::new()));
-            if let Json::Object(g) = entry {
-                g.insert(time.into(), Json::Object(c));
-            }
-        }
-        match form::number(get("gr")) {
-            Some(Ok(r)) => {
-                groups.insert("correlation".into(), json!(r));
-            }
-            Some(Err(())) => errors.local(ctx, &format!("gr_{i}"), "err_number"),
-            None => {}
-        }
-        if groups.is_empty() {
-            return None;
-        }
-        // the model names the missing intervention group itself
-        groups
-            .entry("intervention".to_owned())
-            .or_insert_with(|| Json::Object(Map::new()));
-        Some(Json::Object(groups))
-    }
-
-    /// The input of a `groups.…` error path (after `values[i]`), e.g.
-    /// `.groups.comparison.followUp.sd` → `gcfsd`.
-    fn group_input_for(after: &str) -> Option<String> {
-        let mut parts = after.trim_start_matches('.').split('.');
-        if parts.next() != Some("groups") {
-            return None;
-        }
-        let group = parts.next()?;
-        if group == "correlation" {
-            return Some("gr".into());
-        }
-        let time = parts.next();
-        let field = parts.next();
-        let (cell, _, _) = GROUP_CELLS
-            .iter()
-            .find(|(_, g, t)| *g == group && time.is_none_or(|time| time == *t))?;
-        let field = match field {
-            Some(f @ ("n" | "events" | "mean" | "sd" | "se")) => f,
-            Some("ci") => "mean",
-            _ => "n",
-        };
-        Some(format!("g{cell}{field}"))
-    }
-
     fn input_for(field: &str, origin: &[usize]) -> Option<String> {
         let (top, rest) = split_path(field);
         match top {
@@ -348,7 +242,7 @@ impl EvaluationForm {
             "values" => {
                 let (index, after) = leading_index(rest)?;
                 let row = origin.get(index)?;
-                if let Some(input) = Self::group_input_for(after) {
+                if let Some(input) = groups::input_for(after) {
                     return Some(format!("{input}_{row}"));
                 }
                 let input = match after.trim_start_matches('.').split(['.', '[']).next() {
@@ -516,14 +410,13 @@ fn fill(page: &mut EvaluationForm, data: &FormData) {
                 .iter()
                 .chain(&["from"])
                 .map(|f| f.to_string())
-                .chain(group_inputs())
+                .chain(groups::inputs())
                 .map(|f| {
                     let text = data.get(&format!("{f}_{i}")).to_string();
                     (f, text)
                 })
-                .collect::<BTreeMap<String, String>>()
+                .collect()
         })
-        .map(mark_groups_open)
         .collect();
 }
 
@@ -591,53 +484,14 @@ fn fill_from_evaluation(page: &mut EvaluationForm, e: &Evaluation) {
                     .collect::<Vec<_>>()
                     .join(", "),
             );
-            if let Some(groups) = &value.groups {
-                fill_groups(&mut row, groups);
+            if let Some(g) = &value.groups {
+                groups::fill(&mut row, g, number_text);
             }
             row.insert("from".into(), i.to_string());
             row
         })
         .collect();
     page.rows.push(EvaluationForm::empty_row());
-}
-
-/// Marks a row whose group inputs hold anything (its group table is shown open). The mark
-/// is not an input: an empty row stays empty.
-fn mark_groups_open(mut row: BTreeMap<String, String>) -> BTreeMap<String, String> {
-    if group_inputs().any(|f| row.get(&f).is_some_and(|v| !v.is_empty())) {
-        row.insert("groups_open".into(), "1".into());
-    }
-    row
-}
-
-/// The group inputs of a row from a stored value's groups.
-fn fill_groups(row: &mut BTreeMap<String, String>, groups: &punte_model::evaluation::Groups) {
-    let cells = [
-        ("ib", groups.intervention.baseline.as_ref()),
-        ("if", groups.intervention.follow_up.as_ref()),
-        (
-            "cb",
-            groups.comparison.as_ref().and_then(|c| c.baseline.as_ref()),
-        ),
-        (
-            "cf",
-            groups
-                .comparison
-                .as_ref()
-                .and_then(|c| c.follow_up.as_ref()),
-        ),
-    ];
-    for (name, cell) in cells {
-        let Some(cell) = cell else { continue };
-        let whole = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();
-        row.insert(format!("g{name}n"), whole(cell.n));
-        row.insert(format!("g{name}events"), whole(cell.events));
-        row.insert(format!("g{name}mean"), number_text(cell.mean));
-        row.insert(format!("g{name}sd"), number_text(cell.sd));
-        row.insert(format!("g{name}se"), number_text(cell.se));
-    }
-    row.insert("gr".into(), number_text(groups.correlation));
-    row.insert("groups_open".into(), "1".into());
 }
 
 /// Puts back into an edited evaluation's JSON what the form does not show: the subject as
@@ -690,23 +544,7 @@ fn keep_hidden_fields(
         ) {
             ci.insert("level".into(), level.clone());
         }
-        // the form shows no interval per cell: a cell keeps the one it had
-        for (_, group, time) in GROUP_CELLS {
-            let ci = before
-                .get("groups")
-                .and_then(|g| g.get(group))
-                .and_then(|g| g.get(time))
-                .and_then(|c| c.get("ci"));
-            if let (Some(ci), Some(Json::Object(cell))) = (
-                ci,
-                after
-                    .get_mut("groups")
-                    .and_then(|g| g.get_mut(group))
-                    .and_then(|g| g.get_mut(time)),
-            ) {
-                cell.entry("ci".to_owned()).or_insert_with(|| ci.clone());
-            }
-        }
+        groups::keep_cell_intervals(before, after);
     }
 }
 

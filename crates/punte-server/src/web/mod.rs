@@ -10,6 +10,7 @@ pub mod session;
 
 mod adaptations;
 mod compare;
+mod evaluation_groups;
 mod evaluations;
 mod form;
 pub mod history;

@@ -279,28 +279,22 @@ pub struct CellView {
 }
 
 fn cell_views(groups: &punte_model::evaluation::Groups) -> Vec<CellView> {
-    let comparison = groups.comparison.as_ref();
-    [
-        ("ib", groups.intervention.baseline.as_ref()),
-        ("if", groups.intervention.follow_up.as_ref()),
-        ("cb", comparison.and_then(|c| c.baseline.as_ref())),
-        ("cf", comparison.and_then(|c| c.follow_up.as_ref())),
-    ]
-    .into_iter()
-    .filter_map(|(cell, c)| {
-        let c = c?;
-        let whole = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();
-        Some(CellView {
-            cell,
-            n: whole(c.n),
-            events: whole(c.events),
-            mean: num(c.mean),
-            sd: num(c.sd),
-            se: num(c.se),
-            suppressed: c.suppressed.as_ref().map(enum_str),
+    super::evaluation_groups::cells_of(groups)
+        .into_iter()
+        .filter_map(|(cell, c)| {
+            let c = c?;
+            let whole = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_default();
+            Some(CellView {
+                cell,
+                n: whole(c.n),
+                events: whole(c.events),
+                mean: num(c.mean),
+                sd: num(c.sd),
+                se: num(c.se),
+                suppressed: c.suppressed.as_ref().map(enum_str),
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 fn enum_str<T: Serialize>(value: &T) -> String {
