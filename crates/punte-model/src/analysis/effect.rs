@@ -1,25 +1,69 @@
 //! Per-evaluation effects for one indicator `code@version`: change, relative change, and a
-//! standardised effect with its variance, 95% confidence interval, z and p.
+//! standardised effect with its variance, 95% confidence interval, z and p, computed by the
+//! formula the evaluation's design calls for. Every row names its [`Design`] and the
+//! [`Formula`] that produced it.
 //!
-//! Estimators (baseline is "group 0", follow-up "group 1"; both are treated as independent
-//! samples, which is conservative for a cohort measured twice when its measurements correlate
-//! positively):
+//! # Designs
 //!
-//! - [`EffectMetric::LogRiskRatio`]: `y = ln(a₁/n₁) − ln(a₀/n₀)`,
-//!   `v = 1/a₁ − 1/n₁ + 1/a₀ − 1/n₀`. When a cell of the 2×2 table (`a`, `n − a` at either time)
-//!   is zero, ½ is added to all four cells (so `n` grows by 1), as metafor's `escalc` does by
-//!   default.
-//! - [`EffectMetric::RiskDifference`]: `y = p₁ − p₀`, `v = p₁(1−p₁)/n₁ + p₀(1−p₀)/n₀`.
-//! - [`EffectMetric::StandardisedMeanDifference`] (Hedges' g): pooled SD
-//!   `s = √(((n₁−1)s₁² + (n₀−1)s₀²)/(n₁+n₀−2))`, `d = (m₁ − m₀)/s`,
-//!   `J = 1 − 3/(4(n₁+n₀−2) − 1)`, `g = J·d`, `v = J²((n₁+n₀)/(n₁n₀) + d²/(2(n₁+n₀)))`
-//!   (Borenstein et al. 2009, ch. 4).
-//! - [`EffectMetric::MeanDifference`]: `y = m₁ − m₀`, `v = SE₁² + SE₀²`, in the indicator's unit.
+//! A value recorded per group and time point (`groups` on the indicator value) gives its design
+//! by the cells present ([`Design::of`]):
+//!
+//! - [`Design::TwoGroupPost`]: intervention and comparison group at follow-up (a randomised or
+//!   comparison-group design measured after the intervention; baselines, when given, are not
+//!   used unless both groups have one).
+//! - [`Design::DifferenceInDifferences`]: both groups at baseline and at follow-up.
+//! - [`Design::PrePost`]: the intervention group at baseline and at follow-up, no comparison
+//!   group measured at follow-up.
+//!
+//! A value in the older single-group form (`baseline`, `actual`, `n`, counts and CI beside each
+//! other) is [`Design::LegacyFlat`]: its baseline and follow-up are treated as two independent
+//! samples, as before, with the assumptions that needs ([`Assumption`]).
+//!
+//! # Formulas
+//!
+//! Group 1 is the intervention group (or the follow-up), group 2 the comparison group (or the
+//! baseline); `a` events among `n`, `p = a/n`, means `m`, standard deviations `s`. They are
+//! those of metafor's `escalc` (Viechtbauer 2010, R package metafor, `R/escalc.r`) with its
+//! defaults `add = 1/2`, `to = "only0"`, `vtype = "LS"`:
+//!
+//! - two groups, shares: `"RR"` `y = ln p₁ − ln p₂`, `v = 1/a₁ − 1/n₁ + 1/a₂ − 1/n₂`; `"OR"`
+//!   `y = ln(a₁/b₁) − ln(a₂/b₂)`, `v = 1/a₁ + 1/b₁ + 1/a₂ + 1/b₂` (`b = n − a`); `"RD"`
+//!   `y = p₁ − p₂`, `v = p₁(1−p₁)/n₁ + p₂(1−p₂)/n₂`. When one of the four cells is zero, ½ is
+//!   added to each of them ([`Assumption::ContinuityCorrection`]).
+//! - two groups, means: `"MD"` `y = m₁ − m₂`, `v = s₁²/n₁ + s₂²/n₂` (or `SE₁² + SE₂²`);
+//!   `"SMD"` (Hedges' g) `y = J·(m₁ − m₂)/s_p` with the pooled
+//!   `s_p = √(((n₁−1)s₁² + (n₂−1)s₂²)/(n₁+n₂−2))`, the exact correction
+//!   `J = Γ(m/2)/(√(m/2)·Γ((m−1)/2))`, `m = n₁+n₂−2`, and `v = 1/n₁ + 1/n₂ + y²/(2(n₁+n₂))`.
+//! - one cohort before and after (`n` people, correlation `r` of their two measurements):
+//!   `"MC"` `y = m₁ − m₂`, `v = (s₁² + s₂² − 2r·s₁s₂)/n`; `"SMCR"` (standardised by the
+//!   baseline SD) `y = J·(m₁ − m₂)/s₂` with `J` at `m = n − 1`, `v = 2(1−r)/n + y²/(2n)`.
+//!   Shares: the paired 2×2 table is rebuilt from the two shares and `r` (for two 0/1
+//!   measurements `r` is the phi coefficient, so the events at both times are
+//!   `n·(p₁p₂ + r·√(p₁(1−p₁)p₂(1−p₂)))`), and the matched-pairs measures `"MPRD"`, `"MPRR"`,
+//!   `"MPOR"` are computed from it (with the same ½ correction when a cell is zero).
+//! - difference in differences: the intervention group's pre-post effect minus the comparison
+//!   group's, with the sum of their variances (for standardised effects the difference of the
+//!   two SMCRs, as in metafor's worked example of Morris 2008, Organizational Research
+//!   Methods 11, 364–386).
+//!
+//! When the evaluator gives no correlation, `r = 0.5` is used ([`DEFAULT_CORRELATION`],
+//! [`Assumption::DefaultCorrelation`]) and the row keeps the variance at `r = 0` and `r = 0.8`
+//! ([`CorrelationSensitivity`]) so a reader sees how much the interval depends on it.
+//!
+//! # Legacy single-group rows
+//!
+//! Baseline is "group 2", follow-up "group 1", treated as independent samples (conservative
+//! for a cohort measured twice when its measurements correlate positively): the log risk
+//! ratio, log odds ratio and risk difference as above but without a correction for the risk
+//! difference; Hedges' g with the approximation `J = 1 − 3/(4(n₁+n₂−2) − 1)` and
+//! `v = J²((n₁+n₂)/(n₁n₂) + d²/(2(n₁+n₂)))` (Borenstein et al. 2009, ch. 4); the mean difference
+//! with `v = SE₁² + SE₂²`. A missing baseline size or spread is taken from the follow-up and
+//! said so.
 //!
 //! A standard error comes from `se`, else from a confidence interval as
 //! `(upper − lower)/(2·z)` with `z` the critical value of the interval's level (1.959964 for
 //! 95%), else from `sd/√n`; a standard deviation from `sd`, else `se·√n`. Counts come from
-//! `numerator`/`denominator`, else from `value × n` (a percentage divided by 100).
+//! `events`/`n`, else `numerator`/`denominator`, else `value × n` (a percentage divided by 100).
 //!
 //! Every effect is then multiplied by −1 for a `decrease`-is-better indicator, and its 95%
 //! interval is `y ± 1.959964·√v`.
@@ -27,28 +71,40 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use statrs::function::gamma::ln_gamma;
 
 use super::normal::{Z_95, critical_value, two_sided_p};
 use super::pool::EffectSize;
 use super::{AnalysisError, SourceRef, Verdict, cell, header};
 use crate::common::CountryCode;
 use crate::disclosure::Suppression;
-use crate::evaluation::{ConfidenceInterval, EvidenceLevel, IndicatorValue};
+use crate::evaluation::{Cell, ConfidenceInterval, EvidenceLevel, IndicatorValue};
 use crate::indicator::{Direction, IndicatorDefinition, IndicatorRef, Measure};
 use crate::preregistration::Deviation;
+
+/// The correlation between a cohort's baseline and follow-up measurements used when the
+/// evaluator gives none.
+pub const DEFAULT_CORRELATION: f64 = 0.5;
+/// The correlations at which a row with the default correlation also reports its variance.
+pub const SENSITIVITY_CORRELATIONS: (f64, f64) = (0.0, 0.8);
 
 /// Which standardised effect an analysis computes. One metric per analysis: effects on
 /// different scales are never pooled together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum EffectMetric {
-    /// Log of follow-up share over baseline share; for proportions and percentages.
+    /// Log of the intervention share over the comparison (or follow-up over baseline) share;
+    /// for proportions and percentages.
     LogRiskRatio,
-    /// Follow-up share minus baseline share; for proportions and percentages.
+    /// Log of the ratio of the two odds; for proportions and percentages.
+    LogOddsRatio,
+    /// Intervention share minus comparison share (or follow-up minus baseline); for
+    /// proportions and percentages.
     RiskDifference,
-    /// Hedges' g, the bias-corrected standardised mean difference.
+    /// Hedges' g, the bias-corrected standardised mean difference (for a cohort measured
+    /// twice, the change standardised by the baseline SD).
     StandardisedMeanDifference,
-    /// Follow-up minus baseline in the indicator's unit.
+    /// Difference of means (or mean change) in the indicator's unit.
     MeanDifference,
 }
 
@@ -67,7 +123,7 @@ impl EffectMetric {
     /// Whether the metric makes sense for a measure (risk metrics need shares).
     pub fn applies_to(self, measure: Measure) -> bool {
         match self {
-            Self::LogRiskRatio | Self::RiskDifference => {
+            Self::LogRiskRatio | Self::LogOddsRatio | Self::RiskDifference => {
                 matches!(measure, Measure::Proportion | Measure::Percentage)
             }
             Self::StandardisedMeanDifference | Self::MeanDifference => true,
@@ -77,9 +133,244 @@ impl EffectMetric {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::LogRiskRatio => "logRiskRatio",
+            Self::LogOddsRatio => "logOddsRatio",
             Self::RiskDifference => "riskDifference",
             Self::StandardisedMeanDifference => "standardisedMeanDifference",
             Self::MeanDifference => "meanDifference",
+        }
+    }
+
+    /// Every metric, in the order they are offered.
+    pub const ALL: [Self; 5] = [
+        Self::LogRiskRatio,
+        Self::LogOddsRatio,
+        Self::RiskDifference,
+        Self::StandardisedMeanDifference,
+        Self::MeanDifference,
+    ];
+
+    fn is_share(self) -> bool {
+        matches!(
+            self,
+            Self::LogRiskRatio | Self::LogOddsRatio | Self::RiskDifference
+        )
+    }
+}
+
+/// The evaluation design a row's numbers describe, from the cells present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Design {
+    /// Intervention and comparison group measured at follow-up.
+    TwoGroupPost,
+    /// Intervention and comparison group, each at baseline and at follow-up.
+    DifferenceInDifferences,
+    /// One group (a cohort) at baseline and at follow-up.
+    PrePost,
+    /// The single-group form (`baseline`, `actual`, …): baseline and follow-up taken as two
+    /// independent samples.
+    LegacyFlat,
+}
+
+impl Design {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TwoGroupPost => "twoGroupPost",
+            Self::DifferenceInDifferences => "differenceInDifferences",
+            Self::PrePost => "prePost",
+            Self::LegacyFlat => "legacyFlat",
+        }
+    }
+
+    /// The design of a row: [`Self::LegacyFlat`] for the single-group layout, else from the
+    /// cells present (a suppressed cell counts as present); `None` when the cells make no
+    /// design (e.g. a follow-up alone).
+    pub fn of(row: &EffectInput) -> Option<Self> {
+        if row.layout == InputLayout::Flat {
+            return Some(Self::LegacyFlat);
+        }
+        let present = |o: Option<&Observation>| o.is_some_and(Observation::is_present);
+        let ib = present(Some(&row.baseline));
+        let if_ = present(Some(&row.follow_up));
+        let cb = present(row.comparison_baseline.as_ref());
+        let cf = present(row.comparison_follow_up.as_ref());
+        match (ib, if_, cb, cf) {
+            (true, true, true, true) => Some(Self::DifferenceInDifferences),
+            (_, true, _, true) => Some(Self::TwoGroupPost),
+            (true, true, _, false) => Some(Self::PrePost),
+            _ => None,
+        }
+    }
+}
+
+/// The formula that produced a row's effect. Names follow metafor's `escalc` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Formula {
+    TwoGroupLogRiskRatio,
+    TwoGroupLogOddsRatio,
+    TwoGroupRiskDifference,
+    TwoGroupMeanDifference,
+    TwoGroupHedgesG,
+    PrePostLogRiskRatio,
+    PrePostLogOddsRatio,
+    PrePostRiskDifference,
+    PrePostMeanChange,
+    PrePostSmcr,
+    DidLogRiskRatio,
+    DidLogOddsRatio,
+    DidRiskDifference,
+    DidRawMeanChange,
+    DidSmcr,
+    LegacyIndependentLogRiskRatio,
+    LegacyIndependentLogOddsRatio,
+    LegacyIndependentRiskDifference,
+    LegacyIndependentMeanDifference,
+    LegacyIndependentHedgesG,
+}
+
+impl Formula {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TwoGroupLogRiskRatio => "twoGroupLogRiskRatio",
+            Self::TwoGroupLogOddsRatio => "twoGroupLogOddsRatio",
+            Self::TwoGroupRiskDifference => "twoGroupRiskDifference",
+            Self::TwoGroupMeanDifference => "twoGroupMeanDifference",
+            Self::TwoGroupHedgesG => "twoGroupHedgesG",
+            Self::PrePostLogRiskRatio => "prePostLogRiskRatio",
+            Self::PrePostLogOddsRatio => "prePostLogOddsRatio",
+            Self::PrePostRiskDifference => "prePostRiskDifference",
+            Self::PrePostMeanChange => "prePostMeanChange",
+            Self::PrePostSmcr => "prePostSmcr",
+            Self::DidLogRiskRatio => "didLogRiskRatio",
+            Self::DidLogOddsRatio => "didLogOddsRatio",
+            Self::DidRiskDifference => "didRiskDifference",
+            Self::DidRawMeanChange => "didRawMeanChange",
+            Self::DidSmcr => "didSmcr",
+            Self::LegacyIndependentLogRiskRatio => "legacyIndependentLogRiskRatio",
+            Self::LegacyIndependentLogOddsRatio => "legacyIndependentLogOddsRatio",
+            Self::LegacyIndependentRiskDifference => "legacyIndependentRiskDifference",
+            Self::LegacyIndependentMeanDifference => "legacyIndependentMeanDifference",
+            Self::LegacyIndependentHedgesG => "legacyIndependentHedgesG",
+        }
+    }
+
+    /// One line of English saying what was computed.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::TwoGroupLogRiskRatio => {
+                "log risk ratio of the intervention and comparison group at follow-up (escalc RR)"
+            }
+            Self::TwoGroupLogOddsRatio => {
+                "log odds ratio of the intervention and comparison group at follow-up (escalc OR)"
+            }
+            Self::TwoGroupRiskDifference => {
+                "risk difference of the intervention and comparison group at follow-up (escalc RD)"
+            }
+            Self::TwoGroupMeanDifference => {
+                "raw mean difference of the intervention and comparison group at follow-up, each group with its own SD (escalc MD)"
+            }
+            Self::TwoGroupHedgesG => {
+                "Hedges' g with the pooled SD of both groups at follow-up and the exact small-sample correction (escalc SMD)"
+            }
+            Self::PrePostLogRiskRatio => {
+                "log ratio of the follow-up and baseline share of one cohort, paired by their correlation (escalc MPRR)"
+            }
+            Self::PrePostLogOddsRatio => {
+                "log ratio of the follow-up and baseline odds of one cohort, paired by their correlation (escalc MPOR)"
+            }
+            Self::PrePostRiskDifference => {
+                "change in the share of one cohort from baseline to follow-up, with the paired variance (escalc MPRD)"
+            }
+            Self::PrePostMeanChange => {
+                "raw mean change of one cohort from baseline to follow-up, with the paired variance (escalc MC)"
+            }
+            Self::PrePostSmcr => {
+                "standardised mean change of one cohort, standardised by the baseline SD (escalc SMCR)"
+            }
+            Self::DidLogRiskRatio => {
+                "intervention minus comparison group's pre-post log risk ratio (escalc MPRR each), variances summed"
+            }
+            Self::DidLogOddsRatio => {
+                "intervention minus comparison group's pre-post log odds ratio (escalc MPOR each), variances summed"
+            }
+            Self::DidRiskDifference => {
+                "intervention minus comparison group's change in share (escalc MPRD each), variances summed"
+            }
+            Self::DidRawMeanChange => {
+                "intervention minus comparison group's raw mean change (escalc MC each), variances summed"
+            }
+            Self::DidSmcr => {
+                "intervention minus comparison group's standardised mean change (escalc SMCR each, Morris 2008), variances summed"
+            }
+            Self::LegacyIndependentLogRiskRatio => {
+                "log risk ratio of follow-up and baseline taken as independent samples (single-group form)"
+            }
+            Self::LegacyIndependentLogOddsRatio => {
+                "log odds ratio of follow-up and baseline taken as independent samples (single-group form)"
+            }
+            Self::LegacyIndependentRiskDifference => {
+                "risk difference of follow-up and baseline taken as independent samples (single-group form)"
+            }
+            Self::LegacyIndependentMeanDifference => {
+                "mean difference of follow-up and baseline taken as independent samples (single-group form)"
+            }
+            Self::LegacyIndependentHedgesG => {
+                "Hedges' g of follow-up and baseline taken as independent samples, approximate correction (single-group form)"
+            }
+        }
+    }
+
+    /// The design the formula belongs to.
+    pub fn design(self) -> Design {
+        match self {
+            Self::TwoGroupLogRiskRatio
+            | Self::TwoGroupLogOddsRatio
+            | Self::TwoGroupRiskDifference
+            | Self::TwoGroupMeanDifference
+            | Self::TwoGroupHedgesG => Design::TwoGroupPost,
+            Self::PrePostLogRiskRatio
+            | Self::PrePostLogOddsRatio
+            | Self::PrePostRiskDifference
+            | Self::PrePostMeanChange
+            | Self::PrePostSmcr => Design::PrePost,
+            Self::DidLogRiskRatio
+            | Self::DidLogOddsRatio
+            | Self::DidRiskDifference
+            | Self::DidRawMeanChange
+            | Self::DidSmcr => Design::DifferenceInDifferences,
+            Self::LegacyIndependentLogRiskRatio
+            | Self::LegacyIndependentLogOddsRatio
+            | Self::LegacyIndependentRiskDifference
+            | Self::LegacyIndependentMeanDifference
+            | Self::LegacyIndependentHedgesG => Design::LegacyFlat,
+        }
+    }
+
+    /// The formula of a design and metric.
+    pub fn for_design(design: Design, metric: EffectMetric) -> Self {
+        use EffectMetric as M;
+        match (design, metric) {
+            (Design::TwoGroupPost, M::LogRiskRatio) => Self::TwoGroupLogRiskRatio,
+            (Design::TwoGroupPost, M::LogOddsRatio) => Self::TwoGroupLogOddsRatio,
+            (Design::TwoGroupPost, M::RiskDifference) => Self::TwoGroupRiskDifference,
+            (Design::TwoGroupPost, M::MeanDifference) => Self::TwoGroupMeanDifference,
+            (Design::TwoGroupPost, M::StandardisedMeanDifference) => Self::TwoGroupHedgesG,
+            (Design::PrePost, M::LogRiskRatio) => Self::PrePostLogRiskRatio,
+            (Design::PrePost, M::LogOddsRatio) => Self::PrePostLogOddsRatio,
+            (Design::PrePost, M::RiskDifference) => Self::PrePostRiskDifference,
+            (Design::PrePost, M::MeanDifference) => Self::PrePostMeanChange,
+            (Design::PrePost, M::StandardisedMeanDifference) => Self::PrePostSmcr,
+            (Design::DifferenceInDifferences, M::LogRiskRatio) => Self::DidLogRiskRatio,
+            (Design::DifferenceInDifferences, M::LogOddsRatio) => Self::DidLogOddsRatio,
+            (Design::DifferenceInDifferences, M::RiskDifference) => Self::DidRiskDifference,
+            (Design::DifferenceInDifferences, M::MeanDifference) => Self::DidRawMeanChange,
+            (Design::DifferenceInDifferences, M::StandardisedMeanDifference) => Self::DidSmcr,
+            (Design::LegacyFlat, M::LogRiskRatio) => Self::LegacyIndependentLogRiskRatio,
+            (Design::LegacyFlat, M::LogOddsRatio) => Self::LegacyIndependentLogOddsRatio,
+            (Design::LegacyFlat, M::RiskDifference) => Self::LegacyIndependentRiskDifference,
+            (Design::LegacyFlat, M::MeanDifference) => Self::LegacyIndependentMeanDifference,
+            (Design::LegacyFlat, M::StandardisedMeanDifference) => Self::LegacyIndependentHedgesG,
         }
     }
 }
@@ -122,15 +413,19 @@ pub struct RowOrigin {
     pub source: SourceRef,
 }
 
-/// What was observed at one time point. Every field is optional; each estimator says what it
-/// needs (see the module documentation).
+/// What was observed in one group at one time point. Every field is optional; each estimator
+/// says what it needs (see the module documentation).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Observation {
+    /// The mean, or for a share the share in the indicator's unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n: Option<u64>,
+    /// The number with the outcome among `n` (per-group cells).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub numerator: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,6 +438,64 @@ pub struct Observation {
     pub se: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci: Option<ConfidenceInterval>,
+    /// Set by disclosure control on this cell: a row that needs it is excluded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
+}
+
+impl Observation {
+    /// Whether nothing was observed (no number, no suppression mark).
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// Whether the cell was recorded: it carries a number or was suppressed.
+    pub fn is_present(&self) -> bool {
+        !self.is_empty()
+    }
+
+    /// The observation of one per-group cell.
+    pub fn from_cell(cell: &Cell) -> Self {
+        Self {
+            value: cell.mean,
+            n: cell.n,
+            events: cell.events,
+            numerator: None,
+            denominator: None,
+            sd: cell.sd,
+            se: cell.se,
+            ci: cell.ci.clone(),
+            suppressed: cell.suppressed,
+        }
+    }
+
+    /// The value as shown: none for a suppressed cell or a non-finite number.
+    fn shown(&self) -> Option<f64> {
+        if self.suppressed.is_some() {
+            None
+        } else {
+            self.value.filter(|x| x.is_finite())
+        }
+    }
+}
+
+/// How a row's numbers were recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum InputLayout {
+    /// The single-group form: `baseline` and `followUp` of one value, read as two independent
+    /// samples ([`Design::LegacyFlat`]).
+    #[default]
+    Flat,
+    /// Per group and time point: `baseline`/`followUp` are the intervention group's cells,
+    /// `comparisonBaseline`/`comparisonFollowUp` the comparison group's.
+    Groups,
+}
+
+impl InputLayout {
+    fn is_flat(&self) -> bool {
+        *self == Self::Flat
+    }
 }
 
 /// One evaluation's value of the analysed indicator, as the analysis takes it.
@@ -165,30 +518,46 @@ pub struct EffectInput {
     /// How the results depart from that plan ([`crate::preregistration::compare`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plan_deviations: Vec<Deviation>,
+    /// Flat: the value's baseline and actual; groups: the intervention group's cells.
+    #[serde(default, skip_serializing_if = "InputLayout::is_flat")]
+    pub layout: InputLayout,
+    /// The intervention group (or the single group) at baseline.
     pub baseline: Observation,
+    /// The intervention group (or the single group) at follow-up.
     pub follow_up: Observation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison_baseline: Option<Observation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison_follow_up: Option<Observation>,
+    /// The correlation of the baseline and follow-up measurements of the same people, when the
+    /// evaluator gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<f64>,
     /// Set by disclosure control: the row is excluded and its numbers are never shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
 }
 
 impl EffectInput {
-    /// The row for one [`IndicatorValue`]. The model records `n`, counts and the confidence
-    /// interval for `actual` only, so the baseline gets its value alone; estimators then assume
-    /// the baseline's size and spread equal the follow-up's and say so ([`Assumption`]).
+    /// The row for one [`IndicatorValue`]. A value with `groups` gives its cells per group and
+    /// time point ([`InputLayout::Groups`]). A value in the single-group form records `n`,
+    /// counts and the confidence interval for `actual` only, so the baseline gets its value
+    /// alone; estimators then assume the baseline's size and spread equal the follow-up's and
+    /// say so ([`Assumption`]).
     pub fn from_indicator_value(
         origin: RowOrigin,
         value: &IndicatorValue,
         evidence_level: Option<EvidenceLevel>,
         followed_plan: Option<bool>,
     ) -> Self {
-        Self {
+        let mut row = Self {
             origin,
             indicator: value.indicator.clone(),
             evidence_level,
             followed_plan,
             plan: None,
             plan_deviations: Vec::new(),
+            layout: InputLayout::Flat,
             baseline: Observation {
                 value: value.baseline,
                 ..Observation::default()
@@ -198,12 +567,24 @@ impl EffectInput {
                 n: value.n,
                 numerator: value.numerator,
                 denominator: value.denominator,
-                sd: None,
-                se: None,
                 ci: value.ci.clone(),
+                ..Observation::default()
             },
+            comparison_baseline: None,
+            comparison_follow_up: None,
+            correlation: None,
             suppressed: value.suppressed,
+        };
+        if let Some(groups) = &value.groups {
+            let cell = |c: &Option<Cell>| c.as_ref().map(Observation::from_cell);
+            row.layout = InputLayout::Groups;
+            row.baseline = cell(&groups.intervention.baseline).unwrap_or_default();
+            row.follow_up = cell(&groups.intervention.follow_up).unwrap_or_default();
+            row.comparison_baseline = groups.comparison.as_ref().and_then(|c| cell(&c.baseline));
+            row.comparison_follow_up = groups.comparison.as_ref().and_then(|c| cell(&c.follow_up));
+            row.correlation = groups.correlation;
         }
+        row
     }
 }
 
@@ -217,6 +598,15 @@ pub enum Assumption {
     BaselineSpreadFromFollowUp,
     /// A cell of the 2×2 table was empty; ½ was added to each of its four cells.
     ContinuityCorrection,
+    /// The correlation of the baseline and follow-up measurements was not given;
+    /// [`DEFAULT_CORRELATION`] was used (see the row's sensitivity).
+    DefaultCorrelation,
+    /// The two shares of a cohort cannot correlate as much as the default; the largest
+    /// correlation they allow was used.
+    DefaultCorrelationCapped,
+    /// Baseline and follow-up counted different numbers of people; the smaller is taken as the
+    /// cohort measured twice.
+    CohortSizeFromSmallerCell,
 }
 
 impl Assumption {
@@ -225,8 +615,48 @@ impl Assumption {
             Self::BaselineSizeFromFollowUp => "baselineSizeFromFollowUp",
             Self::BaselineSpreadFromFollowUp => "baselineSpreadFromFollowUp",
             Self::ContinuityCorrection => "continuityCorrection",
+            Self::DefaultCorrelation => "defaultCorrelation",
+            Self::DefaultCorrelationCapped => "defaultCorrelationCapped",
+            Self::CohortSizeFromSmallerCell => "cohortSizeFromSmallerCell",
         }
     }
+
+    /// One line of English saying what was assumed.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::BaselineSizeFromFollowUp => {
+                "the baseline sample size was not given; the follow-up's was used"
+            }
+            Self::BaselineSpreadFromFollowUp => {
+                "the baseline spread was not given; the follow-up's was used"
+            }
+            Self::ContinuityCorrection => {
+                "a cell of the 2×2 table was zero; 1/2 was added to each of its four cells"
+            }
+            Self::DefaultCorrelation => {
+                "the baseline–follow-up correlation was not given; r = 0.5 was used (variances at r = 0 and r = 0.8 are shown)"
+            }
+            Self::DefaultCorrelationCapped => {
+                "the two shares cannot correlate at r = 0.5; the largest correlation they allow was used"
+            }
+            Self::CohortSizeFromSmallerCell => {
+                "baseline and follow-up counted different numbers of people; the smaller was used as the cohort"
+            }
+        }
+    }
+}
+
+/// How the variance of a pre-post or difference-in-differences effect moves with the assumed
+/// correlation, for rows that used [`DEFAULT_CORRELATION`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CorrelationSensitivity {
+    /// The variance at `r = 0` (measurements taken as uncorrelated).
+    pub r0_variance: f64,
+    /// The variance at `r = 0.8`, or at [`Self::high_correlation`] when two shares allow less.
+    pub r08_variance: f64,
+    /// The correlation `r08_variance` was computed at: 0.8 unless capped.
+    pub high_correlation: f64,
 }
 
 /// Why a row has no effect. Field names are JSON paths into [`EffectInput`].
@@ -334,13 +764,32 @@ pub struct EvaluationEffect {
     pub plan: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plan_deviations: Vec<Deviation>,
-    /// Baseline and actual as reported (never shown for suppressed rows).
+    /// Baseline and actual as reported, of the intervention (or single) group (never shown
+    /// for suppressed rows or cells).
     pub baseline: Option<f64>,
     pub actual: Option<f64>,
     /// `actual − baseline`, in the indicator's unit and sign.
     pub change: Option<f64>,
     /// `(actual − baseline)/|baseline|`; none when the baseline is zero.
     pub relative_change: Option<f64>,
+    /// The comparison group's baseline and follow-up as reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison_baseline: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison_actual: Option<f64>,
+    /// The design the row's cells describe; none when they make no design.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design: Option<Design>,
+    /// The formula that produced the effect (estimated rows only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formula: Option<Formula>,
+    /// The baseline–follow-up correlation the formula used (pre-post and
+    /// difference-in-differences rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<f64>,
+    /// The variance at other correlations, when the correlation was the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<CorrelationSensitivity>,
     pub outcome: EffectOutcome,
     pub verdict: Verdict,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -415,6 +864,13 @@ impl EffectTable {
             "status",
             "exclusionReason",
             "assumptions",
+            "comparisonBaseline",
+            "comparisonActual",
+            "design",
+            "formula",
+            "correlation",
+            "varianceAtR0",
+            "varianceAtR08",
         ])];
         for row in &self.rows {
             let o = &row.origin;
@@ -462,6 +918,19 @@ impl EffectTable {
                     .map(|a| a.as_str())
                     .collect::<Vec<_>>()
                     .join(" "),
+                cell(row.comparison_baseline),
+                cell(row.comparison_actual),
+                row.design
+                    .map(|d| d.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                row.formula
+                    .map(|f| f.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                cell(row.correlation),
+                cell(row.sensitivity.as_ref().map(|s| s.r0_variance)),
+                cell(row.sensitivity.as_ref().map(|s| s.r08_variance)),
             ]);
         }
         out
@@ -492,14 +961,16 @@ pub fn evaluation_effects(
 
 fn evaluate_row(spec: &IndicatorSpec, metric: EffectMetric, row: &EffectInput) -> EvaluationEffect {
     let mut assumptions = Vec::new();
-    let (baseline, actual) = if row.suppressed.is_some() {
-        (None, None)
-    } else {
-        (
-            row.baseline.value.filter(|x| x.is_finite()),
-            row.follow_up.value.filter(|x| x.is_finite()),
-        )
+    let hidden = row.suppressed.is_some();
+    let shown = |o: Option<&Observation>| {
+        if hidden {
+            None
+        } else {
+            o.and_then(Observation::shown)
+        }
     };
+    let baseline = shown(Some(&row.baseline));
+    let actual = shown(Some(&row.follow_up));
     let change = baseline
         .zip(actual)
         .map(|(b, a)| a - b)
@@ -509,6 +980,7 @@ fn evaluate_row(spec: &IndicatorSpec, metric: EffectMetric, row: &EffectInput) -
         .filter(|(b, _)| *b != 0.0)
         .map(|(b, c)| c / b.abs())
         .filter(|r| r.is_finite());
+    let design = Design::of(row);
     let result = if let Some(suppression) = row.suppressed {
         Err(ExclusionReason::Suppressed { suppression })
     } else if row.indicator != spec.indicator {
@@ -516,16 +988,37 @@ fn evaluate_row(spec: &IndicatorSpec, metric: EffectMetric, row: &EffectInput) -
             found: row.indicator.clone(),
         })
     } else {
-        estimate(spec, metric, row, &mut assumptions)
+        match design {
+            Some(design) => estimate(spec, metric, design, row, &mut assumptions),
+            None => Err(ExclusionReason::Missing {
+                field: "comparisonFollowUp (or baseline)".into(),
+            }),
+        }
     };
-    let (outcome, verdict) = match result {
-        Ok(e) => {
-            let verdict = Verdict::from_interval(e.ci_lower, e.ci_upper, spec.direction);
-            (EffectOutcome::Estimated(e), verdict)
+    let (outcome, verdict, formula, correlation, sensitivity) = match result {
+        Ok(found) => {
+            let verdict = Verdict::from_interval(
+                found.effect.ci_lower,
+                found.effect.ci_upper,
+                spec.direction,
+            );
+            (
+                EffectOutcome::Estimated(found.effect),
+                verdict,
+                Some(found.formula),
+                found.correlation,
+                found.sensitivity,
+            )
         }
         Err(reason) => {
             assumptions.clear();
-            (EffectOutcome::Excluded { reason }, Verdict::Insufficient)
+            (
+                EffectOutcome::Excluded { reason },
+                Verdict::Insufficient,
+                None,
+                None,
+                None,
+            )
         }
     };
     EvaluationEffect {
@@ -538,6 +1031,12 @@ fn evaluate_row(spec: &IndicatorSpec, metric: EffectMetric, row: &EffectInput) -
         actual,
         change,
         relative_change,
+        comparison_baseline: shown(row.comparison_baseline.as_ref()),
+        comparison_actual: shown(row.comparison_follow_up.as_ref()),
+        design,
+        formula,
+        correlation,
+        sensitivity,
         outcome,
         verdict,
         assumptions,
@@ -546,43 +1045,501 @@ fn evaluate_row(spec: &IndicatorSpec, metric: EffectMetric, row: &EffectInput) -
 
 type Excluded<T> = Result<T, ExclusionReason>;
 
+/// An estimate on the raw scale (before the direction is applied).
+struct Raw {
+    y: f64,
+    v: f64,
+    correlation: Option<f64>,
+    sensitivity: Option<CorrelationSensitivity>,
+}
+
+impl Raw {
+    fn independent((y, v): (f64, f64)) -> Self {
+        Self {
+            y,
+            v,
+            correlation: None,
+            sensitivity: None,
+        }
+    }
+}
+
+/// What [`estimate`] found for a row.
+struct Found {
+    effect: StandardisedEffect,
+    formula: Formula,
+    correlation: Option<f64>,
+    sensitivity: Option<CorrelationSensitivity>,
+}
+
+/// The correlation a pre-post formula uses, and whether it is the default.
+#[derive(Clone, Copy)]
+struct Correlation {
+    r: f64,
+    default: bool,
+}
+
 fn estimate(
     spec: &IndicatorSpec,
     metric: EffectMetric,
+    design: Design,
     row: &EffectInput,
     assumptions: &mut Vec<Assumption>,
-) -> Excluded<StandardisedEffect> {
-    let (y, v) = match metric {
-        EffectMetric::LogRiskRatio | EffectMetric::RiskDifference => {
-            let (a1, n1) = counts(spec.measure, &row.follow_up, "followUp", None, assumptions)?;
-            let (a0, n0) = counts(
-                spec.measure,
-                &row.baseline,
-                "baseline",
-                Some(n1),
+) -> Excluded<Found> {
+    let measure = spec.measure;
+    let intervention = ((&row.follow_up, "followUp"), (&row.baseline, "baseline"));
+    let raw = match design {
+        Design::LegacyFlat => {
+            needed(&[&row.baseline, &row.follow_up])?;
+            legacy(measure, metric, row, assumptions)?
+        }
+        Design::TwoGroupPost => {
+            let comparison = required(&row.comparison_follow_up, "comparisonFollowUp")?;
+            needed(&[&row.follow_up, comparison])?;
+            two_group(measure, metric, &row.follow_up, comparison, assumptions)?
+        }
+        Design::PrePost => {
+            needed(&[&row.baseline, &row.follow_up])?;
+            let r = correlation(row, assumptions)?;
+            pre_post(measure, metric, intervention, r, assumptions)?
+        }
+        Design::DifferenceInDifferences => {
+            let cf = required(&row.comparison_follow_up, "comparisonFollowUp")?;
+            let cb = required(&row.comparison_baseline, "comparisonBaseline")?;
+            needed(&[&row.baseline, &row.follow_up, cb, cf])?;
+            let r = correlation(row, assumptions)?;
+            let i = pre_post(measure, metric, intervention, r, assumptions)?;
+            let c = pre_post(
+                measure,
+                metric,
+                ((cf, "comparisonFollowUp"), (cb, "comparisonBaseline")),
+                r,
                 assumptions,
             )?;
-            if metric == EffectMetric::LogRiskRatio {
-                log_risk_ratio(a1, n1, a0, n0, assumptions)?
-            } else {
-                risk_difference(a1, n1, a0, n0)
+            Raw {
+                y: i.y - c.y,
+                v: i.v + c.v,
+                correlation: i.correlation,
+                sensitivity: i.sensitivity.zip(c.sensitivity).map(|(a, b)| {
+                    CorrelationSensitivity {
+                        r0_variance: a.r0_variance + b.r0_variance,
+                        r08_variance: a.r08_variance + b.r08_variance,
+                        high_correlation: a.high_correlation.min(b.high_correlation),
+                    }
+                }),
             }
         }
-        EffectMetric::StandardisedMeanDifference => hedges_g(spec.measure, row, assumptions)?,
-        EffectMetric::MeanDifference => mean_difference(spec.measure, row, assumptions)?,
     };
     let y = match spec.direction {
-        Direction::Decrease => -y,
-        Direction::Increase | Direction::Neutral => y,
+        Direction::Decrease => -raw.y,
+        Direction::Increase | Direction::Neutral => raw.y,
     };
     if !y.is_finite() {
         return Err(ExclusionReason::NotFinite {
             field: "effect".into(),
         });
     }
-    StandardisedEffect::new(y, v).ok_or_else(|| ExclusionReason::NoVariance {
-        detail: format!("the variance of the effect is {v}"),
+    let effect = StandardisedEffect::new(y, raw.v).ok_or_else(|| ExclusionReason::NoVariance {
+        detail: format!("the variance of the effect is {}", raw.v),
+    })?;
+    let mut seen = Vec::with_capacity(assumptions.len());
+    assumptions.retain(|a| {
+        let first = !seen.contains(a);
+        seen.push(*a);
+        first
+    });
+    Ok(Found {
+        effect,
+        formula: Formula::for_design(design, metric),
+        correlation: raw.correlation,
+        sensitivity: raw.sensitivity,
     })
+}
+
+/// A cell the design needs, which [`Design::of`] found present.
+fn required<'a>(cell: &'a Option<Observation>, field: &str) -> Excluded<&'a Observation> {
+    cell.as_ref().ok_or_else(|| ExclusionReason::Missing {
+        field: field.into(),
+    })
+}
+
+/// Excludes the row when disclosure control suppressed a cell it needs.
+fn needed(cells: &[&Observation]) -> Excluded<()> {
+    match cells.iter().find_map(|c| c.suppressed) {
+        Some(suppression) => Err(ExclusionReason::Suppressed { suppression }),
+        None => Ok(()),
+    }
+}
+
+fn correlation(row: &EffectInput, assumptions: &mut Vec<Assumption>) -> Excluded<Correlation> {
+    match row.correlation {
+        None => {
+            assumptions.push(Assumption::DefaultCorrelation);
+            Ok(Correlation {
+                r: DEFAULT_CORRELATION,
+                default: true,
+            })
+        }
+        Some(r) if !r.is_finite() => Err(ExclusionReason::NotFinite {
+            field: "correlation".into(),
+        }),
+        Some(r) if !(-1.0..=1.0).contains(&r) => Err(ExclusionReason::OutOfRange {
+            field: "correlation".into(),
+            detail: format!("{r} is not a correlation (−1 to 1)"),
+        }),
+        Some(r) => Ok(Correlation { r, default: false }),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// two groups at follow-up
+
+fn two_group(
+    measure: Measure,
+    metric: EffectMetric,
+    intervention: &Observation,
+    comparison: &Observation,
+    assumptions: &mut Vec<Assumption>,
+) -> Excluded<Raw> {
+    const I: &str = "followUp";
+    const C: &str = "comparisonFollowUp";
+    let raw = match metric {
+        EffectMetric::LogRiskRatio | EffectMetric::LogOddsRatio | EffectMetric::RiskDifference => {
+            let (a1, n1) = counts(measure, intervention, I, None, assumptions)?;
+            let (a2, n2) = counts(measure, comparison, C, None, assumptions)?;
+            let (a1, n1, a2, n2) = corrected_table(a1, n1, a2, n2, assumptions);
+            match metric {
+                EffectMetric::LogRiskRatio => log_risk_ratio(a1, n1, a2, n2),
+                EffectMetric::LogOddsRatio => log_odds_ratio(a1, n1, a2, n2),
+                _ => risk_difference(a1, n1, a2, n2),
+            }
+        }
+        EffectMetric::MeanDifference => {
+            let m1 = value(measure, &format!("{I}.value"), intervention.value)?;
+            let m2 = value(measure, &format!("{C}.value"), comparison.value)?;
+            let se = |obs: &Observation, prefix: &str| {
+                standard_error(obs, prefix)?.ok_or_else(|| ExclusionReason::Missing {
+                    field: format!("{prefix}.se (or .ci, or .sd with .n)"),
+                })
+            };
+            let (se1, se2) = (se(intervention, I)?, se(comparison, C)?);
+            (m1 - m2, se1 * se1 + se2 * se2)
+        }
+        EffectMetric::StandardisedMeanDifference => {
+            let m1 = value(measure, &format!("{I}.value"), intervention.value)?;
+            let m2 = value(measure, &format!("{C}.value"), comparison.value)?;
+            let n1 = sample_size(intervention, I)?;
+            let n2 = sample_size(comparison, C)?;
+            let s1 = spread(intervention, I, n1)?;
+            let s2 = spread(comparison, C, n2)?;
+            let df = n1 + n2 - 2.0;
+            let pooled_sd = (((n1 - 1.0) * s1 * s1 + (n2 - 1.0) * s2 * s2) / df).sqrt();
+            if !(pooled_sd > 0.0 && pooled_sd.is_finite()) {
+                return Err(ExclusionReason::NoVariance {
+                    detail: format!("the pooled standard deviation is {pooled_sd}"),
+                });
+            }
+            let j = small_sample_correction(df).ok_or_else(|| ExclusionReason::OutOfRange {
+                field: format!("{I}.n"),
+                detail: "too few people for Hedges' correction".into(),
+            })?;
+            let g = j * (m1 - m2) / pooled_sd;
+            (g, 1.0 / n1 + 1.0 / n2 + g * g / (2.0 * (n1 + n2)))
+        }
+    };
+    Ok(Raw::independent(raw))
+}
+
+/// The 2×2 table `a₁, n₁ − a₁, a₂, n₂ − a₂` with ½ added to each cell when one is zero.
+fn corrected_table(
+    a1: f64,
+    n1: f64,
+    a2: f64,
+    n2: f64,
+    assumptions: &mut Vec<Assumption>,
+) -> (f64, f64, f64, f64) {
+    if [a1, n1 - a1, a2, n2 - a2].contains(&0.0) {
+        assumptions.push(Assumption::ContinuityCorrection);
+        (a1 + 0.5, n1 + 1.0, a2 + 0.5, n2 + 1.0)
+    } else {
+        (a1, n1, a2, n2)
+    }
+}
+
+fn log_risk_ratio(a1: f64, n1: f64, a2: f64, n2: f64) -> (f64, f64) {
+    (
+        (a1 / n1).ln() - (a2 / n2).ln(),
+        1.0 / a1 - 1.0 / n1 + 1.0 / a2 - 1.0 / n2,
+    )
+}
+
+fn log_odds_ratio(a1: f64, n1: f64, a2: f64, n2: f64) -> (f64, f64) {
+    let (b1, b2) = (n1 - a1, n2 - a2);
+    (
+        (a1 / b1).ln() - (a2 / b2).ln(),
+        1.0 / a1 + 1.0 / b1 + 1.0 / a2 + 1.0 / b2,
+    )
+}
+
+fn risk_difference(a1: f64, n1: f64, a2: f64, n2: f64) -> (f64, f64) {
+    let (p1, p2) = (a1 / n1, a2 / n2);
+    (p1 - p2, p1 * (1.0 - p1) / n1 + p2 * (1.0 - p2) / n2)
+}
+
+/// metafor's `.cmicalc`: `J(m) = Γ(m/2) / (√(m/2)·Γ((m−1)/2))`, the exact bias correction of
+/// a standardised mean difference on `m` degrees of freedom; none for `m ≤ 1`.
+fn small_sample_correction(m: f64) -> Option<f64> {
+    if !(m > 1.0 && m.is_finite()) {
+        return None;
+    }
+    Some((ln_gamma(m / 2.0) - (m / 2.0).sqrt().ln() - ln_gamma((m - 1.0) / 2.0)).exp())
+}
+
+// ---------------------------------------------------------------------------------------------
+// one cohort before and after
+
+type Cells<'a> = ((&'a Observation, &'a str), (&'a Observation, &'a str));
+
+/// The pre-post effect of one group: `follow` against `base`, measured on the same people.
+fn pre_post(
+    measure: Measure,
+    metric: EffectMetric,
+    ((follow, fp), (base, bp)): Cells<'_>,
+    corr: Correlation,
+    assumptions: &mut Vec<Assumption>,
+) -> Excluded<Raw> {
+    if metric.is_share() {
+        return pre_post_shares(
+            measure,
+            metric,
+            ((follow, fp), (base, bp)),
+            corr,
+            assumptions,
+        );
+    }
+    let m1 = value(measure, &format!("{fp}.value"), follow.value)?;
+    let m0 = value(measure, &format!("{bp}.value"), base.value)?;
+    let n = cohort_size((follow, fp), (base, bp), assumptions)?;
+    let own_n = |obs: &Observation| obs.n.map_or(n, |x| x as f64);
+    if metric == EffectMetric::MeanDifference {
+        let s1 = spread(follow, fp, own_n(follow))?;
+        let s0 = spread(base, bp, own_n(base))?;
+        let variance = |r: f64| (s1 * s1 + s0 * s0 - 2.0 * r * s1 * s0) / n;
+        return Ok(with_sensitivity(m1 - m0, variance, corr));
+    }
+    if n < 3.0 {
+        return Err(ExclusionReason::OutOfRange {
+            field: format!("{fp}.n"),
+            detail: "a standardised mean change needs at least 3 people measured twice".into(),
+        });
+    }
+    let s0 = spread(base, bp, own_n(base))?;
+    if s0.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+        return Err(ExclusionReason::NoVariance {
+            detail: format!("the standard deviation of {bp} is {s0}"),
+        });
+    }
+    let j = small_sample_correction(n - 1.0).ok_or_else(|| ExclusionReason::OutOfRange {
+        field: format!("{fp}.n"),
+        detail: "too few people for the small-sample correction".into(),
+    })?;
+    let y = j * (m1 - m0) / s0;
+    let variance = |r: f64| 2.0 * (1.0 - r) / n + y * y / (2.0 * n);
+    Ok(with_sensitivity(y, variance, corr))
+}
+
+fn with_sensitivity(y: f64, variance: impl Fn(f64) -> f64, corr: Correlation) -> Raw {
+    let (low, high) = SENSITIVITY_CORRELATIONS;
+    Raw {
+        y,
+        v: variance(corr.r),
+        correlation: Some(corr.r),
+        sensitivity: corr.default.then(|| CorrelationSensitivity {
+            r0_variance: variance(low),
+            r08_variance: variance(high),
+            high_correlation: high,
+        }),
+    }
+}
+
+/// The number of people measured at both times: the one `n` given, or the smaller of two
+/// different ones (said so).
+fn cohort_size(
+    (follow, fp): (&Observation, &str),
+    (base, _): (&Observation, &str),
+    assumptions: &mut Vec<Assumption>,
+) -> Excluded<f64> {
+    let n = match (follow.n, base.n) {
+        (Some(f), Some(b)) if f != b => {
+            assumptions.push(Assumption::CohortSizeFromSmallerCell);
+            f.min(b)
+        }
+        (Some(f), _) => f,
+        (None, Some(b)) => b,
+        (None, None) => {
+            return Err(ExclusionReason::Missing {
+                field: format!("{fp}.n"),
+            });
+        }
+    };
+    if n == 0 {
+        return Err(ExclusionReason::OutOfRange {
+            field: format!("{fp}.n"),
+            detail: "must be above zero".into(),
+        });
+    }
+    Ok(n as f64)
+}
+
+/// A cell's standard deviation, required.
+fn spread(obs: &Observation, prefix: &str, n: f64) -> Excluded<f64> {
+    standard_deviation(obs, n, prefix)?.ok_or_else(|| ExclusionReason::Missing {
+        field: format!("{prefix}.sd (or .se, or .ci)"),
+    })
+}
+
+/// Below this share of `n` a rebuilt cell of a paired table counts as zero.
+const ZERO_CELL: f64 = 1e-9;
+
+/// The pre-post change of a share on one cohort, from the paired table the two shares and
+/// their correlation imply (metafor's matched-pairs measures).
+fn pre_post_shares(
+    measure: Measure,
+    metric: EffectMetric,
+    ((follow, fp), (base, bp)): Cells<'_>,
+    corr: Correlation,
+    assumptions: &mut Vec<Assumption>,
+) -> Excluded<Raw> {
+    let (a1, n1) = counts(measure, follow, fp, None, assumptions)?;
+    let (a0, n0) = counts(measure, base, bp, None, assumptions)?;
+    let n = if n1 == n0 {
+        n1
+    } else {
+        assumptions.push(Assumption::CohortSizeFromSmallerCell);
+        n1.min(n0)
+    };
+    let (p1, p0) = (a1 / n1, a0 / n0);
+    let (low, high) = phi_range(p1, p0);
+    let r = if corr.r > high + 1e-12 || corr.r < low - 1e-12 {
+        if corr.default {
+            assumptions.push(Assumption::DefaultCorrelationCapped);
+            high
+        } else {
+            return Err(ExclusionReason::OutOfRange {
+                field: "correlation".into(),
+                detail: format!(
+                    "{} is more than the shares {p1} and {p0} allow (from {low} to {high})",
+                    corr.r
+                ),
+            });
+        }
+    } else {
+        corr.r.clamp(low, high)
+    };
+    let (y, v, corrected) = paired_share(metric, p1, p0, n, r);
+    if corrected {
+        assumptions.push(Assumption::ContinuityCorrection);
+    }
+    if !y.is_finite() {
+        return Err(ExclusionReason::NotFinite {
+            field: "effect".into(),
+        });
+    }
+    let sensitivity = corr.default.then(|| {
+        let (r_low, r_high) = SENSITIVITY_CORRELATIONS;
+        let r_high = r_high.min(high);
+        CorrelationSensitivity {
+            r0_variance: paired_share(metric, p1, p0, n, r_low.clamp(low, high)).1,
+            r08_variance: paired_share(metric, p1, p0, n, r_high).1,
+            high_correlation: r_high,
+        }
+    });
+    Ok(Raw {
+        y,
+        v,
+        correlation: Some(r),
+        sensitivity,
+    })
+}
+
+/// The correlations (phi) two 0/1 measurements with shares `p1`, `p0` can have: the events at
+/// both times lie between `max(0, p1 + p0 − 1)` and `min(p1, p0)`.
+fn phi_range(p1: f64, p0: f64) -> (f64, f64) {
+    let s = (p1 * (1.0 - p1) * p0 * (1.0 - p0)).sqrt();
+    if s.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+        return (-1.0, 1.0);
+    }
+    let independent = p1 * p0;
+    let low = ((p1 + p0 - 1.0).max(0.0) - independent) / s;
+    let high = (p1.min(p0) - independent) / s;
+    (low.max(-1.0), high.min(1.0))
+}
+
+/// escalc's `"MPRD"`, `"MPRR"` or `"MPOR"` on the paired table of `n` people with follow-up
+/// share `p1`, baseline share `p0` and correlation `r`; whether ½ was added to its cells.
+fn paired_share(metric: EffectMetric, p1: f64, p0: f64, n: f64, r: f64) -> (f64, f64, bool) {
+    let s = (p1 * (1.0 - p1) * p0 * (1.0 - p0)).sqrt();
+    let both = p1 * p0 + r * s;
+    let cells = [both, p1 - both, p0 - both, 1.0 - p1 - p0 + both].map(|c| (c * n).max(0.0));
+    let zero = ZERO_CELL * n;
+    let corrected = cells.iter().any(|&c| c <= zero);
+    let [a, b, c, d] = if corrected {
+        cells.map(|c| if c <= zero { 0.5 } else { c + 0.5 })
+    } else {
+        cells
+    };
+    let total = a + b + c + d;
+    let (pi12, pi21) = (b / total, c / total);
+    let (q1, q0) = ((a + b) / total, (a + c) / total);
+    let (y, v) = match metric {
+        EffectMetric::LogRiskRatio => (q1.ln() - q0.ln(), (pi12 + pi21) / (total * q1 * q0)),
+        EffectMetric::LogOddsRatio => (
+            (q1 / (1.0 - q1)).ln() - (q0 / (1.0 - q0)).ln(),
+            (pi12 * (1.0 - pi12) + pi21 * (1.0 - pi21) + 2.0 * pi12 * pi21)
+                / (total * q1 * (1.0 - q1) * q0 * (1.0 - q0)),
+        ),
+        _ => (
+            q1 - q0,
+            (pi12 * (1.0 - pi12) + 2.0 * pi12 * pi21 + pi21 * (1.0 - pi21)) / total,
+        ),
+    };
+    (y, v, corrected)
+}
+
+// ---------------------------------------------------------------------------------------------
+// the single-group form
+
+fn legacy(
+    measure: Measure,
+    metric: EffectMetric,
+    row: &EffectInput,
+    assumptions: &mut Vec<Assumption>,
+) -> Excluded<Raw> {
+    let raw = match metric {
+        EffectMetric::LogRiskRatio | EffectMetric::LogOddsRatio | EffectMetric::RiskDifference => {
+            let (a1, n1) = counts(measure, &row.follow_up, "followUp", None, assumptions)?;
+            let (a0, n0) = counts(measure, &row.baseline, "baseline", Some(n1), assumptions)?;
+            match metric {
+                EffectMetric::LogRiskRatio => {
+                    let (a1, n1, a0, n0) = corrected_table(a1, n1, a0, n0, assumptions);
+                    log_risk_ratio(a1, n1, a0, n0)
+                }
+                EffectMetric::LogOddsRatio => {
+                    let (a1, n1, a0, n0) = corrected_table(a1, n1, a0, n0, assumptions);
+                    log_odds_ratio(a1, n1, a0, n0)
+                }
+                _ => risk_difference(a1, n1, a0, n0),
+            }
+        }
+        EffectMetric::StandardisedMeanDifference => hedges_g(measure, row, assumptions)?,
+        EffectMetric::MeanDifference => mean_difference(measure, row, assumptions)?,
+    };
+    if !raw.0.is_finite() {
+        return Err(ExclusionReason::NotFinite {
+            field: "effect".into(),
+        });
+    }
+    Ok(Raw::independent(raw))
 }
 
 fn value(measure: Measure, field: &str, x: Option<f64>) -> Excluded<f64> {
@@ -616,8 +1573,8 @@ fn finite_non_negative(field: String, x: f64) -> Excluded<f64> {
     }
 }
 
-/// Events and total at one time point: `numerator`/`denominator`, else `value × n` (for the
-/// baseline, `n` falls back to the follow-up's total).
+/// Events and total at one time point: `events`/`n`, else `numerator`/`denominator`, else
+/// `value × n` (for a legacy baseline, `n` falls back to the follow-up's total).
 fn counts(
     measure: Measure,
     obs: &Observation,
@@ -625,6 +1582,24 @@ fn counts(
     fallback_total: Option<f64>,
     assumptions: &mut Vec<Assumption>,
 ) -> Excluded<(f64, f64)> {
+    if let Some(a) = obs.events {
+        let n = obs.n.ok_or_else(|| ExclusionReason::Missing {
+            field: format!("{prefix}.n"),
+        })?;
+        if n == 0 {
+            return Err(ExclusionReason::OutOfRange {
+                field: format!("{prefix}.n"),
+                detail: "must be above zero".into(),
+            });
+        }
+        if a > n {
+            return Err(ExclusionReason::OutOfRange {
+                field: format!("{prefix}.events"),
+                detail: format!("{a} is above n {n}"),
+            });
+        }
+        return Ok((a as f64, n as f64));
+    }
     if let (Some(a), Some(n)) = (obs.numerator, obs.denominator) {
         let a = finite_non_negative(format!("{prefix}.numerator"), a)?;
         let n = finite_non_negative(format!("{prefix}.denominator"), n)?;
@@ -672,34 +1647,6 @@ fn counts(
         });
     }
     Ok((share * n, n))
-}
-
-fn log_risk_ratio(
-    a1: f64,
-    n1: f64,
-    a0: f64,
-    n0: f64,
-    assumptions: &mut Vec<Assumption>,
-) -> Excluded<(f64, f64)> {
-    let (a1, n1, a0, n0) = if [a1, n1 - a1, a0, n0 - a0].contains(&0.0) {
-        assumptions.push(Assumption::ContinuityCorrection);
-        (a1 + 0.5, n1 + 1.0, a0 + 0.5, n0 + 1.0)
-    } else {
-        (a1, n1, a0, n0)
-    };
-    let y = (a1 / n1).ln() - (a0 / n0).ln();
-    let v = 1.0 / a1 - 1.0 / n1 + 1.0 / a0 - 1.0 / n0;
-    if !y.is_finite() {
-        return Err(ExclusionReason::NotFinite {
-            field: "effect".into(),
-        });
-    }
-    Ok((y, v))
-}
-
-fn risk_difference(a1: f64, n1: f64, a0: f64, n0: f64) -> (f64, f64) {
-    let (p1, p0) = (a1 / n1, a0 / n0);
-    (p1 - p0, p1 * (1.0 - p1) / n1 + p0 * (1.0 - p0) / n0)
 }
 
 /// The standard error of `value`: `se`, else a confidence interval, else `sd/√n`.
@@ -758,6 +1705,7 @@ fn sample_size(obs: &Observation, prefix: &str) -> Excluded<f64> {
     }
 }
 
+/// Legacy Hedges' g of follow-up against baseline as independent samples.
 fn hedges_g(
     measure: Measure,
     row: &EffectInput,
@@ -797,6 +1745,7 @@ fn hedges_g(
     Ok((j * d, v))
 }
 
+/// Legacy mean difference of follow-up against baseline as independent samples.
 fn mean_difference(
     measure: Measure,
     row: &EffectInput,

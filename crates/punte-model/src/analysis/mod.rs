@@ -18,6 +18,7 @@
 //! Architecture invariant: nothing here panics or does I/O; non-finite input is excluded with a
 //! reason or refused with an [`AnalysisError`].
 
+mod dist;
 mod effect;
 mod normal;
 mod pool;
@@ -26,6 +27,10 @@ mod replication;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_effect;
+#[cfg(test)]
+mod tests_pool;
 
 use std::fmt;
 
@@ -33,12 +38,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::indicator::{Direction, IndicatorRef, Measure};
 
+pub use dist::{chi_square_upper_tail, t_cdf, t_critical_value, t_two_sided_p};
 pub use effect::{
-    Assumption, EffectInput, EffectMetric, EffectOutcome, EffectTable, EvaluationEffect,
-    ExclusionReason, IndicatorSpec, Observation, RowOrigin, StandardisedEffect, evaluation_effects,
+    Assumption, CorrelationSensitivity, DEFAULT_CORRELATION, Design, EffectInput, EffectMetric,
+    EffectOutcome, EffectTable, EvaluationEffect, ExclusionReason, Formula, IndicatorSpec,
+    InputLayout, Observation, RowOrigin, SENSITIVITY_CORRELATIONS, StandardisedEffect,
+    evaluation_effects,
 };
 pub use normal::{Z_95, critical_value, erfc, normal_cdf, two_sided_p};
-pub use pool::{EffectSize, FixedEffect, PooledEffect, pool_dersimonian_laird, pool_fixed_effect};
+pub use pool::{
+    CiMethod, EffectSize, FixedEffect, PoolOptions, PooledEffect, RandomEffects, TauEstimator,
+    pool_dersimonian_laird, pool_fixed_effect, pool_random_effects,
+};
 pub use rank::{
     EvidenceGrade, RankedPractice, Ranking, ReplicationCount, count_replications,
     rank_for_replication,
@@ -119,6 +130,8 @@ pub enum AnalysisError {
     InvalidVariance { index: usize, variance: f64 },
     #[error("the pooled result is not finite (the effects are too large or too precise)")]
     NotFinite,
+    #[error("the REML estimate of τ² did not converge in {iterations} iterations")]
+    NotConverged { iterations: usize },
     #[error("a {metric} effect does not apply to a {measure} indicator", metric = .metric.as_str(), measure = .measure.as_str())]
     MetricMismatch {
         metric: EffectMetric,

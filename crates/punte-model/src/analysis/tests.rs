@@ -81,6 +81,10 @@ fn counts_row(
         followed_plan: None,
         plan: None,
         plan_deviations: Vec::new(),
+        layout: InputLayout::Flat,
+        comparison_baseline: None,
+        comparison_follow_up: None,
+        correlation: None,
         baseline: Observation {
             numerator: Some(a0),
             denominator: Some(n0),
@@ -111,6 +115,10 @@ fn mean_row(practice: &str, evaluation: &str, baseline: f64, actual: f64, se: f6
         followed_plan: None,
         plan: None,
         plan_deviations: Vec::new(),
+        layout: InputLayout::Flat,
+        comparison_baseline: None,
+        comparison_follow_up: None,
+        correlation: None,
         baseline: Observation {
             value: Some(baseline),
             se: Some(se),
@@ -1173,6 +1181,7 @@ fn any_observation() -> impl Strategy<Value = Observation> {
                     upper,
                     level,
                 }),
+                ..Observation::default()
             },
         )
 }
