@@ -51,7 +51,7 @@ pub use pool::{
     pool_dersimonian_laird, pool_fixed_effect, pool_random_effects,
 };
 pub use rank::{
-    EvidenceGrade, RankedPractice, Ranking, ReplicationCount, count_replications,
+    EvidenceGrade, NETWORK_POOLING, RankedPractice, Ranking, ReplicationCount, count_replications,
     rank_for_replication,
 };
 pub use replication::{

@@ -16,8 +16,9 @@
 //! `tr P² = Σwᵢ² − 2Σwᵢ³/Σwᵢ + (Σwᵢ²/Σwᵢ)²`, `yᵀP²y = Σwᵢ²(yᵢ − μ)²`), each step is
 //! `τ² ← max(0, τ² + (yᵀP²y − tr P)/tr P²)`, halved while it would lower the restricted
 //! log-likelihood (as metafor's `stepadj` does), until a step changes τ² by at most
-//! `10⁻¹⁰·(τ² + s²)` (scale-free; `s²` below), at most 100 steps, else
-//! [`AnalysisError::NotConverged`]. A step below zero stops at zero. `SE(τ²) = √(2/tr P²)` at the estimate (the inverse
+//! `10⁻¹⁰·(τ² + s²)` (scale-free; `s²` below), at most 100 steps; when that does not settle, a
+//! direct search (a grid over τ², then golden section) finds the global maximum instead.
+//! A step below zero stops at zero. `SE(τ²) = √(2/tr P²)` at the estimate (the inverse
 //! Fisher information, as metafor reports). For `k = 1`, `τ² = 0`.
 //!
 //! **Random effects.** `wᵢ* = 1/(vᵢ + τ²)`, `μ = Σwᵢ*yᵢ/Σwᵢ*`, `SE = 1/√Σwᵢ*`. Then either
@@ -290,7 +291,10 @@ pub fn pool_random_effects(
         TauEstimator::DerSimonianLaird => (dl, None),
         TauEstimator::Reml if df == 0 => (0.0, None),
         TauEstimator::Reml => {
-            let tau2 = reml_tau2(effects, dl, s2.unwrap_or(0.0), REML_MAX_ITERATIONS)?;
+            let tau2 = match reml_tau2(effects, dl, s2.unwrap_or(0.0), REML_MAX_ITERATIONS) {
+                Err(AnalysisError::NotConverged { .. }) => reml_by_search(effects),
+                other => other?,
+            };
             let sums = RemlSums::at(effects, tau2);
             (tau2, Some((2.0 / sums.trace_pp).sqrt()))
         }
@@ -455,6 +459,49 @@ pub(super) fn reml_tau2(
     Err(AnalysisError::NotConverged {
         iterations: max_iterations,
     })
+}
+
+/// The REML τ² by direct search, for the rare sets where Fisher scoring crawls: the restricted
+/// likelihood on a geometric grid from 0 to ten times the spread of the estimates, then a
+/// golden-section search between the neighbours of the best grid point. Taking the best grid
+/// point first also picks the global maximum when the likelihood has more than one.
+fn reml_by_search(effects: &[EffectSize]) -> f64 {
+    let k = effects.len() as f64;
+    let mean = effects.iter().map(|e| e.estimate).sum::<f64>() / k;
+    let spread = effects
+        .iter()
+        .map(|e| (e.estimate - mean).powi(2))
+        .sum::<f64>()
+        / (k - 1.0).max(1.0);
+    let upper = 10.0 * spread.max(f64::MIN_POSITIVE);
+    const POINTS: i32 = 400;
+    let grid: Vec<f64> = std::iter::once(0.0)
+        .chain((0..=POINTS).map(|i| upper * 1e-12f64.powf(1.0 - f64::from(i) / f64::from(POINTS))))
+        .collect();
+    let ll = |t: f64| restricted_log_likelihood(effects, t);
+    let best = grid
+        .iter()
+        .enumerate()
+        .max_by(|a, b| ll(*a.1).total_cmp(&ll(*b.1)))
+        .map_or(0, |(i, _)| i);
+    let at = |i: usize| grid.get(i).copied().unwrap_or(0.0);
+    let (mut lo, mut hi) = (at(best.saturating_sub(1)), at(best + 1).max(at(best)));
+    let golden = (5f64.sqrt() - 1.0) / 2.0;
+    for _ in 0..200 {
+        let a = hi - golden * (hi - lo);
+        let b = lo + golden * (hi - lo);
+        if ll(a) >= ll(b) {
+            hi = b;
+        } else {
+            lo = a;
+        }
+    }
+    let found = 0.5 * (lo + hi);
+    if ll(found) >= ll(at(best)) {
+        found
+    } else {
+        at(best)
+    }
 }
 
 /// How often a Fisher-scoring step is halved before the current τ² is taken as the maximum.

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::effect::{EffectMetric, EffectTable, EvaluationEffect};
-use super::pool::{PooledEffect, pool_dersimonian_laird};
+use super::pool::{CiMethod, PoolOptions, RandomEffects, TauEstimator, pool_random_effects};
 use super::replication::AdaptationInput;
 use super::{AnalysisError, SourceRef, Verdict, cell, header, sources_cell};
 use crate::evaluation::EvidenceLevel;
@@ -106,6 +106,14 @@ pub fn count_replications(practice: &str, adaptations: &[AdaptationInput]) -> Re
     }
 }
 
+/// How the network pools a practice's evaluations: REML for τ² (metafor's default) and the
+/// Hartung–Knapp–Sidik–Jonkman interval, recommended when few studies are pooled, as is the
+/// rule here. With a single evaluation the interval is the normal one (`ciMethod` says so).
+pub const NETWORK_POOLING: PoolOptions = PoolOptions {
+    tau: TauEstimator::Reml,
+    ci: CiMethod::HartungKnapp,
+};
+
 /// One practice in the ranking.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -114,9 +122,9 @@ pub struct RankedPractice {
     pub rank: usize,
     pub practice: String,
     pub verdict: Verdict,
-    /// The DerSimonian–Laird estimate over every usable evaluation of the practice (its own and
+    /// The random-effects estimate ([`NETWORK_POOLING`]) over every usable evaluation of the practice (its own and
     /// its adaptations'); none when there is none.
-    pub pooled: Option<PooledEffect>,
+    pub pooled: Option<RandomEffects>,
     /// The lower 95% bound of `pooled`: the first ranking key.
     pub lower_bound: Option<f64>,
     pub evidence_grade: EvidenceGrade,
@@ -144,7 +152,7 @@ pub struct Ranking {
 
 /// A practice's rows pooled: the estimate (none without a usable row) and the sources.
 pub(super) struct PooledRows {
-    pub pooled: Option<PooledEffect>,
+    pub pooled: Option<RandomEffects>,
     pub verdict: Verdict,
     pub k: usize,
     pub followed_plans: usize,
@@ -183,7 +191,7 @@ pub(super) fn pool_rows<'a>(
     out.k = effects.len();
     // rows in the table are finite with positive variance; pooling can only fail on overflow,
     // which leaves the practice visible as insufficient.
-    out.pooled = pool_dersimonian_laird(&effects).ok();
+    out.pooled = pool_random_effects(&effects, NETWORK_POOLING).ok();
     if let Some(p) = &out.pooled {
         out.verdict = Verdict::from_interval(p.ci_lower, p.ci_upper, direction);
     }
@@ -269,14 +277,19 @@ impl Ranking {
             "se",
             "ciLower",
             "ciUpper",
-            "z",
+            "estimator",
+            "ciMethod",
+            "statistic",
             "pValue",
             "k",
             "excluded",
             "q",
             "df",
+            "qPValue",
             "tau2",
             "i2",
+            "piLower",
+            "piUpper",
             "evidenceGrade",
             "highestEvidenceLevel",
             "replicatedCountries",
@@ -298,14 +311,21 @@ impl Ranking {
                 cell(p.map(|p| p.se)),
                 cell(p.map(|p| p.ci_lower)),
                 cell(p.map(|p| p.ci_upper)),
-                cell(p.map(|p| p.z)),
+                p.map(|p| p.estimator.as_str().to_string())
+                    .unwrap_or_default(),
+                p.map(|p| p.ci_method.as_str().to_string())
+                    .unwrap_or_default(),
+                cell(p.map(|p| p.statistic)),
                 cell(p.map(|p| p.p_value)),
                 r.evaluations.to_string(),
                 r.excluded.to_string(),
                 cell(p.map(|p| p.q)),
                 p.map(|p| p.df.to_string()).unwrap_or_default(),
+                cell(p.and_then(|p| p.q_p_value)),
                 cell(p.map(|p| p.tau2)),
                 cell(p.and_then(|p| p.i2)),
+                cell(p.map(|p| p.pi_lower)),
+                cell(p.map(|p| p.pi_upper)),
                 r.evidence_grade.as_str().to_string(),
                 r.highest_evidence_level
                     .map(|l| l.get().to_string())

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::effect::{EffectMetric, EffectTable};
-use super::pool::PooledEffect;
+use super::pool::RandomEffects;
 use super::rank::{ReplicationCount, count_replications, pool_rows};
 use super::{SourceRef, Verdict, cell, header, sources_cell};
 use crate::adaptation::{Adaptation, AdaptationState};
@@ -75,7 +75,7 @@ pub struct Adopter {
     pub countersigned: bool,
     pub counts_as_replication: bool,
     /// Pooled (DerSimonian–Laird) over the usable evaluations of this adaptation.
-    pub effect: Option<PooledEffect>,
+    pub effect: Option<RandomEffects>,
     pub verdict: Verdict,
     pub evaluations: usize,
     /// The adaptation entry, its countersignature, then the pooled evaluations.
@@ -97,7 +97,7 @@ pub struct OriginReplications {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_organisation: Option<String>,
     /// Pooled over the evaluations of the practice itself (not of its adaptations).
-    pub origin_effect: Option<PooledEffect>,
+    pub origin_effect: Option<RandomEffects>,
     pub origin_verdict: Verdict,
     pub origin_sources: Vec<SourceRef>,
     pub replications: ReplicationCount,

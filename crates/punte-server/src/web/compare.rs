@@ -14,7 +14,7 @@ use actix_web::http::StatusCode;
 use serde::Serialize;
 
 use punte_model::analysis::{
-    AnalysisError, EffectTable, PooledEffect, Ranking, ReplicationMap, SourceRef,
+    AnalysisError, EffectTable, RandomEffects, Ranking, ReplicationMap, SourceRef,
 };
 use punte_model::{IndicatorDefinition, IndicatorRef, OrganisationProfile, Practice};
 use punte_node::analysis::{AnalysisFailure, AnalysisReport};
@@ -91,6 +91,8 @@ struct RankView {
     rank: usize,
     practice: PracticeName,
     pooled: Option<String>,
+    /// Where one new implementation's effect is expected (95% prediction interval).
+    prediction: Option<String>,
     i2: Option<String>,
     tau2: Option<String>,
     k: usize,
@@ -264,7 +266,7 @@ fn interval(estimate: f64, lower: f64, upper: f64) -> String {
     format!("{} [{}, {}]", num(estimate), num(lower), num(upper))
 }
 
-fn pooled_text(p: &PooledEffect) -> String {
+fn pooled_text(p: &RandomEffects) -> String {
     interval(p.estimate, p.ci_lower, p.ci_upper)
 }
 
@@ -393,11 +395,16 @@ fn result_view(ctx: &Ctx, data: &Analysed) -> ResultView {
                         rank: p.rank,
                         practice: names.practice(&p.practice),
                         pooled: p.pooled.as_ref().map(pooled_text),
+                        prediction: p
+                            .pooled
+                            .as_ref()
+                            .map(|x| interval(x.estimate, x.pi_lower, x.pi_upper)),
                         i2: p
                             .pooled
                             .as_ref()
                             .and_then(|x| x.i2)
-                            .map(|i2| format!("{:.0} %", i2 * 100.0)),
+                            // I² is already a percentage (0 to 100)
+                            .map(|i2| format!("{:.0} %", i2)),
                         tau2: p.pooled.as_ref().map(|x| format!("{:.3}", x.tau2)),
                         k: p.evaluations,
                         excluded: p.excluded,
@@ -431,7 +438,7 @@ fn result_view(ctx: &Ctx, data: &Analysed) -> ResultView {
                 });
         }
     }
-    let pooled_of: BTreeMap<&str, &PooledEffect> = match &data.ranking {
+    let pooled_of: BTreeMap<&str, &RandomEffects> = match &data.ranking {
         Ok(r) => r
             .practices
             .iter()
