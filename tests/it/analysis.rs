@@ -405,6 +405,8 @@ async fn four_nodes_compare_one_indicator_as_computed_by_hand() {
 
     // Ranking, by hand: RO's practice pooled over RO, IT and ES (random effects); ES's own
     // practice on one evaluation, a null result that stays visible.
+    // By default the evaluations of IT's and ES's adaptations, which RO has not countersigned
+    // yet, are listed apart and not pooled: RO's practice stands on RO's own evaluation.
     let ranking = admin(
         &co,
         Method::GET,
@@ -412,6 +414,30 @@ async fn four_nodes_compare_one_indicator_as_computed_by_hand() {
         None,
     )
     .await;
+    assert_eq!(ranking["includeUncountersigned"], false);
+    let default_first = &ranking["practices"][0];
+    assert_eq!(default_first["practice"], p_ro_url.as_str(), "{ranking:#}");
+    assert_eq!(default_first["evaluations"], 1, "{default_first:#}");
+    close(
+        &default_first["pooled"]["estimate"],
+        expected[0].2.0,
+        "RO's own estimate",
+    );
+    // IT's and ES's evaluations, and the suppressed one of an adaptation, all listed apart
+    assert_eq!(
+        default_first["uncountersigned"].as_array().map(Vec::len),
+        Some(3),
+        "{default_first:#}"
+    );
+    // The coordinator's switch pools them with it.
+    let ranking = admin(
+        &co,
+        Method::GET,
+        "/api/v1/analysis/esl-rate@1/ranking?includeUncountersigned=true",
+        None,
+    )
+    .await;
+    assert_eq!(ranking["includeUncountersigned"], true);
     let practices = ranking["practices"].as_array().unwrap();
     assert_eq!(practices.len(), 2, "{ranking:#}");
     let (mu, lower, tau2) = pooled(&[expected[0].2, expected[1].2, expected[2].2]);
@@ -566,7 +592,8 @@ async fn four_nodes_compare_one_indicator_as_computed_by_hand() {
         assert_eq!(adopter["countersigned"], true, "{adopter:#}");
         assert_eq!(adopter["countsAsReplication"], true);
     }
-    // The effects are unchanged by countersigning: the same pooled estimate.
+    // Once both are countersigned their evaluations pool by default: the same estimate as
+    // with the switch.
     close(
         &first["pooled"]["estimate"],
         mu,

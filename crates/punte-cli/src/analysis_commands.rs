@@ -45,7 +45,7 @@ pub fn analysis(node: &Node, cmd: AnalysisCommand) -> anyhow::Result<()> {
         }
         AnalysisCommand::Ranking(a) => {
             let (indicator, metric) = parse(&a)?;
-            let r = node.analysis_ranking(&indicator, metric)?;
+            let r = node.analysis_ranking(&indicator, metric, Default::default())?;
             print(&a.format, &r, |t| t.to_csv_rows())
         }
         AnalysisCommand::Map(a) => {

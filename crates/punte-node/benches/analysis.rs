@@ -216,7 +216,10 @@ fn bench(c: &mut Criterion) {
         b.iter(|| node.analysis_effects(&indicator, None).unwrap())
     });
     g.bench_function("ranking", |b| {
-        b.iter(|| node.analysis_ranking(&indicator, None).unwrap())
+        b.iter(|| {
+            node.analysis_ranking(&indicator, None, Default::default())
+                .unwrap()
+        })
     });
     // The Compare page shows the table, the ranking and the map: three gatherings of the
     // rows (as it did), against one gathering feeding all three (`analysis_all`).
@@ -224,13 +227,17 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             (
                 node.analysis_effects(&indicator, None).unwrap(),
-                node.analysis_ranking(&indicator, None).unwrap(),
+                node.analysis_ranking(&indicator, None, Default::default())
+                    .unwrap(),
                 node.analysis_replication_map(&indicator, None).unwrap(),
             )
         })
     });
     g.bench_function("compare_one_gathering", |b| {
-        b.iter(|| node.analysis_all(&indicator, None).unwrap())
+        b.iter(|| {
+            node.analysis_all(&indicator, None, Default::default())
+                .unwrap()
+        })
     });
     g.finish();
 }

@@ -38,9 +38,9 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use punte_model::analysis::{
-    AdaptationInput, AnalysisError, EffectInput, EffectMetric, EffectTable, IndicatorSpec, Ranking,
-    ReplicationMap, RowOrigin, SourceRef, evaluation_effects, rank_for_replication,
-    replication_map,
+    AdaptationInput, AnalysisError, EffectInput, EffectMetric, EffectTable, IndicatorSpec,
+    RankOptions, Ranking, ReplicationMap, RowOrigin, SourceRef, evaluation_effects,
+    rank_for_replication_with, replication_map,
 };
 use punte_model::evaluation::EvaluationStage;
 use punte_model::preregistration::{self, Adherence, PlanRecord, ResultsRecord};
@@ -175,10 +175,11 @@ impl Node {
         &self,
         indicator: &IndicatorRef,
         metric: Option<EffectMetric>,
+        options: RankOptions,
     ) -> Result<AnalysisReport<Ranking>, AnalysisFailure> {
         let g = self.analysis_rows(indicator, metric)?;
         let table = evaluation_effects(&g.spec, g.metric, &g.rows)?;
-        let ranking = rank_for_replication(&table, &g.adaptations)?;
+        let ranking = rank_for_replication_with(&table, &g.adaptations, options)?;
         Ok(g.report(ranking))
     }
 
@@ -201,10 +202,11 @@ impl Node {
         &self,
         indicator: &IndicatorRef,
         metric: Option<EffectMetric>,
+        options: RankOptions,
     ) -> Result<FullAnalysis, AnalysisFailure> {
         let g = self.analysis_rows(indicator, metric)?;
         let table = evaluation_effects(&g.spec, g.metric, &g.rows)?;
-        let ranking = rank_for_replication(&table, &g.adaptations);
+        let ranking = rank_for_replication_with(&table, &g.adaptations, options);
         let map = replication_map(&table, &g.adaptations);
         Ok(FullAnalysis {
             effects: g.report(table),
@@ -302,6 +304,9 @@ struct AdaptationInfo {
 struct Gatherer {
     indicator: IndicatorRef,
     practices: HashMap<String, CountryCode>,
+    /// How many core components each known practice declares (current version), so that an
+    /// adaptation's fidelity can be judged.
+    core_components: HashMap<String, u32>,
     adaptations: BTreeMap<String, AdaptationInfo>,
     adaptation_inputs: Vec<AdaptationInput>,
     /// Attestations by practices' organisations, in the own log and in replicas.
@@ -334,6 +339,7 @@ impl Gatherer {
         Self {
             indicator,
             practices: HashMap::new(),
+            core_components: HashMap::new(),
             adaptations: BTreeMap::new(),
             adaptation_inputs: Vec::new(),
             countersignatures: Countersignatures::default(),
@@ -401,6 +407,10 @@ impl Gatherer {
         }
         for rec in docs::all_current(conn, DocKind::Practice)? {
             let p: Practice = decode_record(DocKind::Practice, &rec)?;
+            self.core_components.insert(
+                urls.practice(&p.id),
+                u32::try_from(p.content.core_components.len()).unwrap_or(u32::MAX),
+            );
             self.practices
                 .insert(urls.practice(&p.id), p.content.country.clone());
         }
@@ -530,6 +540,10 @@ impl Gatherer {
                         .map_err(|e| e.to_string()),
                     "practice" => objects::parse_practice(&json, base)
                         .map(|p| {
+                            self.core_components.insert(
+                                urls.practice(&p.id),
+                                u32::try_from(p.content.core_components.len()).unwrap_or(u32::MAX),
+                            );
                             self.practices
                                 .insert(urls.practice(&p.id), p.content.country);
                         })
@@ -778,6 +792,9 @@ impl Gatherer {
                     self.own_rows += 1;
                 }
             }
+        }
+        for a in &mut self.adaptation_inputs {
+            a.origin_core_components = self.core_components.get(&a.practice).copied();
         }
         (rows, self.adaptation_inputs, self.skipped, self.own_rows)
     }
@@ -1319,7 +1336,9 @@ mod tests {
 
     fn everything(node: &Node) -> Value {
         let indicator: IndicatorRef = "esl-rate@1".parse().unwrap();
-        let all = node.analysis_all(&indicator, None).unwrap();
+        let all = node
+            .analysis_all(&indicator, None, RankOptions::default())
+            .unwrap();
         json!({
             "effects": all.effects,
             "ranking": all.ranking.as_ref().ok(),

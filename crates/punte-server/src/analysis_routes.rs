@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use punte_model::IndicatorRef;
-use punte_model::analysis::{AnalysisError, EffectMetric};
+use punte_model::analysis::{AnalysisError, EffectMetric, RankOptions};
 use punte_node::analysis::{AnalysisFailure, AnalysisReport, csv_text};
 use punte_node::iati::IatiOptions;
 use punte_node::{Node, Role};
@@ -41,6 +41,7 @@ trait AnalysisKind: 'static {
         node: &Node,
         indicator: &IndicatorRef,
         metric: Option<EffectMetric>,
+        options: RankOptions,
     ) -> Result<AnalysisReport<Self::Output>, AnalysisFailure>;
     fn csv_rows(output: &Self::Output) -> Vec<Vec<String>>;
     const NAME: &'static str;
@@ -57,6 +58,7 @@ impl AnalysisKind for Effects {
         node: &Node,
         indicator: &IndicatorRef,
         metric: Option<EffectMetric>,
+        _: RankOptions,
     ) -> Result<AnalysisReport<Self::Output>, AnalysisFailure> {
         node.analysis_effects(indicator, metric)
     }
@@ -72,8 +74,9 @@ impl AnalysisKind for RankingKind {
         node: &Node,
         indicator: &IndicatorRef,
         metric: Option<EffectMetric>,
+        options: RankOptions,
     ) -> Result<AnalysisReport<Self::Output>, AnalysisFailure> {
-        node.analysis_ranking(indicator, metric)
+        node.analysis_ranking(indicator, metric, options)
     }
     fn csv_rows(output: &Self::Output) -> Vec<Vec<String>> {
         output.to_csv_rows()
@@ -87,6 +90,7 @@ impl AnalysisKind for MapKind {
         node: &Node,
         indicator: &IndicatorRef,
         metric: Option<EffectMetric>,
+        _: RankOptions,
     ) -> Result<AnalysisReport<Self::Output>, AnalysisFailure> {
         node.analysis_replication_map(indicator, metric)
     }
@@ -100,6 +104,9 @@ impl AnalysisKind for MapKind {
 struct AnalysisQuery {
     format: Option<String>,
     metric: Option<String>,
+    /// Pool evaluations of adaptations the origin has not countersigned (default no).
+    #[serde(rename = "includeUncountersigned")]
+    include_uncountersigned: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,14 +177,17 @@ async fn analysis<K: AnalysisKind>(
         ApiError::field(
             StatusCode::BAD_REQUEST,
             "query",
-            format!("bad query parameters (format, metric): {e}"),
+            format!("bad query parameters (format, metric, includeUncountersigned): {e}"),
         )
     })?;
     let format = format_of(&req, query.format.as_deref())?;
     let metric = query.metric.as_deref().map(parse_metric).transpose()?;
     let indicator: IndicatorRef = path.parse().map_err(|e: String| ApiError::not_found(e))?;
     let file = format!("{}-{}", indicator, K::NAME);
-    let report = web::block(move || K::run(&node, &indicator, metric))
+    let options = RankOptions {
+        include_uncountersigned: query.include_uncountersigned.unwrap_or(false),
+    };
+    let report = web::block(move || K::run(&node, &indicator, metric, options))
         .await?
         .map_err(failure)?;
     match format {

@@ -9,6 +9,11 @@
 //! The flow is `EffectInput`s → [`evaluation_effects`] → [`EffectTable`], then
 //! [`rank_for_replication`] and [`replication_map`] over that table and the adaptations.
 //!
+//! Replications: an adaptation counts only when it happened ([`ReplicationStatus`]:
+//! countersigned by the origin, `implemented` or `scaled`, faithful to the origin's core
+//! components); evaluations of adaptations not countersigned stay out of a practice's pooled
+//! effect unless [`RankOptions::include_uncountersigned`].
+//!
 //! Sign convention: every *effect* is on an improvement scale. For a `decrease`-is-better
 //! indicator the sign is flipped, so a positive effect always means things got better; the
 //! *change* columns stay in the indicator's own units and sign. Rows that cannot be used
@@ -31,6 +36,8 @@ mod tests;
 mod tests_effect;
 #[cfg(test)]
 mod tests_pool;
+#[cfg(test)]
+mod tests_replication;
 
 use std::fmt;
 
@@ -51,11 +58,12 @@ pub use pool::{
     pool_dersimonian_laird, pool_fixed_effect, pool_random_effects,
 };
 pub use rank::{
-    EvidenceGrade, NETWORK_POOLING, RankedPractice, Ranking, ReplicationCount, count_replications,
-    rank_for_replication,
+    EvidenceGrade, NETWORK_POOLING, RankOptions, RankedPractice, Ranking, ReplicationCount,
+    count_replications, rank_for_replication, rank_for_replication_with,
 };
 pub use replication::{
-    AdaptationInput, Adopter, CountryAdopters, OriginReplications, ReplicationMap, replication_map,
+    AdaptationInput, Adopter, CountryAdopters, NotCountedReason, OriginReplications,
+    ReplicationMap, ReplicationStatus, replication_map,
 };
 
 /// Where a figure comes from: one entry of one organisation's signed log.

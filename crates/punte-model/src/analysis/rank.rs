@@ -1,12 +1,18 @@
 //! Ranking practices for replication: by the lower 95% bound of the pooled effect, then the
-//! evidence grade, then the number of independent countersigned replications.
+//! evidence grade, then the number of independent replications that happened
+//! ([`super::AdaptationInput::replication_status`]).
 //!
 //! Every practice with at least one row in the effect table is ranked, whatever its verdict:
 //! practices that worsen the indicator or show no clear effect stay in the list, flagged by
 //! their [`Verdict`]; practices with no usable row come last as `insufficient`.
+//!
+//! A practice's pooled effect takes its own evaluations and those of its countersigned
+//! adaptations. Evaluations of an adaptation the origin organisation has not countersigned are
+//! listed apart (`uncountersigned`) and left out of the pool unless
+//! [`RankOptions::include_uncountersigned`] asks for them.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -53,7 +59,8 @@ impl EvidenceGrade {
     }
 }
 
-/// Countersigned replications of one practice by organisations other than its origin.
+/// Replications that happened of one practice: countersigned, implemented or scaled, faithful
+/// to the core components, by organisations other than its origin.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicationCount {
@@ -80,8 +87,10 @@ impl ReplicationCount {
     }
 }
 
-/// Counts the adaptations of `practice` that count as replications (countersigned by the origin
-/// organisation, adopted by another organisation).
+/// Counts the adaptations of `practice` that count as replications
+/// ([`AdaptationInput::replication_status`]: countersigned by the origin organisation,
+/// `implemented` or `scaled`, every declared core component kept, no fidelity-inconsistent
+/// modification, adopted by another organisation).
 pub fn count_replications(practice: &str, adaptations: &[AdaptationInput]) -> ReplicationCount {
     let counted: Vec<&AdaptationInput> = adaptations
         .iter()
@@ -138,6 +147,11 @@ pub struct RankedPractice {
     pub sources: Vec<SourceRef>,
     /// The log entries of the rows left out, whose reasons the effect table gives.
     pub excluded_sources: Vec<SourceRef>,
+    /// The log entries of the rows evaluating an adaptation the origin organisation has not
+    /// countersigned: kept apart from `pooled` (and from `evaluations`, `excluded` and
+    /// `sources`) unless [`Ranking::include_uncountersigned`], listed here either way.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncountersigned: Vec<SourceRef>,
 }
 
 /// Practices ranked for replication on one indicator.
@@ -147,7 +161,21 @@ pub struct Ranking {
     pub indicator: IndicatorRef,
     pub metric: EffectMetric,
     pub direction: Direction,
+    /// Whether evaluations of adaptations not countersigned were pooled
+    /// ([`RankOptions::include_uncountersigned`]).
+    #[serde(default)]
+    pub include_uncountersigned: bool,
     pub practices: Vec<RankedPractice>,
+}
+
+/// How [`rank_for_replication_with`] pools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RankOptions {
+    /// Pool the evaluations of adaptations the origin organisation has not countersigned with
+    /// the practice's own (the coordinator's choice; default off: they are listed apart).
+    #[serde(default)]
+    pub include_uncountersigned: bool,
 }
 
 /// A practice's rows pooled: the estimate (none without a usable row) and the sources.
@@ -198,27 +226,60 @@ pub(super) fn pool_rows<'a>(
     out
 }
 
-/// Ranks every practice in the table for replication. Refuses an indicator without a better
-/// direction, where "improvement" has no meaning.
+/// Ranks every practice in the table for replication with the default options: evaluations
+/// of adaptations not countersigned are listed apart, not pooled
+/// ([`rank_for_replication_with`]).
 pub fn rank_for_replication(
     table: &EffectTable,
     adaptations: &[AdaptationInput],
+) -> Result<Ranking, AnalysisError> {
+    rank_for_replication_with(table, adaptations, RankOptions::default())
+}
+
+/// Ranks every practice in the table for replication. Refuses an indicator without a better
+/// direction, where "improvement" has no meaning.
+///
+/// `adaptations` says which adaptations are countersigned: a row whose subject is an
+/// adaptation pools with its practice's own rows when the adaptation is in the list and
+/// countersigned (or adopted by the origin organisation itself); otherwise it is listed in
+/// [`RankedPractice::uncountersigned`], pooled only with `options.include_uncountersigned`.
+pub fn rank_for_replication_with(
+    table: &EffectTable,
+    adaptations: &[AdaptationInput],
+    options: RankOptions,
 ) -> Result<Ranking, AnalysisError> {
     if table.direction == Direction::Neutral {
         return Err(AnalysisError::UndirectedIndicator {
             indicator: table.indicator.clone(),
         });
     }
-    let mut by_practice: BTreeMap<&str, Vec<&EvaluationEffect>> = BTreeMap::new();
+    // Whether the rows of an adaptation may pool with the origin practice's own: the origin
+    // organisation countersigned it, or is its adopter (its own signed log vouches for it, and
+    // nobody else could countersign it). An adaptation not in the list cannot be vouched for.
+    let mut vouched_for: HashMap<&str, bool> = HashMap::new();
+    for a in adaptations {
+        let ok = a.countersigned() || a.by_origin_organisation();
+        let entry = vouched_for.entry(a.adaptation.as_str()).or_insert(false);
+        *entry = *entry || ok;
+    }
+    let mut by_practice: BTreeMap<&str, (Vec<&EvaluationEffect>, Vec<SourceRef>)> = BTreeMap::new();
     for row in &table.rows {
-        by_practice
-            .entry(row.origin.practice.as_str())
-            .or_default()
-            .push(row);
+        let (pooled, apart) = by_practice.entry(row.origin.practice.as_str()).or_default();
+        let uncountersigned = row
+            .origin
+            .adaptation
+            .as_deref()
+            .is_some_and(|id| !vouched_for.get(id).copied().unwrap_or(false));
+        if uncountersigned {
+            apart.push(row.origin.source.clone());
+        }
+        if !uncountersigned || options.include_uncountersigned {
+            pooled.push(row);
+        }
     }
     let mut practices: Vec<RankedPractice> = by_practice
         .into_iter()
-        .map(|(practice, rows)| {
+        .map(|(practice, (rows, uncountersigned))| {
             let excluded = rows.iter().filter(|r| r.effect().is_none()).count();
             let p = pool_rows(rows, table.direction);
             RankedPractice {
@@ -234,6 +295,7 @@ pub fn rank_for_replication(
                 replications: count_replications(practice, adaptations),
                 sources: p.sources,
                 excluded_sources: p.excluded_sources,
+                uncountersigned,
             }
         })
         .collect();
@@ -245,6 +307,7 @@ pub fn rank_for_replication(
         indicator: table.indicator.clone(),
         metric: table.metric,
         direction: table.direction,
+        include_uncountersigned: options.include_uncountersigned,
         practices,
     })
 }
@@ -298,6 +361,8 @@ impl Ranking {
             "sources",
             "replicationSources",
             "excludedSources",
+            "uncountersignedSources",
+            "uncountersignedPooled",
         ])];
         for r in &self.practices {
             let p = r.pooled.as_ref();
@@ -336,6 +401,8 @@ impl Ranking {
                 sources_cell(&r.sources),
                 sources_cell(&r.replications.sources),
                 sources_cell(&r.excluded_sources),
+                sources_cell(&r.uncountersigned),
+                self.include_uncountersigned.to_string(),
             ]);
         }
         out

@@ -849,6 +849,9 @@ fn adaptation(id: &str, organisation: &str, code: &str, countersigned: bool) -> 
         state: AdaptationState::Implemented,
         source: source(id, 1),
         countersignature: countersigned.then(|| source("ro", 100)),
+        origin_core_components: Some(0),
+        core_components_kept: Vec::new(),
+        inconsistent_modifications: Vec::new(),
     }
 }
 

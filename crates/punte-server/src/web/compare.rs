@@ -14,7 +14,7 @@ use actix_web::http::StatusCode;
 use serde::Serialize;
 
 use punte_model::analysis::{
-    AnalysisError, EffectTable, RandomEffects, Ranking, ReplicationMap, SourceRef,
+    AnalysisError, EffectTable, RandomEffects, RankOptions, Ranking, ReplicationMap, SourceRef,
 };
 use punte_model::{IndicatorDefinition, IndicatorRef, OrganisationProfile, Practice};
 use punte_node::analysis::{AnalysisFailure, AnalysisReport};
@@ -109,6 +109,8 @@ struct AdopterView {
     state: String,
     countersigned: bool,
     counts: bool,
+    /// Why it does not count: `compare_not_counted_{kind}` keys of the catalogues.
+    reasons: Vec<&'static str>,
     effect: Option<String>,
     verdict: &'static str,
 }
@@ -153,6 +155,8 @@ struct ResultView {
 struct ComparePage {
     indicators: Vec<IndicatorOption>,
     selected: Option<String>,
+    /// The coordinator's switch: pool evaluations of adaptations not countersigned.
+    include_uncountersigned: bool,
     result: Option<ResultView>,
 }
 
@@ -196,13 +200,14 @@ fn analyse(
     node: &Node,
     federation: Option<&Federation>,
     indicator: &IndicatorRef,
+    options: RankOptions,
 ) -> Result<Analysed, Failure> {
     // One gathering of the rows feeds the table, the ranking and the map.
     let punte_node::analysis::FullAnalysis {
         effects,
         ranking,
         map,
-    } = node.analysis_all(indicator, None)?;
+    } = node.analysis_all(indicator, None, options)?;
     let definition = node.indicator(indicator)?;
     let log_origin = node.log_origin()?;
     let urls = NodeUrls::new(&node.settings().base_url).map_err(NodeError::from)?;
@@ -504,6 +509,7 @@ fn result_view(ctx: &Ctx, data: &Analysed) -> ResultView {
                             state: serde_name(&a.state),
                             countersigned: a.countersigned,
                             counts: a.counts_as_replication,
+                            reasons: a.replication.reasons().iter().map(|r| r.as_str()).collect(),
                             effect: a.effect.as_ref().map(pooled_text),
                             verdict: a.verdict.as_str(),
                         })
@@ -549,6 +555,9 @@ pub async fn show(req: HttpRequest) -> WebResult {
     }
     let query = FormData::parse(req.query_string());
     let wanted = query.get("indicator").to_string();
+    let options = RankOptions {
+        include_uncountersigned: query.get("uncountersigned") == "include",
+    };
     let definitions = ctx.fetch(|n| n.list_indicators(None)).await?;
     let want = ctx.content_lang();
     let indicators = definitions
@@ -566,6 +575,7 @@ pub async fn show(req: HttpRequest) -> WebResult {
         let page = ComparePage {
             indicators,
             selected: None,
+            include_uncountersigned: false,
             result: None,
         };
         return ctx.render("compare.html", "compare", &page).await;
@@ -581,7 +591,12 @@ pub async fn show(req: HttpRequest) -> WebResult {
     let node = ctx.node.clone();
     let federation = ctx.federation.clone();
     let analysed = actix_web::web::block(move || {
-        analyse(&node, federation.as_ref().map(|f| f.get_ref()), &reference)
+        analyse(
+            &node,
+            federation.as_ref().map(|f| f.get_ref()),
+            &reference,
+            options,
+        )
     })
     .await
     .map_err(|_| WebError::internal(ctx.lang))?;
@@ -599,6 +614,7 @@ pub async fn show(req: HttpRequest) -> WebResult {
     let page = ComparePage {
         indicators,
         selected: Some(wanted),
+        include_uncountersigned: options.include_uncountersigned,
         result: Some(result_view(&ctx, &data)),
     };
     ctx.render("compare.html", "compare", &page).await
