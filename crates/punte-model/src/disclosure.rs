@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::common::Period;
 use crate::evaluation::{Cell, IndicatorValue};
 use crate::indicator::{IndicatorRef, Measure};
 
@@ -133,84 +134,150 @@ fn blank(value: &mut IndicatorValue, why: Suppression) {
 
 /// Returns the values as they may leave the node: cells below `k` and the cells that would
 /// reveal them are blanked and marked. `measure_of` gives each indicator's measure (count
-/// indicators reveal people through their values too).
+/// indicators reveal people through their values too). Values without a period of their own
+/// are taken to describe the evaluation's, as [`apply_in`] does with `None`.
 pub fn apply(
     values: &[IndicatorValue],
     k: u64,
     measure_of: impl Fn(&IndicatorRef) -> Option<Measure>,
 ) -> Vec<IndicatorValue> {
+    apply_in(values, k, None, measure_of)
+}
+
+/// People and people with the outcome a value gives: `n` (or the denominator) and the
+/// numerator (or, for a share, `share × n`).
+fn people(value: &IndicatorValue, measure: Option<Measure>) -> (Option<f64>, Option<f64>) {
+    let total = value.n.map(|n| n as f64).or(value.denominator);
+    let events = value
+        .numerator
+        .or_else(|| share_counts(value.actual, total, measure).first().copied());
+    (total, events)
+}
+
+/// The period a value describes: its own, else the evaluation's.
+fn period_key(value: &IndicatorValue, default: Option<&Period>) -> String {
+    value
+        .period
+        .as_ref()
+        .or(default)
+        .map(|p| format!("{}/{:?}", p.start, p.end))
+        .unwrap_or_default()
+}
+
+/// [`apply`] for the values of one evaluation whose period is `period`: a value without a
+/// period of its own is matched with the totals of that period.
+///
+/// Secondary suppression runs to a fixed point over every breakdown: the cells that share
+/// indicator, period and every category except one dimension `d`, with their margin (the
+/// cell without `d`). What a reader can recover from a breakdown is the margin minus the
+/// visible cells: the hidden cells together, plus any category the evaluator did not record
+/// (a residual: total 40, female 30, male 8 leaves 2). While that recoverable group is above
+/// zero but below `k` (in people, people with the outcome, or people without it), one more
+/// cell is hidden: the smallest visible cell, or the margin when none is left.
+pub fn apply_in(
+    values: &[IndicatorValue],
+    k: u64,
+    period: Option<&Period>,
+    measure_of: impl Fn(&IndicatorRef) -> Option<Measure>,
+) -> Vec<IndicatorValue> {
     let k = k as f64;
     let mut out: Vec<IndicatorValue> = values.to_vec();
+    let measures: Vec<Option<Measure>> = values.iter().map(|v| measure_of(&v.indicator)).collect();
     let sizes: Vec<Option<f64>> = values
         .iter()
-        .map(|v| cell_size(v, measure_of(&v.indicator)))
+        .zip(&measures)
+        .map(|(v, m)| cell_size(v, *m))
         .collect();
-    for (value, size) in out.iter_mut().zip(&sizes) {
+    let people_of: Vec<(Option<f64>, Option<f64>)> = values
+        .iter()
+        .zip(&measures)
+        .map(|(v, m)| people(v, *m))
+        .collect();
+    for ((value, size), measure) in out.iter_mut().zip(&sizes).zip(&measures) {
         if size.is_some_and(|s| s < k) {
             blank(value, Suppression::Primary);
         }
-        suppress_group_cells(value, k, measure_of(&value.indicator));
+        suppress_group_cells(value, k, *measure);
     }
-    // Secondary suppression, to a fixed point. A "breakdown" is the set of cells that share
-    // indicator, period and every category except one dimension `d`, together with their
-    // margin (the cell without `d`). If a breakdown has exactly one hidden member, one more
-    // is hidden: the smallest visible cell, or the margin when no cell is left.
-    loop {
-        let mut changed = false;
-        let mut groups: BTreeMap<(String, String, String, String), Vec<usize>> = BTreeMap::new();
-        for (i, v) in out.iter().enumerate() {
-            let period = v
-                .period
-                .as_ref()
-                .map(|p| format!("{}/{:?}", p.start, p.end))
-                .unwrap_or_default();
-            for dim in v.disaggregation.keys() {
-                let mut rest = v.disaggregation.clone();
-                rest.remove(dim);
-                let key = (
-                    v.indicator.to_string(),
-                    period.clone(),
-                    dim.clone(),
-                    format!("{rest:?}"),
-                );
-                groups.entry(key).or_default().push(i);
-            }
+    // Breakdowns: key → (members, margin).
+    let mut breakdowns: BTreeMap<(String, String, String, String), Vec<usize>> = BTreeMap::new();
+    for (i, v) in values.iter().enumerate() {
+        for dim in v.disaggregation.keys() {
+            let mut rest = v.disaggregation.clone();
+            rest.remove(dim);
+            let key = (
+                v.indicator.to_string(),
+                period_key(v, period),
+                dim.clone(),
+                format!("{rest:?}"),
+            );
+            breakdowns.entry(key).or_default().push(i);
         }
-        for ((indicator, period, dim, rest), cells) in groups {
-            let margin = out.iter().position(|v| {
-                let p = v
-                    .period
-                    .as_ref()
-                    .map(|p| format!("{}/{:?}", p.start, p.end))
-                    .unwrap_or_default();
+    }
+    let breakdowns: Vec<(Vec<usize>, usize)> = breakdowns
+        .into_iter()
+        .filter_map(|((indicator, p, dim, rest), members)| {
+            let margin = values.iter().position(|v| {
                 let mut with = v.disaggregation.clone();
                 with.remove(dim.as_str());
                 v.indicator.to_string() == indicator
-                    && p == period
+                    && period_key(v, period) == p
                     && !v.disaggregation.contains_key(dim.as_str())
                     && format!("{with:?}") == rest
-            });
-            let Some(margin) = margin else { continue };
-            let mut members = cells.clone();
-            members.push(margin);
-            let hidden = members
-                .iter()
-                .filter(|&&i| out.get(i).is_some_and(|v| v.suppressed.is_some()))
-                .count();
-            if hidden != 1 {
-                continue;
-            }
-            let candidate = cells
-                .iter()
-                .copied()
-                .filter(|&i| out.get(i).is_some_and(|v| v.suppressed.is_none()))
-                .min_by(|&a, &b| {
+            })?;
+            Some((members, margin))
+        })
+        .collect();
+    let hidden =
+        |out: &[IndicatorValue], i: usize| out.get(i).is_some_and(|v| v.suppressed.is_some());
+    loop {
+        let mut changed = false;
+        for (members, margin) in &breakdowns {
+            let candidate = if hidden(&out, *margin) {
+                // The margin is hidden: a single hidden member is still the margin's
+                // complement in another breakdown; keep the old rule for it.
+                let n_hidden = members.iter().filter(|&&i| hidden(&out, i)).count();
+                if n_hidden != 0 || members.is_empty() {
+                    continue;
+                }
+                None
+            } else {
+                let (m_total, m_events) = people_of.get(*margin).copied().unwrap_or((None, None));
+                let Some(m_total) = m_total else { continue };
+                let visible: Vec<usize> = members
+                    .iter()
+                    .copied()
+                    .filter(|&i| !hidden(&out, i))
+                    .collect();
+                let seen_total: f64 = visible
+                    .iter()
+                    .filter_map(|&i| people_of.get(i).and_then(|p| p.0))
+                    .sum();
+                let recoverable = m_total - seen_total;
+                let mut small = recoverable > 0.0 && recoverable < k;
+                if let Some(m_events) = m_events {
+                    let seen_events: Option<f64> = visible
+                        .iter()
+                        .map(|&i| people_of.get(i).and_then(|p| p.1))
+                        .sum();
+                    if let Some(seen_events) = seen_events {
+                        let events = m_events - seen_events;
+                        let without = recoverable - events;
+                        small |= recoverable > 0.0
+                            && ((events > 0.0 && events < k) || (without > 0.0 && without < k));
+                    }
+                }
+                if !small {
+                    continue;
+                }
+                visible.into_iter().min_by(|&a, &b| {
                     let sa = sizes.get(a).copied().flatten().unwrap_or(f64::INFINITY);
                     let sb = sizes.get(b).copied().flatten().unwrap_or(f64::INFINITY);
                     sa.total_cmp(&sb)
                 })
-                .or(Some(margin).filter(|&m| out.get(m).is_some_and(|v| v.suppressed.is_none())));
-            if let Some(i) = candidate
+            };
+            let target = candidate.or(Some(*margin).filter(|&m| !hidden(&out, m)));
+            if let Some(i) = target
                 && let Some(v) = out.get_mut(i)
             {
                 blank(v, Suppression::Secondary);
@@ -269,19 +336,74 @@ mod tests {
     }
 
     #[test]
-    fn a_lone_cell_hides_its_total() {
+    fn a_lone_cell_hides_its_total_only_when_the_total_gives_it_back() {
         let values = vec![value(None, 3), value(Some("female"), 3)];
         let out = apply(&values, 5, |_| None);
         assert_eq!(
             suppressed(&out),
             vec![Some(Suppression::Primary), Some(Suppression::Primary)]
         );
+        // total 10, female 3 hidden, the other 7 unrecorded: female cannot be told apart from
+        // the unrecorded 7, so the total may stay
         let values = vec![value(None, 10), value(Some("female"), 3)];
+        let out = apply(&values, 5, |_| None);
+        assert_eq!(suppressed(&out), vec![None, Some(Suppression::Primary)]);
+        // total 10, female 3, male 7: male gives female back
+        let values = vec![
+            value(None, 10),
+            value(Some("female"), 3),
+            value(Some("male"), 7),
+        ];
         let out = apply(&values, 5, |_| None);
         assert_eq!(
             suppressed(&out),
-            vec![Some(Suppression::Secondary), Some(Suppression::Primary)]
+            vec![
+                None,
+                Some(Suppression::Primary),
+                Some(Suppression::Secondary)
+            ]
         );
+    }
+
+    #[test]
+    fn an_unrecorded_residual_category_is_protected() {
+        // issue #13, 1: total 40, female 30, male 8 → 2 people in no recorded category
+        let values = vec![
+            value(None, 40),
+            value(Some("female"), 30),
+            value(Some("male"), 8),
+        ];
+        let out = apply(&values, 5, |_| None);
+        assert_eq!(
+            suppressed(&out),
+            vec![None, None, Some(Suppression::Secondary)],
+            "hiding male makes the unrecovered group 10"
+        );
+    }
+
+    #[test]
+    fn hidden_cells_together_must_reach_k() {
+        // issue #13, 2: two hidden cells of 2 each are recovered together as 4
+        let values = vec![
+            value(None, 44),
+            value(Some("a"), 2),
+            value(Some("b"), 2),
+            value(Some("c"), 40),
+        ];
+        let out = apply(&values, 5, |_| None);
+        assert!(out[3].suppressed.is_some(), "{:?}", suppressed(&out));
+    }
+
+    #[test]
+    fn a_value_without_a_period_is_matched_with_the_evaluations_totals() {
+        // issue #13, 3: the total carries the evaluation's period, the cells none
+        let period: Period =
+            serde_json::from_value(serde_json::json!({"start": "2024-09-01"})).unwrap();
+        let mut total = value(None, 10);
+        total.period = Some(period.clone());
+        let values = vec![total, value(Some("female"), 3), value(Some("male"), 7)];
+        let out = apply_in(&values, 5, Some(&period), |_| None);
+        assert_eq!(out[2].suppressed, Some(Suppression::Secondary));
     }
 
     #[test]
@@ -295,29 +417,66 @@ mod tests {
         assert_eq!(out[0].suppressed, None);
     }
 
-    #[test]
-    fn nothing_below_k_ever_survives() {
-        // every cell below k is hidden whatever the layout, and no breakdown has one hidden member
-        for sizes in [
-            [1u64, 2, 50, 60],
-            [4, 90, 91, 3],
-            [5, 5, 5, 5],
-            [0, 10, 10, 20],
-        ] {
-            let values: Vec<_> = ["female", "male", "nonBinary", "unknown"]
-                .iter()
-                .zip(sizes)
-                .map(|(s, n)| value(Some(s), n))
-                .chain(std::iter::once(value(None, sizes.iter().sum())))
-                .collect();
-            let out = apply(&values, 5, |_| None);
-            for (v, o) in values.iter().zip(&out) {
-                if v.n.unwrap() < 5 {
-                    assert!(o.suppressed.is_some());
+    /// What a reader recovers from a breakdown: the margin minus the visible cells (the hidden
+    /// cells and any unrecorded category together), in people and in people with the outcome.
+    fn recovered(out: &[IndicatorValue], measure: Option<Measure>) -> Option<(f64, Option<f64>)> {
+        let margin = out.iter().find(|v| v.disaggregation.is_empty())?;
+        let (total, events) = people(margin, measure);
+        let total = total?;
+        let cells: Vec<_> = out
+            .iter()
+            .filter(|v| !v.disaggregation.is_empty())
+            .collect();
+        let seen: f64 = cells.iter().filter_map(|v| people(v, measure).0).sum();
+        let seen_events: Option<f64> = cells
+            .iter()
+            .filter(|v| v.suppressed.is_none())
+            .map(|v| people(v, measure).1)
+            .sum();
+        Some((total - seen, events.zip(seen_events).map(|(e, s)| e - s)))
+    }
+
+    proptest::proptest! {
+        /// The attacker with a breakdown: whatever the categories (recorded or not, adding up
+        /// or not), nothing below k can be read from one cell or recovered by subtraction.
+        #[test]
+        fn no_group_below_k_is_recovered_by_subtraction(
+            cells in proptest::collection::vec((0u64..40, 0u64..40), 1..5),
+            residual in 0u64..8,
+            k in 1u64..10,
+        ) {
+            let mut values = Vec::new();
+            let (mut n_total, mut e_total) = (residual, 0u64);
+            for (i, &(n, e)) in cells.iter().enumerate() {
+                let (n, e) = (n.max(e), e.min(n.max(e)));
+                n_total += n;
+                e_total += e;
+                let mut v = value(Some(["a", "b", "c", "d", "e"][i]), n);
+                v.actual = None;
+                v.numerator = Some(e as f64);
+                v.denominator = Some(n as f64);
+                values.push(v);
+            }
+            let mut total = value(None, n_total);
+            total.actual = None;
+            total.numerator = Some(e_total as f64);
+            total.denominator = Some(n_total as f64);
+            values.push(total);
+            let out = apply(&values, k, |_| Some(Measure::Proportion));
+            let k = k as f64;
+            for v in &out {
+                if let Some(size) = cell_size(v, Some(Measure::Proportion)) {
+                    proptest::prop_assert!(size >= k, "{v:?}");
                 }
             }
-            let hidden = out.iter().filter(|v| v.suppressed.is_some()).count();
-            assert_ne!(hidden, 1, "{sizes:?}");
+            if let Some((people, events)) = recovered(&out, Some(Measure::Proportion)) {
+                proptest::prop_assert!(people == 0.0 || people >= k, "recovered {people} people: {out:?}");
+                if let Some(events) = events && people > 0.0 {
+                    proptest::prop_assert!(events == 0.0 || events >= k, "recovered {events} events");
+                    let without = people - events;
+                    proptest::prop_assert!(without == 0.0 || without >= k, "recovered {without} without");
+                }
+            }
         }
     }
 

@@ -470,7 +470,8 @@ impl Gatherer {
                 continue;
             };
             // Only what may leave the node: the values as published.
-            e.content.values = crate::disclosed_values(conn, &e.content.values, k)?;
+            e.content.values =
+                crate::disclosed_values(conn, &e.content.values, &e.content.period, k)?;
             let first_published = evaluation_entries.get(&url).map(|e| e.first_index);
             self.evaluations.push(PendingEvaluation {
                 id: e.id,

@@ -81,7 +81,8 @@ impl Node {
                     .map(|r| crate::documents::decode::<Evaluation>(DocKind::Evaluation, r))
                     .collect::<Result<Vec<_>, _>>()?;
                 for e in &mut evaluations {
-                    e.content.values = crate::disclosed_values(conn, &e.content.values, k)?;
+                    e.content.values =
+                        crate::disclosed_values(conn, &e.content.values, &e.content.period, k)?;
                 }
                 let indicators = crate::indicators::all(conn)?;
                 Ok((practices, adaptations, evaluations, indicators))

@@ -281,9 +281,14 @@ impl Node {
     pub fn evaluation_for_publication(&self, id: &str) -> Result<Evaluation> {
         let mut evaluation: Evaluation = self.get(id, None)?;
         let k = self.settings.disclosure_k;
-        evaluation.content.values = self
-            .store
-            .read(|conn| disclosed_values(conn, &evaluation.content.values, k))?;
+        evaluation.content.values = self.store.read(|conn| {
+            disclosed_values(
+                conn,
+                &evaluation.content.values,
+                &evaluation.content.period,
+                k,
+            )
+        })?;
         Ok(evaluation)
     }
 
@@ -322,16 +327,21 @@ impl Node {
     }
 }
 
-/// Indicator values as they may leave the node: disclosure control with threshold `k`.
+/// Indicator values as they may leave the node: disclosure control with threshold `k`; a
+/// value without a period of its own describes the evaluation's `period`.
 pub(crate) fn disclosed_values(
     conn: &punte_store::Connection,
     values: &[punte_model::evaluation::IndicatorValue],
+    period: &punte_model::common::Period,
     k: u64,
 ) -> Result<Vec<punte_model::evaluation::IndicatorValue>> {
     let definitions = indicators::definitions_for(conn, values)?;
-    Ok(punte_model::disclosure::apply(values, k, |r| {
-        definitions.get(r).map(|d| d.measure)
-    }))
+    Ok(punte_model::disclosure::apply_in(
+        values,
+        k,
+        Some(period),
+        |r| definitions.get(r).map(|d| d.measure),
+    ))
 }
 
 /// Checks an evaluation's subject exists (pinning the practice's current version when none is
