@@ -1077,18 +1077,27 @@ async fn small_cells_are_blank_for_the_public_and_marked_for_the_organisation() 
     let mut evaluation = evaluation_json(&id);
     evaluation["values"][1]["n"] = json!(3);
     evaluation["values"][1]["actual"] = json!(66.125);
+    evaluation["values"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"indicator": "esl-rate@1", "actual": 11.5, "n": 237, "disaggregation": {"sex": "male"}}));
     assert_eq!(
         b.node.post("/api/v1/evaluations", evaluation).await.status,
         201
     );
-    // The female cell is below k; the total goes too (it would reveal it by subtraction).
+    // The female cell is below k; the male cell goes too (240 − 237 would give it back); the
+    // total then reveals nothing and stays.
     let public = b.get(&format!("/practices/{id}")).await;
     assert!(
         !public.has("66.125"),
         "a small cell leaked: {}",
         public.body
     );
-    assert!(!public.has("12.1"), "the total would reveal it");
+    assert!(!public.has("11.5"), "the male cell would reveal it");
+    assert!(
+        public.has("12.1"),
+        "the total reveals nothing once male is hidden"
+    );
     assert_eq!(
         count(&public, "<tr class=\"suppressed\">"),
         2,
@@ -1104,7 +1113,7 @@ async fn small_cells_are_blank_for_the_public_and_marked_for_the_organisation() 
 
     b.sign_in(&b.node.reader).await;
     let inside = b.get(&format!("/practices/{id}")).await;
-    assert!(inside.has("66.125") && inside.has("12.1"));
+    assert!(inside.has("66.125") && inside.has("11.5") && inside.has("12.1"));
     assert!(
         inside.has("Not published: fewer than 5 people"),
         "{}",
