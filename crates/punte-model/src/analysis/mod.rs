@@ -1,6 +1,7 @@
-//! Comparative analysis of one indicator across the network: per-evaluation effects, a
-//! random-effects (DerSimonian–Laird) pooled effect per practice, a ranking of practices for
-//! replication, and a replication map from origin practices to their adopters by country.
+//! Comparative analysis of one indicator across the network: per-evaluation effects by design,
+//! a random-effects pooled effect per practice (REML and Hartung–Knapp by default,
+//! DerSimonian–Laird available), a ranking of practices for replication, and a replication map
+//! from origin practices to their adopters by country.
 //!
 //! Pure functions over rows the caller has gathered from signed log entries. Every row names
 //! the entry it came from ([`SourceRef`]) and every figure derived from rows keeps those

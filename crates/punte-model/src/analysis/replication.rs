@@ -275,7 +275,8 @@ pub struct Adopter {
     pub counts_as_replication: bool,
     /// Whether the adaptation counts as a replication, with the reasons when it does not.
     pub replication: ReplicationStatus,
-    /// Pooled (DerSimonian–Laird) over the usable evaluations of this adaptation.
+    /// Pooled ([`super::NETWORK_POOLING`]: REML, Hartung–Knapp) over the usable evaluations of this
+    /// adaptation.
     pub effect: Option<RandomEffects>,
     pub verdict: Verdict,
     pub evaluations: usize,
