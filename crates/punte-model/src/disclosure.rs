@@ -41,6 +41,12 @@ fn share_counts(share: Option<f64>, total: Option<f64>, measure: Option<Measure>
     }
 }
 
+/// The smallest group of people among the counts a cell reveals. A count of zero describes
+/// nobody, so it is not a group: a row with no events (0 of 40) is published and analysed.
+fn smallest_group(sizes: Vec<f64>) -> Option<f64> {
+    sizes.into_iter().filter(|s| *s != 0.0).reduce(f64::min)
+}
+
 /// The size of a cell: the smallest of the counts it reveals: `n`, the denominator, the
 /// numerator and its complement (`n − numerator`), the counts a share gives with its `n`, and
 /// for a count indicator its baseline and actual. `None` when the value carries no count.
@@ -60,7 +66,7 @@ fn cell_size(value: &IndicatorValue, measure: Option<Measure>) -> Option<f64> {
     if measure.is_some_and(Measure::is_count_like) {
         sizes.extend([value.baseline, value.actual].into_iter().flatten());
     }
-    sizes.into_iter().reduce(f64::min)
+    smallest_group(sizes)
 }
 
 /// The size of one cell of a value's `groups`, by the same rule: `n`, `events`, `n − events`,
@@ -80,7 +86,7 @@ fn group_cell_size(cell: &Cell, measure: Option<Measure>) -> Option<f64> {
     if measure.is_some_and(Measure::is_count_like) {
         sizes.extend(cell.mean);
     }
-    sizes.into_iter().reduce(f64::min)
+    smallest_group(sizes)
 }
 
 /// Hides every cell of a value's groups below `k`; whether any was hidden.
@@ -404,6 +410,19 @@ mod tests {
         let values = vec![total, value(Some("female"), 3), value(Some("male"), 7)];
         let out = apply_in(&values, 5, Some(&period), |_| None);
         assert_eq!(out[2].suppressed, Some(Suppression::Secondary));
+    }
+
+    #[test]
+    fn zero_event_rows_are_not_small_cells() {
+        // issue #13, 7: 0 of 40 describes nobody, even at k = 1; 40 of 40 neither
+        for (numerator, k) in [(0.0, 1), (0.0, 5), (40.0, 5)] {
+            let v: IndicatorValue = serde_json::from_value(serde_json::json!({
+                "indicator": "completion@1", "numerator": numerator, "denominator": 40.0, "n": 40
+            }))
+            .unwrap();
+            let out = apply(&[v], k, |_| Some(Measure::Proportion));
+            assert_eq!(out[0].suppressed, None, "{numerator} of 40 at k = {k}");
+        }
     }
 
     #[test]
