@@ -80,6 +80,15 @@ async fn compare_shows_table_forest_plot_and_ranking() {
     assert!(page.raw_has("<table class=\"ranking\""));
     assert!(page.has("No clear effect"));
     assert!(page.has("Replication map"));
+    // Each row names its design and measure; the pooling method and the switch are explained.
+    assert!(
+        page.has("baseline vs actual (single-group form)"),
+        "{}",
+        page.body
+    );
+    assert!(page.raw_has("<abbr lang=\"en\">RR</abbr>"), "{}", page.body);
+    assert!(page.has("restricted maximum likelihood (REML)"));
+    assert!(page.raw_has("name=\"uncountersigned\""));
     // The hostile title is escaped everywhere (table, ranking, SVG).
     assert!(!page.raw_has("<script>alert"), "{}", page.body);
     assert!(
@@ -92,6 +101,7 @@ async fn compare_shows_table_forest_plot_and_ranking() {
     let page = browser.get("/compare?indicator=esl-rate@1").await;
     assert_eq!(page.status, 200);
     assert!(page.has("Grafic forest") && page.has("Clasament pentru replicare"));
+    assert!(page.has("formă cu un grup"), "{}", page.body);
     browser.speak("en");
 
     // Unknown or malformed indicators get a clear error page.

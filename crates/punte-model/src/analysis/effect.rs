@@ -321,6 +321,28 @@ impl Formula {
         }
     }
 
+    /// The measure's name in metafor's `escalc` (statistical notation, the same in every
+    /// language); difference-in-differences rows name the per-group measure with `Δ`.
+    pub fn escalc_measure(self) -> &'static str {
+        match self {
+            Self::TwoGroupLogRiskRatio | Self::LegacyIndependentLogRiskRatio => "RR",
+            Self::TwoGroupLogOddsRatio | Self::LegacyIndependentLogOddsRatio => "OR",
+            Self::TwoGroupRiskDifference | Self::LegacyIndependentRiskDifference => "RD",
+            Self::TwoGroupMeanDifference | Self::LegacyIndependentMeanDifference => "MD",
+            Self::TwoGroupHedgesG | Self::LegacyIndependentHedgesG => "SMD",
+            Self::PrePostLogRiskRatio => "MPRR",
+            Self::PrePostLogOddsRatio => "MPOR",
+            Self::PrePostRiskDifference => "MPRD",
+            Self::PrePostMeanChange => "MC",
+            Self::PrePostSmcr => "SMCR",
+            Self::DidLogRiskRatio => "ΔMPRR",
+            Self::DidLogOddsRatio => "ΔMPOR",
+            Self::DidRiskDifference => "ΔMPRD",
+            Self::DidRawMeanChange => "ΔMC",
+            Self::DidSmcr => "ΔSMCR",
+        }
+    }
+
     /// The design the formula belongs to.
     pub fn design(self) -> Design {
         match self {

@@ -77,6 +77,12 @@ struct RowView {
     change: Option<String>,
     relative_change: Option<String>,
     effect: Option<String>,
+    /// The design its cells describe (`design_{design}` in the catalogues).
+    design: Option<&'static str>,
+    /// The escalc measure that produced the effect (statistical notation).
+    measure: Option<&'static str>,
+    /// Whether the default correlation (0.5) was assumed.
+    default_correlation: bool,
     excluded: Option<String>,
     verdict: &'static str,
     evidence: Evidence,
@@ -380,6 +386,9 @@ fn result_view(ctx: &Ctx, data: &Analysed) -> ResultView {
                 change: r.change.map(num),
                 relative_change: r.relative_change.map(|x| format!("{} %", num(x * 100.0))),
                 effect: effect.map(|e| interval(e.estimate, e.ci_lower, e.ci_upper)),
+                design: r.design.map(|d| d.as_str()),
+                measure: r.formula.map(|f| f.escalc_measure()),
+                default_correlation: r.sensitivity.is_some(),
                 excluded: r.exclusion().map(ToString::to_string),
                 verdict: r.verdict.as_str(),
                 evidence: names.evidence(&r.origin.source),
