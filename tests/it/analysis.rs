@@ -813,3 +813,103 @@ async fn the_iati_export_validates_against_the_iati_2_03_schema() {
     xmllint(&placeholder).unwrap();
     ro.handle.stop(true).await;
 }
+
+/// dat.bcg (Colditz et al. 1994): TB cases and totals, vaccinated then control.
+const BCG: [(u64, u64, u64, u64); 13] = [
+    (4, 123, 11, 139),
+    (6, 306, 29, 303),
+    (3, 231, 11, 220),
+    (62, 13598, 248, 12867),
+    (33, 5069, 47, 5808),
+    (180, 1541, 372, 1451),
+    (8, 2545, 10, 629),
+    (505, 88391, 499, 88391),
+    (29, 7499, 45, 7277),
+    (17, 1716, 65, 1665),
+    (186, 50634, 141, 27338),
+    (5, 2498, 3, 2341),
+    (27, 16913, 29, 17854),
+];
+
+/// The BCG trials recorded through the API as two-group evaluations give metafor's published
+/// pooled estimate (REML, Hartung–Knapp; sources in crates/punte-model/tests/vectors/README.md)
+/// when the node publishes every cell (k = 1); with the default k = 5 the trials with fewer
+/// than 5 cases in a group are suppressed and left out, and say so.
+#[tokio::test]
+async fn the_bcg_trials_recorded_through_the_api_pool_to_metafors_estimate() {
+    for k in [1u64, 5] {
+        let node = crate::support::spawn_node_with(|c| c.disclosure.k = k).await;
+        let indicator = json!({
+            "code": "tb-cases",
+            "version": 1,
+            "label": {"en": "Tuberculosis cases"},
+            "unit": "share",
+            "measure": "proportion",
+            "direction": "decrease",
+            "aggregation": "sum"
+        });
+        assert_eq!(node.post("/api/v1/indicators", indicator).await.status, 201);
+        let practice = created(&node, "/api/v1/practices", practice_json()).await;
+        for &(a, n1, c, n2) in &BCG {
+            let cell = |e: u64, n: u64| json!({"n": n, "events": e, "mean": e as f64 / n as f64});
+            let evaluation = json!({
+                "subject": {"practice": practice},
+                "evaluator": {"name": "Trial team", "role": "external"},
+                "method": "rct",
+                "evidenceLevel": 5,
+                "period": {"start": "1948-01-01"},
+                "values": [{
+                    "indicator": "tb-cases@1",
+                    "groups": {
+                        "intervention": {"followUp": cell(a, n1)},
+                        "comparison": {"followUp": cell(c, n2)}
+                    }
+                }]
+            });
+            let r = node.post("/api/v1/evaluations", evaluation).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+        }
+        let ranking = admin(
+            &node,
+            Method::GET,
+            "/api/v1/analysis/tb-cases@1/ranking",
+            None,
+        )
+        .await;
+        let first = &ranking["practices"][0];
+        let pooled = &first["pooled"];
+        assert_eq!(pooled["estimator"], "reml");
+        assert_eq!(pooled["ciMethod"], "hartungKnapp");
+        let est = pooled["estimate"].as_f64().unwrap();
+        if k == 1 {
+            assert_eq!(first["evaluations"], 13, "{first:#}");
+            // rma(yi, vi, test = "knha") on dat.bcg: -0.7145 (-1.1084, -0.3206), tau^2 0.3132;
+            // a fall in TB cases is an improvement, so the signs flip.
+            assert!((est - 0.7145).abs() <= 5e-5, "estimate {est}");
+            let lower = pooled["ciLower"].as_f64().unwrap();
+            let upper = pooled["ciUpper"].as_f64().unwrap();
+            assert!((lower - 0.3206).abs() <= 5e-5, "lower {lower}");
+            assert!((upper - 1.1084).abs() <= 5e-5, "upper {upper}");
+            assert!((pooled["tau2"].as_f64().unwrap() - 0.3132).abs() <= 5e-5);
+            assert_eq!(first["verdict"], "improves");
+        } else {
+            // trials 1, 3 and 12 have a group with fewer than 5 cases
+            assert_eq!(first["evaluations"], 10, "{first:#}");
+            assert_eq!(first["excluded"], 3, "{first:#}");
+            let effects = admin(
+                &node,
+                Method::GET,
+                "/api/v1/analysis/tb-cases@1/effects",
+                None,
+            )
+            .await;
+            let suppressed = effects["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["outcome"]["reason"]["kind"] == "suppressed")
+                .count();
+            assert_eq!(suppressed, 3, "{effects:#}");
+        }
+    }
+}
