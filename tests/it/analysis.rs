@@ -814,22 +814,23 @@ async fn the_iati_export_validates_against_the_iati_2_03_schema() {
     ro.handle.stop(true).await;
 }
 
-/// dat.bcg (Colditz et al. 1994): TB cases and totals, vaccinated then control.
-const BCG: [(u64, u64, u64, u64); 13] = [
-    (4, 123, 11, 139),
-    (6, 306, 29, 303),
-    (3, 231, 11, 220),
-    (62, 13598, 248, 12867),
-    (33, 5069, 47, 5808),
-    (180, 1541, 372, 1451),
-    (8, 2545, 10, 629),
-    (505, 88391, 499, 88391),
-    (29, 7499, 45, 7277),
-    (17, 1716, 65, 1665),
-    (186, 50634, 141, 27338),
-    (5, 2498, 3, 2341),
-    (27, 16913, 29, 17854),
-];
+/// dat.bcg (Colditz et al. 1994), the file the model's tests read: (cases, total) vaccinated,
+/// then control.
+fn bcg() -> Vec<(u64, u64, u64, u64)> {
+    include_str!("../../crates/punte-model/tests/vectors/dat.bcg.csv")
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let f: Vec<u64> = line
+                .split(',')
+                .skip(1)
+                .map(|x| x.parse().unwrap())
+                .collect();
+            (f[0], f[0] + f[1], f[2], f[2] + f[3])
+        })
+        .collect()
+}
 
 /// The BCG trials recorded through the API as two-group evaluations give metafor's published
 /// pooled estimate (REML, Hartung–Knapp; sources in crates/punte-model/tests/vectors/README.md)
@@ -850,7 +851,7 @@ async fn the_bcg_trials_recorded_through_the_api_pool_to_metafors_estimate() {
         });
         assert_eq!(node.post("/api/v1/indicators", indicator).await.status, 201);
         let practice = created(&node, "/api/v1/practices", practice_json()).await;
-        for &(a, n1, c, n2) in &BCG {
+        for (a, n1, c, n2) in bcg() {
             let cell = |e: u64, n: u64| json!({"n": n, "events": e, "mean": e as f64 / n as f64});
             let evaluation = json!({
                 "subject": {"practice": practice},

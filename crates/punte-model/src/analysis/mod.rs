@@ -32,6 +32,8 @@ mod rank;
 mod replication;
 
 #[cfg(test)]
+mod test_vectors;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_effect;

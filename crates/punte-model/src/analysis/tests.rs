@@ -205,34 +205,19 @@ fn critical_values_and_p_values_agree() {
 // ---------------------------------------------------------------------------------------------
 // pooling: published and hand-computed examples
 
-/// The BCG vaccine trials (Colditz et al. 1994; `dat.bcg` in R's metafor): TB cases and
-/// non-cases in the vaccinated (`tpos`, `tneg`) and control (`cpos`, `cneg`) groups.
-const BCG: [(&str, f64, f64, f64, f64); 13] = [
-    ("Aronson 1948", 4.0, 119.0, 11.0, 128.0),
-    ("Ferguson & Simes 1949", 6.0, 300.0, 29.0, 274.0),
-    ("Rosenthal et al 1960", 3.0, 228.0, 11.0, 209.0),
-    ("Hart & Sutherland 1977", 62.0, 13536.0, 248.0, 12619.0),
-    ("Frimodt-Moller et al 1973", 33.0, 5036.0, 47.0, 5761.0),
-    ("Stein & Aronson 1953", 180.0, 1361.0, 372.0, 1079.0),
-    ("Vandiviere et al 1973", 8.0, 2537.0, 10.0, 619.0),
-    ("TPT Madras 1980", 505.0, 87886.0, 499.0, 87892.0),
-    ("Coetzee & Berjak 1968", 29.0, 7470.0, 45.0, 7232.0),
-    ("Rosenthal et al 1961", 17.0, 1699.0, 65.0, 1600.0),
-    ("Comstock et al 1974", 186.0, 50448.0, 141.0, 27197.0),
-    ("Comstock & Webster 1969", 5.0, 2493.0, 3.0, 2338.0),
-    ("Comstock et al 1976", 27.0, 16886.0, 29.0, 17825.0),
-];
-
 /// The BCG trials as effect rows: the control group is the "baseline", the vaccinated group
 /// the "follow-up", each trial its own evaluation of one practice.
 fn bcg_rows() -> Vec<EffectInput> {
-    BCG.iter()
+    super::test_vectors::bcg()
+        .iter()
         .enumerate()
-        .map(|(i, &(trial, tpos, tneg, cpos, cneg))| {
+        .map(|(i, t)| {
+            let (tpos, tneg, cpos, cneg) =
+                (t.tpos as f64, t.tneg as f64, t.cpos as f64, t.cneg as f64);
             let mut row = counts_row(
                 "bcg",
                 "bcg-vaccination",
-                trial,
+                t.trial,
                 (tpos, tpos + tneg),
                 (cpos, cpos + cneg),
             );

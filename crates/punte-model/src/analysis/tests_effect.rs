@@ -121,23 +121,6 @@ fn effects(table: &EffectTable) -> Vec<EffectSize> {
 // ---------------------------------------------------------------------------------------------
 // dat.bcg: two groups, counts
 
-/// dat.bcg (Colditz et al. 1994): TB cases and totals, vaccinated then control.
-const BCG: [(u64, u64, u64, u64); 13] = [
-    (4, 123, 11, 139),
-    (6, 306, 29, 303),
-    (3, 231, 11, 220),
-    (62, 13598, 248, 12867),
-    (33, 5069, 47, 5808),
-    (180, 1541, 372, 1451),
-    (8, 2545, 10, 629),
-    (505, 88391, 499, 88391),
-    (29, 7499, 45, 7277),
-    (17, 1716, 65, 1665),
-    (186, 50634, 141, 27338),
-    (5, 2498, 3, 2341),
-    (27, 16913, 29, 17854),
-];
-
 /// `escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)`.
 const BCG_YI: [f64; 13] = [
     -0.8893, -1.5854, -1.3481, -1.4416, -0.2175, -0.7861, -1.6209, 0.0120, -0.4694, -1.3713,
@@ -149,8 +132,14 @@ const BCG_VI: [f64; 13] = [
 ];
 
 fn bcg_values() -> Vec<IndicatorValue> {
-    BCG.iter()
-        .map(|&(a, n1, c, n2)| value(two_groups(share_cell(a, n1), share_cell(c, n2))))
+    super::test_vectors::bcg()
+        .iter()
+        .map(|t| {
+            value(two_groups(
+                share_cell(t.tpos, t.tpos + t.tneg),
+                share_cell(t.cpos, t.cpos + t.cneg),
+            ))
+        })
         .collect()
 }
 

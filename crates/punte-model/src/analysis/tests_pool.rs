@@ -38,29 +38,14 @@ fn sizes(pairs: &[(f64, f64)]) -> Vec<EffectSize> {
         .collect()
 }
 
-/// dat.bcg (Colditz et al. 1994; metafor): TB cases and non-cases, vaccinated (`tpos`, `tneg`)
-/// and control (`cpos`, `cneg`).
-const BCG: [(f64, f64, f64, f64); 13] = [
-    (4.0, 119.0, 11.0, 128.0),
-    (6.0, 300.0, 29.0, 274.0),
-    (3.0, 228.0, 11.0, 209.0),
-    (62.0, 13536.0, 248.0, 12619.0),
-    (33.0, 5036.0, 47.0, 5761.0),
-    (180.0, 1361.0, 372.0, 1079.0),
-    (8.0, 2537.0, 10.0, 619.0),
-    (505.0, 87886.0, 499.0, 87892.0),
-    (29.0, 7470.0, 45.0, 7232.0),
-    (17.0, 1699.0, 65.0, 1600.0),
-    (186.0, 50448.0, 141.0, 27197.0),
-    (5.0, 2493.0, 3.0, 2338.0),
-    (27.0, 16886.0, 29.0, 17825.0),
-];
-
 /// The log risk ratios of dat.bcg as metafor's `escalc(measure = "RR", …)` computes them:
 /// `yi = ln((tpos/n1)/(cpos/n2))`, `vi = 1/tpos − 1/n1 + 1/cpos − 1/n2`.
 fn bcg() -> Vec<EffectSize> {
-    BCG.iter()
-        .map(|&(tpos, tneg, cpos, cneg)| {
+    super::test_vectors::bcg()
+        .iter()
+        .map(|t| {
+            let (tpos, tneg, cpos, cneg) =
+                (t.tpos as f64, t.tneg as f64, t.cpos as f64, t.cneg as f64);
             let (n1, n2) = (tpos + tneg, cpos + cneg);
             EffectSize {
                 estimate: ((tpos / n1) / (cpos / n2)).ln(),
