@@ -239,15 +239,12 @@ pub fn apply_in(
     loop {
         let mut changed = false;
         for (members, margin) in &breakdowns {
-            let candidate = if hidden(&out, *margin) {
-                // The margin is hidden: a single hidden member is still the margin's
-                // complement in another breakdown; keep the old rule for it.
-                let n_hidden = members.iter().filter(|&&i| hidden(&out, i)).count();
-                if n_hidden != 0 || members.is_empty() {
-                    continue;
-                }
-                None
-            } else {
+            if hidden(&out, *margin) {
+                // Without its margin a reader has nothing to subtract from in this breakdown
+                // (a margin derivable from another breakdown, linked tables, is not covered).
+                continue;
+            }
+            let candidate = {
                 let (m_total, m_events) = people_of.get(*margin).copied().unwrap_or((None, None));
                 let Some(m_total) = m_total else { continue };
                 let visible: Vec<usize> = members
