@@ -105,15 +105,14 @@ pub fn pool_fixed_effect(effects: &[EffectSize]) -> Result<FixedEffect, Analysis
 
 /// The DerSimonian–Laird random-effects estimate (see the module documentation).
 pub fn pool_dersimonian_laird(effects: &[EffectSize]) -> Result<PooledEffect, AnalysisError> {
-    check(effects)?;
-    let k = effects.len();
-    let df = k - 1;
-    let fixed = weighted(effects.iter().map(|e| (e.estimate, 1.0 / e.variance)));
-    let (sum_w, sum_w2, q) = effects.iter().fold((0.0, 0.0, 0.0), |(s, s2, q), e| {
-        let w = 1.0 / e.variance;
-        let r = e.estimate - fixed.estimate;
-        (s + w, s2 + w * w, q + w * r * r)
-    });
+    let Prelude {
+        k,
+        df,
+        fixed,
+        sum_w,
+        sum_w2,
+        q,
+    } = Prelude::of(effects)?;
     let tau2 = dersimonian_laird_tau2(q, df, sum_w, sum_w2);
     let i2 = if df == 0 {
         None
@@ -274,15 +273,14 @@ pub fn pool_random_effects(
     effects: &[EffectSize],
     options: PoolOptions,
 ) -> Result<RandomEffects, AnalysisError> {
-    check(effects)?;
-    let k = effects.len();
-    let df = k - 1;
-    let fixed = weighted(effects.iter().map(|e| (e.estimate, 1.0 / e.variance)));
-    let (sum_w, sum_w2, q) = effects.iter().fold((0.0, 0.0, 0.0), |(s, s2, q), e| {
-        let w = 1.0 / e.variance;
-        let r = e.estimate - fixed.estimate;
-        (s + w, s2 + w * w, q + w * r * r)
-    });
+    let Prelude {
+        k,
+        df,
+        fixed,
+        sum_w,
+        sum_w2,
+        q,
+    } = Prelude::of(effects)?;
     // the "typical" within-study variance; none for a single effect
     let s2 = (df > 0).then(|| df as f64 * sum_w / (sum_w * sum_w - sum_w2));
 
@@ -523,6 +521,38 @@ fn restricted_log_likelihood(effects: &[EffectSize], tau2: f64) -> f64 {
 }
 
 /// `max(0, (Q − df)/C)` with `C = Σw − Σw²/Σw`; 0 for a single effect or a degenerate `C`.
+/// What every random-effects estimate starts from: the fixed-effect estimate, the sums of the
+/// inverse-variance weights and their squares, and Cochran's Q around the fixed estimate.
+struct Prelude {
+    k: usize,
+    df: usize,
+    fixed: FixedEffect,
+    sum_w: f64,
+    sum_w2: f64,
+    q: f64,
+}
+
+impl Prelude {
+    fn of(effects: &[EffectSize]) -> Result<Self, AnalysisError> {
+        check(effects)?;
+        let k = effects.len();
+        let fixed = weighted(effects.iter().map(|e| (e.estimate, 1.0 / e.variance)));
+        let (sum_w, sum_w2, q) = effects.iter().fold((0.0, 0.0, 0.0), |(s, s2, q), e| {
+            let w = 1.0 / e.variance;
+            let r = e.estimate - fixed.estimate;
+            (s + w, s2 + w * w, q + w * r * r)
+        });
+        Ok(Prelude {
+            k,
+            df: k - 1,
+            fixed,
+            sum_w,
+            sum_w2,
+            q,
+        })
+    }
+}
+
 fn dersimonian_laird_tau2(q: f64, df: usize, sum_w: f64, sum_w2: f64) -> f64 {
     let c = sum_w - sum_w2 / sum_w;
     if df == 0 || c.is_nan() || c <= 0.0 {

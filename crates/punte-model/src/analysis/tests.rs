@@ -8,11 +8,11 @@
     clippy::panic
 )]
 
+use super::test_vectors::{close, country, sizes, source};
 use proptest::prelude::*;
 
 use super::*;
 use crate::adaptation::AdaptationState;
-use crate::common::CountryCode;
 use crate::disclosure::Suppression;
 use crate::evaluation::{ConfidenceInterval, EvidenceLevel, IndicatorValue};
 use crate::indicator::{Direction, IndicatorRef, Measure};
@@ -20,31 +20,12 @@ use crate::indicator::{Direction, IndicatorRef, Measure};
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-fn close(actual: f64, expected: f64, tolerance: f64, what: &str) {
-    assert!(
-        (actual - expected).abs() <= tolerance,
-        "{what}: got {actual}, expected {expected} ± {tolerance}"
-    );
-}
-
 fn relative(actual: f64, expected: f64, tolerance: f64, what: &str) {
     let scale = expected.abs().max(f64::MIN_POSITIVE);
     assert!(
         ((actual - expected) / scale).abs() <= tolerance,
         "{what}: got {actual}, expected {expected} (relative tolerance {tolerance})"
     );
-}
-
-fn source(origin: &str, index: u64) -> SourceRef {
-    SourceRef {
-        origin: format!("https://{origin}.example"),
-        log_index: index,
-        activity_id: format!("https://{origin}.example/activities/{index}"),
-    }
-}
-
-fn country(code: &str) -> CountryCode {
-    CountryCode::parse(code).unwrap()
 }
 
 fn indicator(s: &str) -> IndicatorRef {
@@ -131,13 +112,6 @@ fn mean_row(practice: &str, evaluation: &str, baseline: f64, actual: f64, se: f6
         },
         suppressed: None,
     }
-}
-
-fn sizes(pairs: &[(f64, f64)]) -> Vec<EffectSize> {
-    pairs
-        .iter()
-        .map(|&(estimate, variance)| EffectSize { estimate, variance })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -731,7 +705,7 @@ fn unusable_rows_are_excluded_with_their_reason() {
         EffectMetric::LogRiskRatio,
         ExclusionReason::OutOfRange {
             field: "followUp.numerator".into(),
-            detail: "101 is above the denominator 100".into(),
+            detail: "101 is above denominator 100".into(),
         },
     );
 

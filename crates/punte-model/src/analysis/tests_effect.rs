@@ -10,6 +10,7 @@
     clippy::panic
 )]
 
+use super::test_vectors::printed;
 use proptest::prelude::*;
 
 use super::*;
@@ -27,16 +28,6 @@ fn spec(measure: Measure, direction: Direction) -> IndicatorSpec {
         measure,
         direction,
     }
-}
-
-/// Matches a figure published with `decimals` decimals: within half a unit of its last digit
-/// (plus a hair for the binary representation of the published figure).
-fn printed(actual: f64, published: f64, decimals: i32, what: &str) {
-    let half = 0.5 * 10f64.powi(-decimals) * (1.0 + 1e-9);
-    assert!(
-        (actual - published).abs() <= half,
-        "{what}: got {actual}, published {published} (to {decimals} decimals)"
-    );
 }
 
 fn value(groups: Groups) -> IndicatorValue {

@@ -10,6 +10,7 @@
     clippy::panic
 )]
 
+use super::test_vectors::{close, printed, sizes};
 use proptest::prelude::*;
 
 use super::pool::{REML_MAX_ITERATIONS, reml_tau2};
@@ -17,26 +18,6 @@ use super::*;
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-fn close(actual: f64, expected: f64, tolerance: f64, what: &str) {
-    assert!(
-        (actual - expected).abs() <= tolerance,
-        "{what}: got {actual}, expected {expected} ± {tolerance}"
-    );
-}
-
-/// Matches a published figure printed with `decimals` decimals: within half a unit of its last
-/// digit (every figure below has at least 4 significant digits unless said otherwise).
-fn printed(actual: f64, expected: f64, decimals: i32, what: &str) {
-    close(actual, expected, 0.5 * 10f64.powi(-decimals) + 1e-12, what);
-}
-
-fn sizes(pairs: &[(f64, f64)]) -> Vec<EffectSize> {
-    pairs
-        .iter()
-        .map(|&(estimate, variance)| EffectSize { estimate, variance })
-        .collect()
-}
 
 /// The log risk ratios of dat.bcg as metafor's `escalc(measure = "RR", …)` computes them:
 /// `yi = ln((tpos/n1)/(cpos/n2))`, `vi = 1/tpos − 1/n1 + 1/cpos − 1/n2`.

@@ -10,11 +10,11 @@
     clippy::panic
 )]
 
+use super::test_vectors::{country, source};
 use serde_json::json;
 
 use super::*;
 use crate::adaptation::{Adaptation, AdaptationState};
-use crate::common::CountryCode;
 use crate::indicator::{Direction, IndicatorRef, Measure};
 
 const ORIGIN: &str = "https://ro.example/actor";
@@ -45,18 +45,6 @@ const FIDELITIES: [Fidelity; 3] = [
     Fidelity::SomeDropped,
     Fidelity::Inconsistent,
 ];
-
-fn source(origin: &str, index: u64) -> SourceRef {
-    SourceRef {
-        origin: format!("https://{origin}.example"),
-        log_index: index,
-        activity_id: format!("https://{origin}.example/activities/{index}"),
-    }
-}
-
-fn country(code: &str) -> CountryCode {
-    CountryCode::parse(code).unwrap()
-}
 
 fn input(
     id: &str,
