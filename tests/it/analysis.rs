@@ -914,3 +914,109 @@ async fn the_bcg_trials_recorded_through_the_api_pool_to_metafors_estimate() {
         }
     }
 }
+
+/// Issue #13, cases 4 and 5 through the real publish path: a second version that would give a
+/// small group by difference, and the same people under a second indicator, as a follower's
+/// replica and the origin's public log show them.
+#[tokio::test]
+async fn versions_and_indicators_of_one_evaluation_are_protected_together() {
+    let (origin, follower) = tokio::join!(spawn_node(), spawn_node());
+    created(&origin, "/api/v1/indicators", indicator_json()).await;
+    let mut second = indicator_json();
+    second["code"] = json!("completion");
+    second["measure"] = json!("mean");
+    second["unit"] = json!("points");
+    second["direction"] = json!("increase");
+    created(&origin, "/api/v1/indicators", second).await;
+    follow_and_approve(&follower, &origin).await;
+
+    let practice = created(&origin, "/api/v1/practices", practice_json()).await;
+    // version 1: 40 people, 3 women (below k) and 37 men; the women's mean score beside it
+    let v1 = json!([
+        {"indicator": "esl-rate@1", "actual": 20.0, "n": 40},
+        {"indicator": "esl-rate@1", "actual": 33.3, "n": 3, "disaggregation": {"sex": "female"}},
+        {"indicator": "esl-rate@1", "actual": 18.9, "n": 37, "disaggregation": {"sex": "male"}},
+        {"indicator": "completion@1", "actual": 71.5, "disaggregation": {"sex": "female"}}
+    ]);
+    let id = created(
+        &origin,
+        "/api/v1/evaluations",
+        evaluation(json!({"practice": practice}), v1),
+    )
+    .await;
+    // version 2: 2 more men, and now 8 women; still 8 early leavers in all (17 % of 47: a
+    // change of 1 would tell about one of the newcomers, and hide the total)
+    let mut body = origin.get(&format!("/api/v1/evaluations/{id}")).await.body;
+    body["values"] = json!([
+        {"indicator": "esl-rate@1", "actual": 17.0, "n": 47},
+        {"indicator": "esl-rate@1", "actual": 25.0, "n": 8, "disaggregation": {"sex": "female"}},
+        {"indicator": "esl-rate@1", "actual": 17.9, "n": 39, "disaggregation": {"sex": "male"}},
+        {"indicator": "completion@1", "actual": 70.0, "disaggregation": {"sex": "female"}}
+    ]);
+    let updated = origin
+        .send(
+            Method::PUT,
+            &format!("/api/v1/evaluations/{id}"),
+            Some(&origin.editor),
+            Some(body),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    wait_replica_complete(&follower, &origin).await;
+
+    let replicated = follower
+        .fed
+        .replica_objects(None, Some("evaluation"))
+        .unwrap();
+    assert_eq!(replicated.len(), 1);
+    assert_no_small_cells(&replicated);
+    let object: Value = serde_json::from_str(&replicated[0].object).unwrap();
+    let values = object["indicatorValues"].as_array().unwrap();
+    let shown = |sex: Option<&str>, code: &str| {
+        values
+            .iter()
+            .find(|v| {
+                v["indicator"].as_str().unwrap_or_default().contains(code)
+                    && v.get("disaggregation").and_then(|d| d["sex"].as_str()) == sex
+            })
+            .map(|v| v.get("suppressed").is_none())
+            .unwrap_or_else(|| panic!("no {code} {sex:?} in {object}"))
+    };
+    // the women were hidden in version 1, so they stay hidden though 8 now
+    assert!(!shown(Some("female"), "esl-rate"), "{object}");
+    // their mean under the other indicator is the same 3 (now 8) women
+    assert!(!shown(Some("female"), "completion"), "{object}");
+    // 37 men then 39: the 2 newcomers would be given by difference
+    assert!(!shown(Some("male"), "esl-rate"), "{object}");
+    // the total moved by 7 people, none of them with the outcome: no small group
+    assert!(shown(None, "esl-rate"), "{object}");
+
+    // version 1 as the origin's log still serves it had the women hidden under both indicators
+    let size = origin.node.log_size().unwrap();
+    let log = origin
+        .get(&format!("/log/entries?start=0&end={size}"))
+        .await
+        .body;
+    let first = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["activity"].as_str())
+        .map(|a| {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD.decode(a).unwrap();
+            serde_json::from_slice::<Value>(&bytes).unwrap()
+        })
+        .find(|a| a["type"] == "Create" && a["object"]["indicatorValues"].is_array())
+        .expect("the Create of version 1");
+    let hidden = first["object"]["indicatorValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v.get("suppressed").is_some())
+        .count();
+    assert_eq!(
+        hidden, 3,
+        "women under both indicators, and the men: {first}"
+    );
+}

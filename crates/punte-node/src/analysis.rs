@@ -470,8 +470,7 @@ impl Gatherer {
                 continue;
             };
             // Only what may leave the node: the values as published.
-            e.content.values =
-                crate::disclosed_values(conn, &e.content.values, &e.content.period, k)?;
+            e.content.values = crate::disclosed_evaluation(conn, &e, k)?.values;
             let first_published = evaluation_entries.get(&url).map(|e| e.first_index);
             self.evaluations.push(PendingEvaluation {
                 id: e.id,

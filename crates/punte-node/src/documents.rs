@@ -134,8 +134,7 @@ impl Document for Evaluation {
     }
     fn for_publication(&self, conn: &Connection, k: u64) -> Result<Self> {
         let mut published = self.clone();
-        published.content.values =
-            crate::disclosed_values(conn, &self.content.values, &self.content.period, k)?;
+        published.content.values = crate::disclosed_evaluation(conn, self, k)?.values;
         Ok(published)
     }
 }

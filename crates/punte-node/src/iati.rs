@@ -81,8 +81,7 @@ impl Node {
                     .map(|r| crate::documents::decode::<Evaluation>(DocKind::Evaluation, r))
                     .collect::<Result<Vec<_>, _>>()?;
                 for e in &mut evaluations {
-                    e.content.values =
-                        crate::disclosed_values(conn, &e.content.values, &e.content.period, k)?;
+                    e.content.values = crate::disclosed_evaluation(conn, e, k)?.values;
                 }
                 let indicators = crate::indicators::all(conn)?;
                 Ok((practices, adaptations, evaluations, indicators))

@@ -281,14 +281,10 @@ impl Node {
     pub fn evaluation_for_publication(&self, id: &str) -> Result<Evaluation> {
         let mut evaluation: Evaluation = self.get(id, None)?;
         let k = self.settings.disclosure_k;
-        evaluation.content.values = self.store.read(|conn| {
-            disclosed_values(
-                conn,
-                &evaluation.content.values,
-                &evaluation.content.period,
-                k,
-            )
-        })?;
+        evaluation.content.values = self
+            .store
+            .read(|conn| disclosed_evaluation(conn, &evaluation, k))?
+            .values;
         Ok(evaluation)
     }
 
@@ -327,21 +323,44 @@ impl Node {
     }
 }
 
-/// Indicator values as they may leave the node: disclosure control with threshold `k`; a
-/// value without a period of its own describes the evaluation's `period`.
-pub(crate) fn disclosed_values(
+/// An evaluation's values as they may leave the node, and why each blank one is blank:
+/// disclosure control with threshold `k` against the version itself and every earlier
+/// version of it (which are published first, in order, the same way), so that no two versions
+/// give a small group by difference and a value once hidden stays hidden.
+pub(crate) fn disclosed_evaluation(
     conn: &punte_store::Connection,
-    values: &[punte_model::evaluation::IndicatorValue],
-    period: &punte_model::common::Period,
+    evaluation: &punte_model::evaluation::Evaluation,
     k: u64,
-) -> Result<Vec<punte_model::evaluation::IndicatorValue>> {
-    let definitions = indicators::definitions_for(conn, values)?;
-    Ok(punte_model::disclosure::apply_in(
-        values,
-        k,
-        Some(period),
-        |r| definitions.get(r).map(|d| d.measure),
-    ))
+) -> Result<punte_model::disclosure::Disclosure> {
+    use punte_model::common::Period;
+    use punte_model::disclosure::{Published, disclose};
+    use punte_model::evaluation::{Evaluation, IndicatorValue};
+    let one = |e: &Evaluation, earlier: &[(u64, Vec<IndicatorValue>, Period)]| -> Result<_> {
+        let definitions = indicators::definitions_for(conn, &e.content.values)?;
+        let published: Vec<Published<'_>> = earlier
+            .iter()
+            .map(|(version, values, period)| Published {
+                version: *version,
+                values,
+                period: Some(period),
+            })
+            .collect();
+        Ok(disclose(
+            &e.content.values,
+            k,
+            Some(&e.content.period),
+            &published,
+            |r| definitions.get(r).map(|d| d.measure),
+        ))
+    };
+    let mut earlier: Vec<(u64, Vec<IndicatorValue>, Period)> = Vec::new();
+    for version in 1..evaluation.version {
+        let rec = docs::get_version(conn, DocKind::Evaluation, &evaluation.id, version)?;
+        let e: Evaluation = documents::decode(DocKind::Evaluation, &rec)?;
+        let disclosure = one(&e, &earlier)?;
+        earlier.push((u64::from(version), disclosure.values, e.content.period));
+    }
+    one(evaluation, &earlier)
 }
 
 /// Checks an evaluation's subject exists (pinning the practice's current version when none is

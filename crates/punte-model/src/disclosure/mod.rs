@@ -12,6 +12,8 @@ use crate::common::Period;
 use crate::evaluation::{Cell, IndicatorValue};
 use crate::indicator::{IndicatorRef, Measure};
 
+mod bounds;
+
 /// The default threshold: cells below 5 are suppressed.
 pub const DEFAULT_K: u64 = 5;
 
@@ -171,23 +173,145 @@ fn period_key(value: &IndicatorValue, default: Option<&Period>) -> String {
 }
 
 /// [`apply`] for the values of one evaluation whose period is `period`: a value without a
-/// period of its own is matched with the totals of that period.
-///
-/// Secondary suppression runs to a fixed point over every breakdown: the cells that share
-/// indicator, period and every category except one dimension `d`, with their margin (the
-/// cell without `d`). What a reader can recover from a breakdown is the margin minus the
-/// visible cells: the hidden cells together, plus any category the evaluator did not record
-/// (a residual: total 40, female 30, male 8 leaves 2). While that recoverable group is above
-/// zero but below `k` (in people, people with the outcome, or people without it), one more
-/// cell is hidden: the smallest visible cell, or the margin when none is left.
+/// period of its own is matched with the totals of that period. No earlier version is taken
+/// into account; [`disclose`] does that.
 pub fn apply_in(
     values: &[IndicatorValue],
     k: u64,
     period: Option<&Period>,
     measure_of: impl Fn(&IndicatorRef) -> Option<Measure>,
 ) -> Vec<IndicatorValue> {
+    disclose(values, k, period, &[], measure_of).values
+}
+
+/// A version of the same evaluation already published: its values as they left the node.
+#[derive(Debug, Clone, Copy)]
+pub struct Published<'a> {
+    pub version: u64,
+    pub values: &'a [IndicatorValue],
+    /// That version's evaluation period (the default of its values).
+    pub period: Option<&'a Period>,
+}
+
+/// Why a value is published blank. Only for the evaluator (the preview): it names sizes a
+/// partner must not see, so it never leaves the node.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "rule")]
+pub enum Reason {
+    /// The value itself reveals a group of `size` people, fewer than k.
+    #[serde(rename_all = "camelCase")]
+    BelowThreshold { size: f64 },
+    /// Subtracting the visible cells from value `margin` would give back a group of `group`
+    /// people (or people with or without the outcome), fewer than k.
+    #[serde(rename_all = "camelCase")]
+    Recoverable { margin: usize, group: f64 },
+    /// Value `with` describes the same people (same period and categories, another
+    /// indicator) and is hidden.
+    #[serde(rename_all = "camelCase")]
+    Linked { with: usize },
+    /// The same people were published hidden in `version`; a hidden cell stays hidden.
+    #[serde(rename_all = "camelCase")]
+    HiddenBefore { version: u64 },
+    /// Without it, the published values would bound a count of value `value` below k (a
+    /// reader combining several breakdowns: a hidden margin is at least the sum of its
+    /// visible cells).
+    #[serde(rename_all = "camelCase")]
+    Bounded { value: usize },
+    /// The value differs from what `version` published by `people` people (or people with
+    /// or without the outcome), fewer than k: the two versions would give them by difference.
+    #[serde(rename_all = "camelCase")]
+    Differencing { version: u64, people: f64 },
+}
+
+/// What [`disclose`] decided: the values as they may leave the node, and per value why it is
+/// blank (`None` for a value published as recorded, apart from its hidden group cells).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Disclosure {
+    pub values: Vec<IndicatorValue>,
+    pub reasons: Vec<Option<Reason>>,
+}
+
+/// The people a value describes: its period and categories, whatever the indicator.
+fn population(value: &IndicatorValue, default: Option<&Period>) -> (String, String) {
+    (
+        period_key(value, default),
+        format!("{:?}", value.disaggregation),
+    )
+}
+
+/// The counts a value reveals that a reader can difference between versions: people, people
+/// with the outcome, people without it.
+fn revealed(value: &IndicatorValue, measure: Option<Measure>) -> [Option<f64>; 3] {
+    let (total, events) = people(value, measure);
+    let without = total.zip(events).map(|(t, e)| t - e);
+    [total, events, without]
+}
+
+/// The visible value to hide so that `violation` is bounded at `k` or more: among the
+/// candidates `size_of` gives a size for (the smallest first), the first that loosens the bound
+/// enough, else the one that loosens it most, else the smallest.
+fn loosening(
+    structure: &bounds::Structure,
+    hidden: &[bool],
+    known_people: &[bool],
+    violation: bounds::Violation,
+    k: f64,
+    size_of: impl Fn(usize) -> Option<f64>,
+) -> Option<usize> {
+    let mut candidates: Vec<(f64, usize)> = (0..hidden.len())
+        .filter(|&i| !hidden.get(i).copied().unwrap_or(true))
+        .filter_map(|i| size_of(i).map(|s| (s, i)))
+        .collect();
+    candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut best: Option<(f64, usize)> = None;
+    let mut mask = hidden.to_vec();
+    for &(_, c) in &candidates {
+        if let Some(m) = mask.get_mut(c) {
+            *m = true;
+        }
+        let bound = structure
+            .bounds(&mask, known_people)
+            .upper(violation.value, violation.kind);
+        if let Some(m) = mask.get_mut(c) {
+            *m = false;
+        }
+        if bound >= k {
+            return Some(c);
+        }
+        if bound > violation.bound && best.is_none_or(|(b, _)| bound > b) {
+            best = Some((bound, c));
+        }
+    }
+    best.map(|(_, c)| c)
+        .or_else(|| candidates.first().map(|&(_, c)| c))
+}
+
+/// Returns the values of one evaluation as they may leave the node, given the versions of it
+/// already `published` (oldest first), and why each blank value is blank.
+///
+/// 1. Primary: a value (or group cell) that reveals fewer than `k` people is hidden.
+/// 2. History: a value whose people were published hidden in an earlier version stays
+///    hidden; a value that differs from an earlier visible one of the same people and
+///    indicator by more than zero but fewer than `k` people (with or without the outcome) is
+///    hidden, so versions cannot be subtracted.
+/// 3. Linked tables and secondary suppression, to a fixed point: every value describing the
+///    same people as a hidden one (same period and categories, any indicator) is hidden; in
+///    every breakdown (the cells that share indicator, period and every category except one
+///    dimension, with their margin, the cell without it) a reader can recover the margin minus
+///    the visible cells: the hidden cells together plus any category the evaluator did not
+///    record (a residual: total 40, female 30, male 8 leaves 2). While that group is above
+///    zero but below `k` (in people, people with the outcome, or without it), one more cell is
+///    hidden: the smallest visible cell, or the margin when none is left.
+pub fn disclose(
+    values: &[IndicatorValue],
+    k: u64,
+    period: Option<&Period>,
+    published: &[Published<'_>],
+    measure_of: impl Fn(&IndicatorRef) -> Option<Measure>,
+) -> Disclosure {
     let k = k as f64;
     let mut out: Vec<IndicatorValue> = values.to_vec();
+    let mut reasons: Vec<Option<Reason>> = vec![None; values.len()];
     let measures: Vec<Option<Measure>> = values.iter().map(|v| measure_of(&v.indicator)).collect();
     let sizes: Vec<Option<f64>> = values
         .iter()
@@ -199,13 +323,101 @@ pub fn apply_in(
         .zip(&measures)
         .map(|(v, m)| people(v, *m))
         .collect();
-    for ((value, size), measure) in out.iter_mut().zip(&sizes).zip(&measures) {
-        if size.is_some_and(|s| s < k) {
-            blank(value, Suppression::Primary);
+    let populations: Vec<(String, String)> = values.iter().map(|v| population(v, period)).collect();
+    let hide = |out: &mut [IndicatorValue],
+                reasons: &mut [Option<Reason>],
+                i: usize,
+                why: Suppression,
+                reason: Reason|
+     -> bool {
+        match (out.get_mut(i), reasons.get_mut(i)) {
+            (Some(v), Some(r)) if v.suppressed.is_none() => {
+                blank(v, why);
+                *r = Some(reason);
+                true
+            }
+            _ => false,
         }
-        suppress_group_cells(value, k, *measure);
+    };
+
+    // 1. primary
+    for (i, (size, measure)) in sizes.iter().zip(&measures).enumerate() {
+        if let Some(size) = size.filter(|s| *s < k) {
+            hide(
+                &mut out,
+                &mut reasons,
+                i,
+                Suppression::Primary,
+                Reason::BelowThreshold { size },
+            );
+        }
+        if let Some(v) = out.get_mut(i) {
+            suppress_group_cells(v, k, *measure);
+        }
     }
-    // Breakdowns: key → (members, margin).
+
+    // 2. history; a value whose people an earlier version showed as they are now is as good
+    // as visible to a reader who guesses it has not changed
+    let mut known_people = vec![false; values.len()];
+    for earlier in published {
+        for old in earlier.values {
+            let old_population = population(old, earlier.period);
+            let old_counts = revealed(old, measure_of(&old.indicator));
+            for i in 0..values.len() {
+                if populations.get(i) != Some(&old_population) {
+                    continue;
+                }
+                if old.suppressed.is_some() {
+                    hide(
+                        &mut out,
+                        &mut reasons,
+                        i,
+                        Suppression::Secondary,
+                        Reason::HiddenBefore {
+                            version: earlier.version,
+                        },
+                    );
+                    continue;
+                }
+                let (Some(value), Some(measure)) = (values.get(i), measures.get(i)) else {
+                    continue;
+                };
+                let now = revealed(value, *measure);
+                if now[0].is_some()
+                    && now[0] == old_counts[0]
+                    && let Some(known) = known_people.get_mut(i)
+                {
+                    *known = true;
+                }
+                // people are the same whatever the indicator; events only within one
+                let comparable = if value.indicator.code == old.indicator.code {
+                    3
+                } else {
+                    1
+                };
+                let moved = now
+                    .iter()
+                    .zip(&old_counts)
+                    .take(comparable)
+                    .filter_map(|(a, b)| Some((a.as_ref()? - b.as_ref()?).abs()))
+                    .find(|d| *d > 0.0 && *d < k);
+                if let Some(people) = moved {
+                    hide(
+                        &mut out,
+                        &mut reasons,
+                        i,
+                        Suppression::Secondary,
+                        Reason::Differencing {
+                            version: earlier.version,
+                            people,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    // 3. breakdowns: key → members, with their margin
     let mut breakdowns: BTreeMap<(String, String, String, String), Vec<usize>> = BTreeMap::new();
     for (i, v) in values.iter().enumerate() {
         for dim in v.disaggregation.keys() {
@@ -236,63 +448,128 @@ pub fn apply_in(
         .collect();
     let hidden =
         |out: &[IndicatorValue], i: usize| out.get(i).is_some_and(|v| v.suppressed.is_some());
+    let structure = bounds::Structure {
+        truth: values
+            .iter()
+            .zip(&measures)
+            .map(|(v, m)| revealed(v, *m))
+            .collect(),
+        same_people: populations
+            .iter()
+            .map(|p| {
+                (0..values.len())
+                    .filter(|&j| populations.get(j) == Some(p))
+                    .collect()
+            })
+            .collect(),
+        breakdowns: breakdowns.clone(),
+    };
     loop {
         let mut changed = false;
-        for (members, margin) in &breakdowns {
-            if hidden(&out, *margin) {
-                // Without its margin a reader has nothing to subtract from in this breakdown
-                // (a margin derivable from another breakdown, linked tables, is not covered).
+        // linked tables: the same people under every indicator
+        for i in 0..values.len() {
+            if !hidden(&out, i) {
                 continue;
             }
-            let candidate = {
-                let (m_total, m_events) = people_of.get(*margin).copied().unwrap_or((None, None));
-                let Some(m_total) = m_total else { continue };
-                let visible: Vec<usize> = members
+            for j in 0..values.len() {
+                if j != i && populations.get(j) == populations.get(i) {
+                    changed |= hide(
+                        &mut out,
+                        &mut reasons,
+                        j,
+                        Suppression::Secondary,
+                        Reason::Linked { with: i },
+                    );
+                }
+            }
+        }
+        for (members, margin) in &breakdowns {
+            if hidden(&out, *margin) {
+                // Without its margin a reader has nothing to subtract from in this breakdown;
+                // the same margin under another indicator is hidden with it (linked above).
+                continue;
+            }
+            let (m_total, m_events) = people_of.get(*margin).copied().unwrap_or((None, None));
+            let Some(m_total) = m_total else { continue };
+            let visible: Vec<usize> = members
+                .iter()
+                .copied()
+                .filter(|&i| !hidden(&out, i))
+                .collect();
+            let seen_total: f64 = visible
+                .iter()
+                .filter_map(|&i| people_of.get(i).and_then(|p| p.0))
+                .sum();
+            let recoverable = m_total - seen_total;
+            let mut group = (recoverable > 0.0 && recoverable < k).then_some(recoverable);
+            if let Some(m_events) = m_events {
+                let seen_events: Option<f64> = visible
                     .iter()
-                    .copied()
-                    .filter(|&i| !hidden(&out, i))
-                    .collect();
-                let seen_total: f64 = visible
-                    .iter()
-                    .filter_map(|&i| people_of.get(i).and_then(|p| p.0))
+                    .map(|&i| people_of.get(i).and_then(|p| p.1))
                     .sum();
-                let recoverable = m_total - seen_total;
-                let mut small = recoverable > 0.0 && recoverable < k;
-                if let Some(m_events) = m_events {
-                    let seen_events: Option<f64> = visible
-                        .iter()
-                        .map(|&i| people_of.get(i).and_then(|p| p.1))
-                        .sum();
-                    if let Some(seen_events) = seen_events {
-                        let events = m_events - seen_events;
-                        let without = recoverable - events;
-                        small |= recoverable > 0.0
-                            && ((events > 0.0 && events < k) || (without > 0.0 && without < k));
-                    }
+                if let (Some(seen_events), true) = (seen_events, recoverable > 0.0) {
+                    let events = m_events - seen_events;
+                    let without = recoverable - events;
+                    group = group
+                        .or((events > 0.0 && events < k).then_some(events))
+                        .or((without > 0.0 && without < k).then_some(without));
                 }
-                if !small {
-                    continue;
-                }
-                visible.into_iter().min_by(|&a, &b| {
+            }
+            let Some(group) = group else { continue };
+            let target = visible
+                .into_iter()
+                .min_by(|&a, &b| {
                     let sa = sizes.get(a).copied().flatten().unwrap_or(f64::INFINITY);
                     let sb = sizes.get(b).copied().flatten().unwrap_or(f64::INFINITY);
                     sa.total_cmp(&sb)
                 })
-            };
-            let target = candidate.or(Some(*margin).filter(|&m| !hidden(&out, m)));
-            if let Some(i) = target
-                && let Some(v) = out.get_mut(i)
-            {
-                blank(v, Suppression::Secondary);
-                changed = true;
+                .unwrap_or(*margin);
+            changed |= hide(
+                &mut out,
+                &mut reasons,
+                target,
+                Suppression::Secondary,
+                Reason::Recoverable {
+                    margin: *margin,
+                    group,
+                },
+            );
+        }
+        if !changed {
+            // what several breakdowns give together
+            let mask: Vec<bool> = (0..values.len()).map(|i| hidden(&out, i)).collect();
+            let bounds = structure.bounds(&mask, &known_people);
+            if let Some(violation) = bounds.violation(&structure, &mask, k, 0..values.len()) {
+                let target = loosening(&structure, &mask, &known_people, violation, k, |i| {
+                    (populations.get(i).map(|p| &p.0)
+                        == populations.get(violation.value).map(|p| &p.0))
+                    .then(|| sizes.get(i).copied().flatten().unwrap_or(f64::INFINITY))
+                });
+                if let Some(target) = target {
+                    changed |= hide(
+                        &mut out,
+                        &mut reasons,
+                        target,
+                        Suppression::Secondary,
+                        Reason::Bounded {
+                            value: violation.value,
+                        },
+                    );
+                }
             }
         }
         if !changed {
             break;
         }
     }
-    out
+    Disclosure {
+        values: out,
+        reasons,
+    }
 }
+
+#[cfg(test)]
+mod attack;
 
 #[cfg(test)]
 mod tests {
@@ -407,6 +684,94 @@ mod tests {
         let values = vec![total, value(Some("female"), 3), value(Some("male"), 7)];
         let out = apply_in(&values, 5, Some(&period), |_| None);
         assert_eq!(out[2].suppressed, Some(Suppression::Secondary));
+    }
+
+    #[test]
+    fn a_cell_hidden_under_one_indicator_is_hidden_under_every_indicator() {
+        // issue #13, 5: the same 3 women under a second indicator that gives no n (their
+        // mean alone), which on its own would be published
+        let mut other = value(Some("female"), 3);
+        other.indicator = "employment@1".parse().unwrap();
+        other.n = None;
+        assert_eq!(
+            apply(std::slice::from_ref(&other), 5, |_| None)[0].suppressed,
+            None
+        );
+        let values = vec![value(None, 40), value(Some("female"), 3), other];
+        let d = disclose(&values, 5, None, &[], |_| Some(Measure::Mean));
+        assert_eq!(d.values[2].suppressed, Some(Suppression::Secondary));
+        assert_eq!(d.reasons[1], Some(Reason::BelowThreshold { size: 3.0 }));
+        assert_eq!(d.reasons[2], Some(Reason::Linked { with: 1 }));
+    }
+
+    #[test]
+    fn versions_cannot_be_subtracted_and_hidden_cells_stay_hidden() {
+        // issue #13, 4: version 1 total 40; version 2 total 42 with a new cell of 2
+        let v1 = apply(&[value(None, 40), value(Some("female"), 3)], 5, |_| None);
+        assert_eq!(v1[1].suppressed, Some(Suppression::Primary));
+        let earlier = [Published {
+            version: 1,
+            values: &v1,
+            period: None,
+        }];
+        let v2 = vec![
+            value(None, 42),
+            value(Some("female"), 8),
+            value(Some("other"), 2),
+        ];
+        let d = disclose(&v2, 5, None, &earlier, |_| None);
+        assert_eq!(
+            d.reasons[0],
+            Some(Reason::Differencing {
+                version: 1,
+                people: 2.0
+            }),
+            "40 then 42 gives the 2 newcomers"
+        );
+        assert_eq!(
+            d.reasons[1],
+            Some(Reason::HiddenBefore { version: 1 }),
+            "8 women now, but version 1 hid them"
+        );
+        assert!(d.values[2].suppressed.is_some());
+        // a change of k or more people is not a small group
+        let v2 = vec![value(None, 50), value(Some("female"), 3)];
+        let d = disclose(&v2, 5, None, &earlier, |_| None);
+        assert_eq!(d.values[0].suppressed, None);
+    }
+
+    #[test]
+    fn a_hidden_margin_is_bounded_by_its_visible_cells() {
+        // found by the attacker (attack.rs): total 14 with 9 without the outcome; "old" hidden,
+        // but its visible cell (old, male) has 5 without, so "young" has at most 4 without
+        let cell = |sex: Option<&str>, age: Option<&str>, n: u64, e: f64| {
+            let mut v: IndicatorValue = serde_json::from_value(serde_json::json!({
+                "indicator": "completion@1", "numerator": e, "denominator": n as f64, "n": n
+            }))
+            .unwrap();
+            if let Some(s) = sex {
+                v.disaggregation.insert("sex".into(), s.into());
+            }
+            if let Some(a) = age {
+                v.disaggregation.insert("age".into(), a.into());
+            }
+            v
+        };
+        let values = vec![
+            cell(None, None, 14, 5.0),
+            cell(None, Some("young"), 3, 1.0),
+            cell(None, Some("old"), 11, 4.0),
+            cell(Some("male"), Some("old"), 5, 0.0),
+            cell(Some("female"), Some("old"), 6, 4.0),
+        ];
+        let d = disclose(&values, 5, None, &[], |_| Some(Measure::Proportion));
+        assert_eq!(d.values[1].suppressed, Some(Suppression::Primary));
+        assert!(d.values[2].suppressed.is_some(), "old gives young back");
+        assert!(
+            d.values[3].suppressed.is_some() || d.values[4].suppressed.is_some(),
+            "a visible cell of old bounds young: {:?}",
+            d.reasons
+        );
     }
 
     #[test]
