@@ -931,11 +931,13 @@ async fn versions_and_indicators_of_one_evaluation_are_protected_together() {
     follow_and_approve(&follower, &origin).await;
 
     let practice = created(&origin, "/api/v1/practices", practice_json()).await;
-    // version 1: 40 people, 3 women (below k) and 37 men; the women's mean score beside it
+    // version 1: 40 people, 3 women (below k), 30 men, 7 of unknown sex; the women's mean
+    // score beside them under a second indicator
     let v1 = json!([
-        {"indicator": "esl-rate@1", "actual": 20.0, "n": 40},
-        {"indicator": "esl-rate@1", "actual": 33.3, "n": 3, "disaggregation": {"sex": "female"}},
-        {"indicator": "esl-rate@1", "actual": 18.9, "n": 37, "disaggregation": {"sex": "male"}},
+        {"indicator": "esl-rate@1", "actual": 30.0, "n": 40},
+        {"indicator": "esl-rate@1", "actual": 0.0, "n": 3, "disaggregation": {"sex": "female"}},
+        {"indicator": "esl-rate@1", "actual": 40.0, "n": 30, "disaggregation": {"sex": "male"}},
+        {"indicator": "esl-rate@1", "actual": 0.0, "n": 7, "disaggregation": {"sex": "unknown"}},
         {"indicator": "completion@1", "actual": 71.5, "disaggregation": {"sex": "female"}}
     ]);
     let id = created(
@@ -944,15 +946,53 @@ async fn versions_and_indicators_of_one_evaluation_are_protected_together() {
         evaluation(json!({"practice": practice}), v1),
     )
     .await;
-    // version 2: 2 more men, and now 8 women; still 8 early leavers in all (17 % of 47: a
-    // change of 1 would tell about one of the newcomers, and hide the total)
+    // version 2: 2 more men, and now 10 women; still 12 early leavers in all (a change of
+    // fewer than 5 among the newcomers would tell about them, and hide the total)
     let mut body = origin.get(&format!("/api/v1/evaluations/{id}")).await.body;
     body["values"] = json!([
-        {"indicator": "esl-rate@1", "actual": 17.0, "n": 47},
-        {"indicator": "esl-rate@1", "actual": 25.0, "n": 8, "disaggregation": {"sex": "female"}},
-        {"indicator": "esl-rate@1", "actual": 17.9, "n": 39, "disaggregation": {"sex": "male"}},
+        {"indicator": "esl-rate@1", "actual": 24.49, "n": 49},
+        {"indicator": "esl-rate@1", "actual": 0.0, "n": 10, "disaggregation": {"sex": "female"}},
+        {"indicator": "esl-rate@1", "actual": 37.5, "n": 32, "disaggregation": {"sex": "male"}},
+        {"indicator": "esl-rate@1", "actual": 0.0, "n": 7, "disaggregation": {"sex": "unknown"}},
         {"indicator": "completion@1", "actual": 70.0, "disaggregation": {"sex": "female"}}
     ]);
+    // the evaluator sees first what partners will see, and why
+    let preview = origin
+        .send(
+            Method::POST,
+            &format!("/api/v1/evaluations/{id}/preview"),
+            Some(&origin.editor),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert_eq!(preview.body["version"], 2);
+    assert_eq!(preview.body["k"], 5);
+    let reasons = &preview.body["reasons"];
+    assert_eq!(reasons[0], Value::Null, "{reasons}");
+    assert_eq!(reasons[1], json!({"rule": "hiddenBefore", "version": 1}));
+    assert_eq!(
+        reasons[2],
+        json!({"rule": "differencing", "version": 1, "people": 2.0})
+    );
+    assert_eq!(reasons[3], json!({"rule": "hiddenBefore", "version": 1}));
+    // (linked to the women's cell in version 1, see below)
+    assert_eq!(reasons[4], json!({"rule": "hiddenBefore", "version": 1}));
+    assert_eq!(preview.body["values"][1]["suppressed"], "secondary");
+    assert_eq!(preview.body["values"][1].get("n"), None);
+    let unchanged = origin.get(&format!("/api/v1/evaluations/{id}")).await;
+    assert_eq!(unchanged.body["version"], 1, "a preview stores nothing");
+    // a reader may not preview (it names the small sizes)
+    let anonymous = origin
+        .send(
+            Method::POST,
+            "/api/v1/evaluations/preview",
+            None,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(anonymous.status, 401);
+
     let updated = origin
         .send(
             Method::PUT,
@@ -982,13 +1022,13 @@ async fn versions_and_indicators_of_one_evaluation_are_protected_together() {
             .map(|v| v.get("suppressed").is_none())
             .unwrap_or_else(|| panic!("no {code} {sex:?} in {object}"))
     };
-    // the women were hidden in version 1, so they stay hidden though 8 now
+    // the women were hidden in version 1, so they stay hidden though 10 now
     assert!(!shown(Some("female"), "esl-rate"), "{object}");
-    // their mean under the other indicator is the same 3 (now 8) women
+    // their mean under the other indicator is the same 3 (now 10) women
     assert!(!shown(Some("female"), "completion"), "{object}");
-    // 37 men then 39: the 2 newcomers would be given by difference
+    // 30 men then 32: the 2 newcomers would be given by difference
     assert!(!shown(Some("male"), "esl-rate"), "{object}");
-    // the total moved by 7 people, none of them with the outcome: no small group
+    // the total moved by 9 people, none of them with the outcome: no small group
     assert!(shown(None, "esl-rate"), "{object}");
 
     // version 1 as the origin's log still serves it had the women hidden under both indicators

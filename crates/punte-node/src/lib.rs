@@ -288,6 +288,43 @@ impl Node {
         Ok(evaluation)
     }
 
+    /// What partners would see of `content` published as a new evaluation, or as the next
+    /// version of evaluation `id`, and why each blank value is blank. Nothing is stored.
+    pub fn preview_evaluation(
+        &self,
+        id: Option<&str>,
+        mut content: punte_model::evaluation::EvaluationContent,
+    ) -> Result<DisclosurePreview> {
+        use punte_model::Validate as _;
+        content.validate()?;
+        let k = self.settings.disclosure_k;
+        let now = punte_store::timestamp(self.now());
+        self.store.read(|conn| {
+            check_evaluation(conn, &mut content)?;
+            let (id, version) = match id {
+                Some(id) => (
+                    id.to_string(),
+                    docs::current_version(conn, DocKind::Evaluation, id, None)? + 1,
+                ),
+                None => (String::new(), 1),
+            };
+            let evaluation = Evaluation {
+                id,
+                version,
+                content,
+                created_at: now.clone(),
+                updated_at: now,
+            };
+            let disclosure = disclosed_evaluation(conn, &evaluation, k)?;
+            Ok(DisclosurePreview {
+                k,
+                version,
+                values: disclosure.values,
+                reasons: disclosure.reasons,
+            })
+        })
+    }
+
     // ----- export -----
 
     /// The whole node as one JSON document: organisation, indicators, and the current version
@@ -321,6 +358,17 @@ impl Node {
             "adaptations": adaptations,
         }))
     }
+}
+
+/// What [`Node::preview_evaluation`] answers: the values as partners would receive them
+/// (version `version`, threshold `k`) and, per value, why it is blank.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DisclosurePreview {
+    pub k: u64,
+    pub version: u32,
+    pub values: Vec<punte_model::evaluation::IndicatorValue>,
+    pub reasons: Vec<Option<punte_model::disclosure::Reason>>,
 }
 
 /// An evaluation's values as they may leave the node, and why each blank one is blank:

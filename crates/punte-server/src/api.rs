@@ -24,6 +24,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/practices", web::get().to(list_practices))
             .route("/evaluations", web::get().to(list_evaluations))
             .route("/adaptations", web::get().to(list_adaptations))
+            .route("/evaluations/preview", web::post().to(preview_evaluation))
+            .route(
+                "/evaluations/{id}/preview",
+                web::post().to(preview_evaluation_version),
+            )
             .configure(crate::adaptation_routes::configure_api)
             .configure(document_routes::<Practice>)
             .configure(document_routes::<Evaluation>)
@@ -177,6 +182,37 @@ where
     let content: D::Content = from_value(value)?;
     let doc: D = web::block(move || node.update::<D>(&id, expected, content)).await??;
     Ok(document_response(StatusCode::OK, &doc))
+}
+
+/// What partners would see of an evaluation before it is published: the body of a POST (or,
+/// with an id, of a PUT) in, the disclosed values and the reasons out. Nothing is stored.
+async fn preview_evaluation(
+    req: HttpRequest,
+    payload: web::Payload,
+    node: web::Data<Node>,
+    who: Principal,
+) -> Result<HttpResponse, ApiError> {
+    who.require(Role::Editor)?;
+    let content: punte_model::evaluation::EvaluationContent = json_body(&req, payload).await?;
+    let preview = web::block(move || node.preview_evaluation(None, content)).await??;
+    Ok(HttpResponse::Ok().json(preview))
+}
+
+async fn preview_evaluation_version(
+    req: HttpRequest,
+    payload: web::Payload,
+    path: web::Path<String>,
+    node: web::Data<Node>,
+    who: Principal,
+) -> Result<HttpResponse, ApiError> {
+    who.require(Role::Editor)?;
+    let id = checked_id(&path)?;
+    require_content_type(&req, &["application/json"])?;
+    let mut value = parse_json(&read_body(&req, payload).await?)?;
+    strip_read_only(&mut value, &id)?;
+    let content: punte_model::evaluation::EvaluationContent = from_value(value)?;
+    let preview = web::block(move || node.preview_evaluation(Some(&id), content)).await??;
+    Ok(HttpResponse::Ok().json(preview))
 }
 
 async fn delete_document<D: Resource>(
