@@ -13,7 +13,9 @@ use punte_log::checkpoint::open_checkpoint;
 use punte_log::tree::{parse_proof, verify_consistency, verify_inclusion};
 use punte_log::{Checkpoint, EntryKind, Hash, NoteVerifier, Redaction, SignedEntry};
 
-use crate::support::{TestNode, evaluation_json, indicator_json, practice_json, spawn_node};
+use crate::support::{
+    TestNode, evaluation_json, indicator_json, practice_json, spawn_node, spawn_node_with,
+};
 
 /// One served entry, decoded.
 struct Served {
@@ -459,4 +461,58 @@ async fn after_a_key_rotation_old_entries_verify_with_the_old_key_and_new_ones_w
     // and the new activity's proof is made with the new key
     let activity = activity_json(&served[2]);
     punte_protocol::proof::verify(&activity, |_| Some(*keys[1].public_key())).unwrap();
+}
+
+/// Issue #13, 8: `punte audit` checks every published evaluation against the disclosure rule
+/// and names a node that publishes small cells (here one configured with k = 1, so its log is
+/// validly signed but shows a group of 3).
+#[tokio::test]
+async fn the_audit_names_a_node_that_publishes_small_cells() {
+    let (careful, careless) = tokio::join!(spawn_node(), spawn_node_with(|c| c.disclosure.k = 1));
+    for node in [&careful, &careless] {
+        assert_eq!(
+            node.post("/api/v1/indicators", indicator_json())
+                .await
+                .status,
+            201
+        );
+        let practice = node.post("/api/v1/practices", practice_json()).await;
+        let mut evaluation = evaluation_json(practice.body["id"].as_str().unwrap());
+        evaluation["values"][1]["n"] = json!(3);
+        let created = node.post("/api/v1/evaluations", evaluation).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+    let good = audit_of(&careful).await;
+    assert!(good.clean, "{:?}", good.findings);
+    let bad = audit_of(&careless).await;
+    assert!(!bad.clean);
+    let violations: Vec<_> = bad
+        .findings
+        .iter()
+        .filter(|f| f.kind == "disclosure_violation")
+        .collect();
+    assert_eq!(violations.len(), 1, "{:?}", bad.findings);
+    assert_eq!(violations[0].detail["value"], 1);
+    assert_eq!(violations[0].detail["reason"]["rule"], "belowThreshold");
+    assert!(
+        violations[0].message.contains("fewer than k people"),
+        "{}",
+        violations[0].message
+    );
+}
+
+async fn audit_of(node: &TestNode) -> punte_node::audit::Report {
+    use punte_node::audit::{AuditRequest, Crawler, FetchOptions, NoProgress, verify};
+    let request = AuditRequest {
+        base_url: node.base.clone(),
+        pinned: verifiers(node).await,
+        witnesses: Vec::new(),
+        since: None,
+        fetched_at: "2026-12-07T00:00:00Z".to_owned(),
+        timestamp_tolerance_ms: punte_node::audit::DEFAULT_TIMESTAMP_TOLERANCE_MS,
+        disclosure_k: 5,
+    };
+    let crawler = Crawler::new(FetchOptions::default()).unwrap();
+    let evidence = crawler.collect(&request, &NoProgress).await.unwrap();
+    verify(&evidence, 1).unwrap().report
 }

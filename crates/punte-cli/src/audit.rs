@@ -83,6 +83,10 @@ pub struct AuditArgs {
     /// Allowed backwards step of entry timestamps, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_TIMESTAMP_TOLERANCE_MS)]
     pub timestamp_tolerance_ms: i64,
+    /// The disclosure threshold evaluations are checked against: a value a reader can get
+    /// a group of fewer than K people from is reported as `disclosure_violation`.
+    #[arg(long, value_name = "K", default_value_t = punte_model::disclosure::DEFAULT_K, value_parser = clap::value_parser!(u64).range(1..))]
+    pub disclosure_k: u64,
 }
 
 /// The result of auditing one node (or one bundle).
@@ -252,6 +256,7 @@ fn audit_node(
         since,
         fetched_at: now_rfc3339(),
         timestamp_tolerance_ms: args.timestamp_tolerance_ms,
+        disclosure_k: args.disclosure_k,
     };
     let crawler = Crawler::new(FetchOptions {
         timeout: Duration::from_secs(args.timeout.max(1)),

@@ -207,6 +207,7 @@ async fn audit(
                 since: None,
                 fetched_at: "2026-01-01T00:00:00Z".to_owned(),
                 timestamp_tolerance_ms: punte_node::audit::DEFAULT_TIMESTAMP_TOLERANCE_MS,
+                disclosure_k: punte_model::disclosure::DEFAULT_K,
             },
             &NoProgress,
         )

@@ -167,6 +167,7 @@ impl Crawler {
             checkpoints,
             consistency,
             timestamp_tolerance_ms: request.timestamp_tolerance_ms,
+            disclosure_k: request.disclosure_k,
             entries,
             unavailable,
         })

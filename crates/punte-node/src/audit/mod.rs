@@ -246,6 +246,9 @@ pub struct Evidence {
     pub checkpoints: Vec<String>,
     pub consistency: Option<ConsistencyEvidence>,
     pub timestamp_tolerance_ms: i64,
+    /// The disclosure threshold evaluations are checked against (`disclosure_violation`).
+    #[serde(default = "default_disclosure_k")]
+    pub disclosure_k: u64,
     /// Entries in the order served.
     pub entries: Vec<FetchedEntry>,
     /// Indexes the node failed to serve (HTTP 5xx); they are absent from `entries`.
@@ -445,9 +448,16 @@ pub struct AuditRequest {
     /// RFC 3339 time, from the caller's clock.
     pub fetched_at: String,
     pub timestamp_tolerance_ms: i64,
+    /// The disclosure threshold the node's evaluations are checked against.
+    pub disclosure_k: u64,
+}
+
+fn default_disclosure_k() -> u64 {
+    punte_model::disclosure::DEFAULT_K
 }
 
 mod crawl;
+mod disclosure;
 mod verify;
 
 pub use crawl::Crawler;
@@ -584,6 +594,7 @@ mod tests {
                 checkpoints: vec![self.checkpoint()],
                 consistency: None,
                 timestamp_tolerance_ms: DEFAULT_TIMESTAMP_TOLERANCE_MS,
+                disclosure_k: default_disclosure_k(),
                 entries: self.entries.clone(),
                 unavailable: Vec::new(),
             }

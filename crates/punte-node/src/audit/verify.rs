@@ -90,6 +90,11 @@ pub fn verify(evidence: &Evidence, parallelism: usize) -> Result<Verification, A
     let audited = punte_log::audit(&config, &entries, &checkpoint_bytes);
 
     let mut findings: Vec<ReportFinding> = audited.findings.iter().map(report_finding).collect();
+    findings.extend(super::disclosure::findings(
+        &evidence.source,
+        &evidence.entries,
+        evidence.disclosure_k,
+    ));
 
     // Consistency with the saved checkpoint.
     if let Some((old_size, new)) = &shrunk {
