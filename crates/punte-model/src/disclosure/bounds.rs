@@ -61,6 +61,13 @@ impl Structure {
     /// `known_people` value count as visible even when it is hidden (a reader can guess them
     /// from an earlier version that showed them unchanged).
     pub fn bounds(&self, hidden: &[bool], known_people: &[bool]) -> Bounds {
+        self.bounds_within(hidden, known_people, &vec![true; self.truth.len()])
+    }
+
+    /// [`Structure::bounds`] for the values `scope` marks only (one period: periods do not
+    /// constrain each other); the others keep `[0, ∞)`.
+    pub fn bounds_within(&self, hidden: &[bool], known_people: &[bool], scope: &[bool]) -> Bounds {
+        let inside = |i: usize| scope.get(i).copied().unwrap_or(false);
         let shown = |i: usize, kind: usize| {
             !hidden.get(i).copied().unwrap_or(true)
                 || (kind == PEOPLE && known_people.get(i).copied().unwrap_or(false))
@@ -82,6 +89,9 @@ impl Structure {
         for _ in 0..MAX_PASSES {
             let before = intervals.clone();
             for group in &self.same_people {
+                if !group.first().is_some_and(|&j| inside(j)) {
+                    continue;
+                }
                 let joint = group.iter().fold(UNKNOWN, |acc, &j| {
                     let x = intervals.get(j).map_or(UNKNOWN, |v| v[PEOPLE]);
                     Interval {
@@ -96,6 +106,9 @@ impl Structure {
                 }
             }
             for (i, v) in intervals.iter_mut().enumerate() {
+                if !inside(i) {
+                    continue;
+                }
                 let has_outcome = self.truth.get(i).is_some_and(|t| t[1].is_some());
                 if !has_outcome {
                     continue;
@@ -106,6 +119,9 @@ impl Structure {
                 v[2] = tighten(w, n.lo - e.hi, n.hi - e.lo);
             }
             for (cells, margin) in &self.breakdowns {
+                if !inside(*margin) {
+                    continue;
+                }
                 for kind in 0..KINDS {
                     let get = |iv: &Vec<[Interval; KINDS]>, i: usize| {
                         iv.get(i).map_or(UNKNOWN, |v| at(v, kind))

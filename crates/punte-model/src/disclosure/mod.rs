@@ -248,8 +248,9 @@ fn revealed(value: &IndicatorValue, measure: Option<Measure>) -> [Option<f64>; 3
 }
 
 /// The visible value to hide so that `violation` is bounded at `k` or more: among the
-/// candidates `size_of` gives a size for (the smallest first), the first that loosens the bound
-/// enough, else the one that loosens it most, else the smallest.
+/// candidates `size_of` gives a size for (the values of the violation's period, the smallest
+/// first), the first that loosens the bound enough, else the one that loosens it most, else
+/// the smallest.
 fn loosening(
     structure: &bounds::Structure,
     hidden: &[bool],
@@ -258,6 +259,7 @@ fn loosening(
     k: f64,
     size_of: impl Fn(usize) -> Option<f64>,
 ) -> Option<usize> {
+    let scope: Vec<bool> = (0..hidden.len()).map(|i| size_of(i).is_some()).collect();
     let mut candidates: Vec<(f64, usize)> = (0..hidden.len())
         .filter(|&i| !hidden.get(i).copied().unwrap_or(true))
         .filter_map(|i| size_of(i).map(|s| (s, i)))
@@ -270,7 +272,7 @@ fn loosening(
             *m = true;
         }
         let bound = structure
-            .bounds(&mask, known_people)
+            .bounds_within(&mask, known_people, &scope)
             .upper(violation.value, violation.kind);
         if let Some(m) = mask.get_mut(c) {
             *m = false;
@@ -324,6 +326,10 @@ pub fn disclose(
         .map(|(v, m)| people(v, *m))
         .collect();
     let populations: Vec<(String, String)> = values.iter().map(|v| population(v, period)).collect();
+    let mut groups: BTreeMap<&(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, p) in populations.iter().enumerate() {
+        groups.entry(p).or_default().push(i);
+    }
     let hide = |out: &mut [IndicatorValue],
                 reasons: &mut [Option<Reason>],
                 i: usize,
@@ -363,10 +369,7 @@ pub fn disclose(
         for old in earlier.values {
             let old_population = population(old, earlier.period);
             let old_counts = revealed(old, measure_of(&old.indicator));
-            for i in 0..values.len() {
-                if populations.get(i) != Some(&old_population) {
-                    continue;
-                }
+            for &i in groups.get(&old_population).into_iter().flatten() {
                 if old.suppressed.is_some() {
                     hide(
                         &mut out,
@@ -432,17 +435,22 @@ pub fn disclose(
             breakdowns.entry(key).or_default().push(i);
         }
     }
+    // the margin of a breakdown is the value of its indicator, period and other categories
+    // (the first, if the evaluator recorded it twice)
+    let mut by_cell: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    for (i, v) in values.iter().enumerate() {
+        by_cell
+            .entry((
+                v.indicator.to_string(),
+                period_key(v, period),
+                format!("{:?}", v.disaggregation),
+            ))
+            .or_insert(i);
+    }
     let breakdowns: Vec<(Vec<usize>, usize)> = breakdowns
         .into_iter()
-        .filter_map(|((indicator, p, dim, rest), members)| {
-            let margin = values.iter().position(|v| {
-                let mut with = v.disaggregation.clone();
-                with.remove(dim.as_str());
-                v.indicator.to_string() == indicator
-                    && period_key(v, period) == p
-                    && !v.disaggregation.contains_key(dim.as_str())
-                    && format!("{with:?}") == rest
-            })?;
+        .filter_map(|((indicator, p, _dim, rest), members)| {
+            let margin = *by_cell.get(&(indicator, p, rest))?;
             Some((members, margin))
         })
         .collect();
@@ -456,23 +464,19 @@ pub fn disclose(
             .collect(),
         same_people: populations
             .iter()
-            .map(|p| {
-                (0..values.len())
-                    .filter(|&j| populations.get(j) == Some(p))
-                    .collect()
-            })
+            .map(|p| groups.get(p).cloned().unwrap_or_default())
             .collect(),
         breakdowns: breakdowns.clone(),
     };
     loop {
         let mut changed = false;
         // linked tables: the same people under every indicator
-        for i in 0..values.len() {
+        for (i, same) in structure.same_people.iter().enumerate() {
             if !hidden(&out, i) {
                 continue;
             }
-            for j in 0..values.len() {
-                if j != i && populations.get(j) == populations.get(i) {
+            for &j in same {
+                if j != i {
                     changed |= hide(
                         &mut out,
                         &mut reasons,
