@@ -1120,10 +1120,22 @@ async fn small_cells_are_blank_for_the_public_and_marked_for_the_organisation() 
         inside.body
     );
     assert!(inside.has("Not published: would reveal a small cell"));
+    // and why, in plain words
+    assert!(
+        inside.has("The smallest group it describes (all, with or without the outcome): 1."),
+        "3 women, 2 of them with the outcome, 1 without: {}",
+        inside.body
+    );
+    assert!(inside.has("With the other cells and the total, a reader could work out a group of"));
     assert!(!inside.has(">suppressed</td>"));
     b.speak("ro");
     let ro = b.get(&format!("/practices/{id}")).await;
     assert!(ro.has("Nepublicat: mai puțin de 5 persoane"));
+    assert!(
+        ro.has("Cel mai mic grup descris (toți, cu sau fără rezultat): 1."),
+        "{}",
+        ro.body
+    );
 }
 
 fn adaptation_form(csrf: &str) -> Vec<(&str, &str)> {

@@ -279,13 +279,22 @@ impl Node {
 
     /// An evaluation as it may leave the node: disclosure control applied to its values.
     pub fn evaluation_for_publication(&self, id: &str) -> Result<Evaluation> {
+        Ok(self.evaluation_disclosure(id)?.0)
+    }
+
+    /// [`Node::evaluation_for_publication`] with, per value, why it is blank (for the
+    /// organisation's own pages only: the reasons name small sizes).
+    pub fn evaluation_disclosure(
+        &self,
+        id: &str,
+    ) -> Result<(Evaluation, Vec<Option<punte_model::disclosure::Reason>>)> {
         let mut evaluation: Evaluation = self.get(id, None)?;
         let k = self.settings.disclosure_k;
-        evaluation.content.values = self
+        let disclosure = self
             .store
-            .read(|conn| disclosed_evaluation(conn, &evaluation, k))?
-            .values;
-        Ok(evaluation)
+            .read(|conn| disclosed_evaluation(conn, &evaluation, k))?;
+        evaluation.content.values = disclosure.values;
+        Ok((evaluation, disclosure.reasons))
     }
 
     /// What partners would see of `content` published as a new evaluation, or as the next

@@ -139,8 +139,8 @@ async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult
     // Signed-in people of the organisation see every value, with the cells disclosure
     // control hides marked; everyone else sees the values as they are published.
     let published_values = ctx.user.is_none();
-    let (practice, current, versions, (evaluations, adherence), definitions, adaptations) = ctx
-        .fetch(move |n| {
+    let (practice, current, versions, (evaluations, adherence, reasons), definitions, adaptations) =
+        ctx.fetch(move |n| {
             let current: Practice = n.get(&id, None)?;
             let practice: Practice = match version {
                 Some(v) if v != current.version => n.get(&id, Some(v))?,
@@ -152,11 +152,13 @@ async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult
                 indicator: None,
             };
             let mut evaluations = Vec::new();
+            let mut reasons = BTreeMap::new();
             for e in n.list_evaluations(&filter, None, 100)?.items {
-                let published = n.evaluation_for_publication(&e.id)?;
+                let (published, why) = n.evaluation_disclosure(&e.id)?;
                 evaluations.push(if published_values {
                     published
                 } else {
+                    reasons.insert(e.id.clone(), why);
                     mark_suppressed(e, &published)
                 });
             }
@@ -171,7 +173,7 @@ async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult
                 practice,
                 current,
                 versions,
-                (evaluations, adherence),
+                (evaluations, adherence, reasons),
                 definitions,
                 adaptations,
             ))
@@ -203,6 +205,13 @@ async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult
             .map(|e| {
                 let mut v = view::evaluation(e, &definitions, want.as_ref());
                 v.plan = view::plan(e, adherence.get(&e.id));
+                for (value, why) in v
+                    .values
+                    .iter_mut()
+                    .zip(reasons.get(&e.id).into_iter().flatten())
+                {
+                    value.why = why.as_ref().map(view::WhyView::of);
+                }
                 v
             })
             .collect(),

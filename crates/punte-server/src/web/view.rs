@@ -245,6 +245,41 @@ pub fn plan(e: &Evaluation, adherence: Option<&Adherence>) -> Option<PlanView> {
     })
 }
 
+/// Why a value is published blank, for the message catalogue's `disclosure_why_{rule}` with
+/// its `{size}`, `{version}` and `{people}` filled in.
+#[derive(Debug, Serialize)]
+pub struct WhyView {
+    pub rule: &'static str,
+    pub size: String,
+    pub version: String,
+    pub people: String,
+}
+
+impl WhyView {
+    pub fn of(reason: &punte_model::disclosure::Reason) -> Self {
+        use punte_model::disclosure::Reason;
+        let count = |x: f64| format!("{}", x.round());
+        let (rule, size, version, people) = match reason {
+            Reason::BelowThreshold { size } => ("belowThreshold", count(*size), 0, String::new()),
+            Reason::Recoverable { group, .. } => ("recoverable", count(*group), 0, String::new()),
+            Reason::Linked { .. } => ("linked", String::new(), 0, String::new()),
+            Reason::Bounded { .. } => ("bounded", String::new(), 0, String::new()),
+            Reason::HiddenBefore { version } => {
+                ("hiddenBefore", String::new(), *version, String::new())
+            }
+            Reason::Differencing { version, people } => {
+                ("differencing", String::new(), *version, count(*people))
+            }
+        };
+        WhyView {
+            rule,
+            size,
+            version: version.to_string(),
+            people,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct ValueView {
     pub indicator: String,
@@ -259,6 +294,8 @@ pub struct ValueView {
     /// Set by disclosure control (`primary`, `secondary`): on pages for the public the
     /// observed numbers are blank; for signed-in people they are shown and marked.
     pub suppressed: Option<String>,
+    /// Why disclosure control hides it (signed-in pages only; set by the caller).
+    pub why: Option<WhyView>,
     /// The cells of a value recorded per group and time point (empty for a single-group value).
     pub groups: Vec<CellView>,
     /// The baseline–follow-up correlation the evaluator gave.
@@ -354,6 +391,7 @@ pub fn evaluation(
                         .map(|ci| format!("{} – {} ({}%)", ci.lower, ci.upper, ci.level * 100.0))
                         .unwrap_or_default(),
                     suppressed: v.suppressed.as_ref().map(enum_str),
+                    why: None,
                     groups: v.groups.as_ref().map(cell_views).unwrap_or_default(),
                     correlation: num(v.groups.as_ref().and_then(|g| g.correlation)),
                 }
