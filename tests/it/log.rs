@@ -314,9 +314,9 @@ async fn a_failing_change_leaves_the_log_unchanged() {
     check_log(&node).await;
 }
 
-#[tokio::test]
-async fn a_published_evaluation_has_small_cells_suppressed_and_the_stored_one_does_not() {
-    let node = spawn_node().await;
+/// Records the test indicator, a practice and an evaluation of it whose second value
+/// describes 3 people; answers the created evaluation.
+async fn evaluation_with_a_cell_of_3(node: &TestNode) -> crate::support::Answer {
     assert_eq!(
         node.post("/api/v1/indicators", indicator_json())
             .await
@@ -328,6 +328,13 @@ async fn a_published_evaluation_has_small_cells_suppressed_and_the_stored_one_do
     evaluation["values"][1]["n"] = json!(3);
     let created = node.post("/api/v1/evaluations", evaluation).await;
     assert_eq!(created.status, 201, "{}", created.body);
+    created
+}
+
+#[tokio::test]
+async fn a_published_evaluation_has_small_cells_suppressed_and_the_stored_one_does_not() {
+    let node = spawn_node().await;
+    let created = evaluation_with_a_cell_of_3(&node).await;
     // stored raw
     assert_eq!(created.body["values"][1]["actual"], 11.0);
     assert_eq!(created.body["values"][1]["n"], 3);
@@ -470,17 +477,7 @@ async fn after_a_key_rotation_old_entries_verify_with_the_old_key_and_new_ones_w
 async fn the_audit_names_a_node_that_publishes_small_cells() {
     let (careful, careless) = tokio::join!(spawn_node(), spawn_node_with(|c| c.disclosure.k = 1));
     for node in [&careful, &careless] {
-        assert_eq!(
-            node.post("/api/v1/indicators", indicator_json())
-                .await
-                .status,
-            201
-        );
-        let practice = node.post("/api/v1/practices", practice_json()).await;
-        let mut evaluation = evaluation_json(practice.body["id"].as_str().unwrap());
-        evaluation["values"][1]["n"] = json!(3);
-        let created = node.post("/api/v1/evaluations", evaluation).await;
-        assert_eq!(created.status, 201, "{}", created.body);
+        evaluation_with_a_cell_of_3(node).await;
     }
     let good = audit_of(&careful).await;
     assert!(good.clean, "{:?}", good.findings);
