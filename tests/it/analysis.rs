@@ -101,7 +101,8 @@ fn close(a: &Value, b: f64, what: &str) {
     assert!((a - b).abs() < 1e-9, "{what}: {a} ≠ {b} (by hand)");
 }
 
-/// Asserts no indicator value of any replicated evaluation reveals a cell below k = 5.
+/// Asserts no indicator value of any replicated evaluation reveals a cell below k = 5 (zero is
+/// not a group).
 fn assert_no_small_cells(objects: &[punte_store::federation::ReplicaObject]) -> usize {
     let mut suppressed = 0;
     for o in objects {
@@ -125,7 +126,8 @@ fn assert_no_small_cells(objects: &[punte_store::federation::ReplicaObject]) -> 
             } else {
                 for field in ["sampleSize", "numeratorValue"] {
                     if let Some(x) = v.get(field).and_then(Value::as_f64) {
-                        assert!(x >= 5.0, "a cell below k left its node: {v}");
+                        // zero describes nobody (issue #13, 7)
+                        assert!(x >= 5.0 || x == 0.0, "a cell below k left its node: {v}");
                     }
                 }
             }
@@ -1059,4 +1061,128 @@ async fn versions_and_indicators_of_one_evaluation_are_protected_together() {
         hidden, 3,
         "women under both indicators, and the men: {first}"
     );
+}
+
+/// What a partner recovers by subtraction from a replicated evaluation: for each breakdown
+/// (one indicator and period, one category), the margin minus its visible cells, in people and
+/// in people with the outcome. `period` is the evaluation's, for values without their own.
+fn recovered_groups(object: &Value) -> Vec<(String, f64, Option<f64>)> {
+    let default = object["period"].to_string();
+    let values = object["indicatorValues"].as_array().unwrap();
+    let key = |v: &Value| {
+        (
+            v["indicator"].as_str().unwrap().to_owned(),
+            v.get("period").map_or(default.clone(), Value::to_string),
+        )
+    };
+    let counts = |v: &Value| {
+        let n = v["sampleSize"]
+            .as_f64()
+            .or_else(|| v["denominatorValue"].as_f64());
+        let e = v["numeratorValue"].as_f64().or_else(|| {
+            let share = v["actualValue"].as_f64()?;
+            Some((share / 100.0 * n?).round())
+        });
+        (n, e)
+    };
+    let mut out = Vec::new();
+    for margin in values.iter().filter(|v| v.get("disaggregation").is_none()) {
+        let (Some(total), events) = counts(margin) else {
+            continue;
+        };
+        let cells: Vec<&Value> = values
+            .iter()
+            .filter(|v| v.get("disaggregation").is_some() && key(v) == key(margin))
+            .filter(|v| v.get("suppressed").is_none())
+            .collect();
+        if cells.is_empty() {
+            continue;
+        }
+        let seen: f64 = cells.iter().filter_map(|v| counts(v).0).sum();
+        let seen_events: Option<f64> = cells.iter().map(|v| counts(v).1).sum();
+        out.push((
+            format!("{:?}", key(margin)),
+            total - seen,
+            events.zip(seen_events).map(|(e, s)| e - s),
+        ));
+    }
+    out
+}
+
+/// Issue #13, cases 1, 2, 3, 6 and 7 through the publish path, read from a follower's replica.
+#[tokio::test]
+async fn the_eight_leaks_are_closed_on_a_followers_replica() {
+    let (origin, follower) = tokio::join!(spawn_node(), spawn_node());
+    created(&origin, "/api/v1/indicators", indicator_json()).await;
+    let mut share = indicator_json();
+    share["code"] = json!("completion");
+    share["measure"] = json!("proportion");
+    share["unit"] = json!("share");
+    share["direction"] = json!("increase");
+    created(&origin, "/api/v1/indicators", share).await;
+    follow_and_approve(&follower, &origin).await;
+    let practice = created(&origin, "/api/v1/practices", practice_json()).await;
+    let period = |start: &str, end: &str| json!({"start": start, "end": end});
+    let whole = period("2024-01-01", "2025-12-31");
+    let values = json!([
+        // 1 and 3: total 40 (with the evaluation's period written out), female 30 and male 8
+        // without a period: 2 people in no recorded category
+        {"indicator": "esl-rate@1", "actual": 25.0, "n": 40, "period": whole},
+        {"indicator": "esl-rate@1", "actual": 20.0, "n": 30, "disaggregation": {"sex": "female"}},
+        {"indicator": "esl-rate@1", "actual": 50.0, "n": 8, "disaggregation": {"sex": "male"}},
+        // 2: two hidden cells of 2 must not be recovered together as 4
+        {"indicator": "esl-rate@1", "actual": 50.0, "n": 44, "period": period("2024-01-01", "2024-06-30")},
+        {"indicator": "esl-rate@1", "actual": 50.0, "n": 2, "period": period("2024-01-01", "2024-06-30"), "disaggregation": {"sex": "female"}},
+        {"indicator": "esl-rate@1", "actual": 50.0, "n": 2, "period": period("2024-01-01", "2024-06-30"), "disaggregation": {"sex": "male"}},
+        {"indicator": "esl-rate@1", "actual": 50.0, "n": 40, "period": period("2024-01-01", "2024-06-30"), "disaggregation": {"sex": "unknown"}},
+        // 6: a share with its n gives its count; a denominator alone a group; a complement
+        {"indicator": "completion@1", "actual": 0.2, "n": 10, "period": period("2024-07-01", "2024-09-30")},
+        {"indicator": "completion@1", "actual": 0.666667, "denominator": 3.0, "numerator": 2.0, "period": period("2024-10-01", "2024-12-31")},
+        {"indicator": "completion@1", "actual": 0.933333, "numerator": 28.0, "denominator": 30.0, "n": 30, "period": period("2025-01-01", "2025-03-31")},
+        // 7: no events among 40 describes nobody: published, and analysed
+        {"indicator": "completion@1", "actual": 0.0, "numerator": 0.0, "denominator": 40.0, "n": 40, "period": period("2025-04-01", "2025-06-30")}
+    ]);
+    let mut body = evaluation(json!({"practice": practice}), values);
+    body["period"] = whole.clone();
+    created(&origin, "/api/v1/evaluations", body).await;
+    wait_replica_complete(&follower, &origin).await;
+
+    let replicated = follower
+        .fed
+        .replica_objects(None, Some("evaluation"))
+        .unwrap();
+    assert_no_small_cells(&replicated);
+    let object: Value = serde_json::from_str(&replicated[0].object).unwrap();
+    let published = object["indicatorValues"].as_array().unwrap();
+    let hidden: Vec<bool> = published
+        .iter()
+        .map(|v| v.get("suppressed").is_some())
+        .collect();
+    assert!(hidden[2], "male: 4 early leavers");
+    assert!(hidden[4] && hidden[5], "the two cells of 2");
+    assert!(
+        hidden[6],
+        "unknown 40 would give the two back together: {object}"
+    );
+    assert!(hidden[7], "20 % of 10 is 2 people");
+    assert!(hidden[8], "a denominator of 3");
+    assert!(hidden[9], "28 of 30 leaves 2 without the outcome");
+    assert!(!hidden[10], "0 of 40 describes nobody: {object}");
+    for (breakdown, people, events) in recovered_groups(&object) {
+        assert!(
+            people == 0.0 || people >= 5.0,
+            "{breakdown}: {people} people by subtraction"
+        );
+        if let Some(events) = events.filter(|_| people > 0.0) {
+            assert!(
+                events == 0.0 || events >= 5.0,
+                "{breakdown}: {events} with the outcome by subtraction"
+            );
+            let without = people - events;
+            assert!(
+                without == 0.0 || without >= 5.0,
+                "{breakdown}: {without} without the outcome by subtraction"
+            );
+        }
+    }
 }
