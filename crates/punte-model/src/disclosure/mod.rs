@@ -1,8 +1,11 @@
 //! Disclosure control: small cells never leave the node.
 //!
 //! Primary suppression hides every value computed from fewer than `k` people. Secondary
-//! suppression then hides further cells wherever a total and the other cells of its breakdown
-//! would let a reader subtract their way back to a hidden one.
+//! suppression then hides further cells wherever a reader could get one back: by subtraction
+//! within a breakdown, from the same people under another indicator, from an earlier version,
+//! or by combining several breakdowns (the bounds of `bounds.rs`). [`disclose`] is the rule
+//! (written in `docs/protocol.md`, "Disclosure control"); `attack.rs` is the attacker that
+//! checks it.
 
 use std::collections::BTreeMap;
 
