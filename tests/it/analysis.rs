@@ -895,6 +895,36 @@ async fn the_bcg_trials_recorded_through_the_api_pool_to_metafors_estimate() {
             assert!((upper - 1.1084).abs() <= 5e-5, "upper {upper}");
             assert!((pooled["tau2"].as_f64().unwrap() - 0.3132).abs() <= 5e-5);
             assert_eq!(first["verdict"], "improves");
+            // DerSimonian–Laird with the Wald interval, asked for by name:
+            // rma(yi, vi, method = "DL"): -0.7141 (-1.0644, -0.3638), tau^2 0.3088
+            let dl = admin(
+                &node,
+                Method::GET,
+                "/api/v1/analysis/tb-cases@1/ranking?tau=dersimonianLaird&ci=normal",
+                None,
+            )
+            .await;
+            let pooled = &dl["practices"][0]["pooled"];
+            assert_eq!(pooled["estimator"], "dersimonianLaird", "{dl:#}");
+            assert_eq!(pooled["ciMethod"], "normal");
+            let close = |field: &str, want: f64| {
+                let got = pooled[field].as_f64().unwrap();
+                assert!((got - want).abs() <= 5e-5, "{field} {got}, metafor {want}");
+            };
+            close("estimate", 0.7141);
+            close("ciLower", 0.3638);
+            close("ciUpper", 1.0644);
+            close("tau2", 0.3088);
+            let bad = node
+                .send(
+                    Method::GET,
+                    "/api/v1/analysis/tb-cases@1/ranking?tau=pm",
+                    Some(&node.admin),
+                    None,
+                )
+                .await;
+            assert_eq!(bad.status, 400, "{}", bad.body);
+            assert!(bad.body.to_string().contains("reml, dersimonianLaird"));
         } else {
             // trials 1, 3 and 12 have a group with fewer than 5 cases
             assert_eq!(first["evaluations"], 10, "{first:#}");

@@ -50,7 +50,7 @@ pub fn analysis(node: &Node, cmd: AnalysisCommand) -> anyhow::Result<()> {
         }
         AnalysisCommand::Map(a) => {
             let (indicator, metric) = parse(&a)?;
-            let r = node.analysis_replication_map(&indicator, metric)?;
+            let r = node.analysis_replication_map(&indicator, metric, Default::default())?;
             print(&a.format, &r, |t| t.to_csv_rows())
         }
     }

@@ -229,7 +229,8 @@ fn bench(c: &mut Criterion) {
                 node.analysis_effects(&indicator, None).unwrap(),
                 node.analysis_ranking(&indicator, None, Default::default())
                     .unwrap(),
-                node.analysis_replication_map(&indicator, None).unwrap(),
+                node.analysis_replication_map(&indicator, None, Default::default())
+                    .unwrap(),
             )
         })
     });

@@ -71,6 +71,7 @@ fn build(n: u64) -> Evidence {
         checkpoints: vec![checkpoint],
         consistency: None,
         timestamp_tolerance_ms: DEFAULT_TIMESTAMP_TOLERANCE_MS,
+        disclosure_k: punte_model::disclosure::DEFAULT_K,
         entries,
         unavailable: Vec::new(),
     }

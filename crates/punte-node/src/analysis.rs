@@ -40,7 +40,7 @@ use serde::Serialize;
 use punte_model::analysis::{
     AdaptationInput, AnalysisError, EffectInput, EffectMetric, EffectTable, IndicatorSpec,
     RankOptions, Ranking, ReplicationMap, RowOrigin, SourceRef, evaluation_effects,
-    rank_for_replication_with, replication_map,
+    rank_for_replication_with, replication_map_with,
 };
 use punte_model::evaluation::EvaluationStage;
 use punte_model::preregistration::{self, Adherence, PlanRecord, ResultsRecord};
@@ -188,10 +188,11 @@ impl Node {
         &self,
         indicator: &IndicatorRef,
         metric: Option<EffectMetric>,
+        options: RankOptions,
     ) -> Result<AnalysisReport<ReplicationMap>, AnalysisFailure> {
         let g = self.analysis_rows(indicator, metric)?;
         let table = evaluation_effects(&g.spec, g.metric, &g.rows)?;
-        let map = replication_map(&table, &g.adaptations);
+        let map = replication_map_with(&table, &g.adaptations, options.pooling);
         Ok(g.report(map))
     }
 
@@ -207,7 +208,7 @@ impl Node {
         let g = self.analysis_rows(indicator, metric)?;
         let table = evaluation_effects(&g.spec, g.metric, &g.rows)?;
         let ranking = rank_for_replication_with(&table, &g.adaptations, options);
-        let map = replication_map(&table, &g.adaptations);
+        let map = replication_map_with(&table, &g.adaptations, options.pooling);
         Ok(FullAnalysis {
             effects: g.report(table),
             ranking,

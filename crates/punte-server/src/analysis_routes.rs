@@ -8,7 +8,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use punte_model::IndicatorRef;
-use punte_model::analysis::{AnalysisError, EffectMetric, RankOptions};
+use punte_model::analysis::{
+    AnalysisError, EffectMetric, NETWORK_POOLING, PoolOptions, RankOptions,
+};
 use punte_node::analysis::{AnalysisFailure, AnalysisReport, csv_text};
 use punte_node::iati::IatiOptions;
 use punte_node::{Node, Role};
@@ -90,9 +92,9 @@ impl AnalysisKind for MapKind {
         node: &Node,
         indicator: &IndicatorRef,
         metric: Option<EffectMetric>,
-        _: RankOptions,
+        options: RankOptions,
     ) -> Result<AnalysisReport<Self::Output>, AnalysisFailure> {
-        node.analysis_replication_map(indicator, metric)
+        node.analysis_replication_map(indicator, metric, options)
     }
     fn csv_rows(output: &Self::Output) -> Vec<Vec<String>> {
         output.to_csv_rows()
@@ -107,6 +109,29 @@ struct AnalysisQuery {
     /// Pool evaluations of adaptations the origin has not countersigned (default no).
     #[serde(rename = "includeUncountersigned")]
     include_uncountersigned: Option<bool>,
+    /// The estimator of τ²: `reml` (default) or `dersimonianLaird`.
+    tau: Option<String>,
+    /// The interval: `hartungKnapp` (default) or `normal`.
+    ci: Option<String>,
+}
+
+/// A query value read as one of a serde enum's names, else a 400 naming the choices.
+fn choice<T: serde::de::DeserializeOwned>(
+    field: &str,
+    value: Option<&str>,
+    default: T,
+    choices: &str,
+) -> Result<T, ApiError> {
+    match value {
+        None => Ok(default),
+        Some(v) => serde_json::from_value(serde_json::Value::String(v.to_owned())).map_err(|_| {
+            ApiError::field(
+                StatusCode::BAD_REQUEST,
+                field,
+                format!("'{v}' is not one of {choices}"),
+            )
+        }),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,7 +202,7 @@ async fn analysis<K: AnalysisKind>(
         ApiError::field(
             StatusCode::BAD_REQUEST,
             "query",
-            format!("bad query parameters (format, metric, includeUncountersigned): {e}"),
+            format!("bad query parameters (format, metric, includeUncountersigned, tau, ci): {e}"),
         )
     })?;
     let format = format_of(&req, query.format.as_deref())?;
@@ -186,6 +211,20 @@ async fn analysis<K: AnalysisKind>(
     let file = format!("{}-{}", indicator, K::NAME);
     let options = RankOptions {
         include_uncountersigned: query.include_uncountersigned.unwrap_or(false),
+        pooling: PoolOptions {
+            tau: choice(
+                "tau",
+                query.tau.as_deref(),
+                NETWORK_POOLING.tau,
+                "reml, dersimonianLaird",
+            )?,
+            ci: choice(
+                "ci",
+                query.ci.as_deref(),
+                NETWORK_POOLING.ci,
+                "hartungKnapp, normal",
+            )?,
+        },
     };
     let report = web::block(move || K::run(&node, &indicator, metric, options))
         .await?

@@ -66,7 +66,7 @@ pub use rank::{
 };
 pub use replication::{
     AdaptationInput, Adopter, CountryAdopters, NotCountedReason, OriginReplications,
-    ReplicationMap, ReplicationStatus, replication_map,
+    ReplicationMap, ReplicationStatus, replication_map, replication_map_with,
 };
 
 /// Where a figure comes from: one entry of one organisation's signed log.

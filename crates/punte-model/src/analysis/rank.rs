@@ -169,13 +169,30 @@ pub struct Ranking {
 }
 
 /// How [`rank_for_replication_with`] pools.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RankOptions {
     /// Pool the evaluations of adaptations the origin organisation has not countersigned with
     /// the practice's own (the coordinator's choice; default off: they are listed apart).
     #[serde(default)]
     pub include_uncountersigned: bool,
+    /// The estimator of τ² and the interval ([`NETWORK_POOLING`] unless the reader asks for
+    /// another, e.g. DerSimonian–Laird to compare with an older analysis).
+    #[serde(default = "network_pooling")]
+    pub pooling: PoolOptions,
+}
+
+fn network_pooling() -> PoolOptions {
+    NETWORK_POOLING
+}
+
+impl Default for RankOptions {
+    fn default() -> Self {
+        Self {
+            include_uncountersigned: false,
+            pooling: NETWORK_POOLING,
+        }
+    }
 }
 
 /// A practice's rows pooled: the estimate (none without a usable row) and the sources.
@@ -192,6 +209,7 @@ pub(super) struct PooledRows {
 pub(super) fn pool_rows<'a>(
     rows: impl IntoIterator<Item = &'a EvaluationEffect>,
     direction: Direction,
+    pooling: PoolOptions,
 ) -> PooledRows {
     let mut effects = Vec::new();
     let mut out = PooledRows {
@@ -219,7 +237,7 @@ pub(super) fn pool_rows<'a>(
     out.k = effects.len();
     // rows in the table are finite with positive variance; pooling can only fail on overflow,
     // which leaves the practice visible as insufficient.
-    out.pooled = pool_random_effects(&effects, NETWORK_POOLING).ok();
+    out.pooled = pool_random_effects(&effects, pooling).ok();
     if let Some(p) = &out.pooled {
         out.verdict = Verdict::from_interval(p.ci_lower, p.ci_upper, direction);
     }
@@ -281,7 +299,7 @@ pub fn rank_for_replication_with(
         .into_iter()
         .map(|(practice, (rows, uncountersigned))| {
             let excluded = rows.iter().filter(|r| r.effect().is_none()).count();
-            let p = pool_rows(rows, table.direction);
+            let p = pool_rows(rows, table.direction, options.pooling);
             RankedPractice {
                 rank: 0,
                 practice: practice.to_string(),

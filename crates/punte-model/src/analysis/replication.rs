@@ -11,7 +11,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::effect::{EffectMetric, EffectTable};
-use super::pool::RandomEffects;
+use super::pool::{PoolOptions, RandomEffects};
 use super::rank::{ReplicationCount, count_replications, pool_rows};
 use super::{SourceRef, Verdict, cell, header, sources_cell};
 use crate::adaptation::{Adaptation, AdaptationState};
@@ -323,10 +323,19 @@ pub struct ReplicationMap {
 /// countries by code and adopters by organisation. Every adopter is listed with its
 /// [`ReplicationStatus`]; the count and summary take only those that count.
 pub fn replication_map(table: &EffectTable, adaptations: &[AdaptationInput]) -> ReplicationMap {
+    replication_map_with(table, adaptations, super::NETWORK_POOLING)
+}
+
+/// [`replication_map`] pooled with `pooling` instead of [`super::NETWORK_POOLING`].
+pub fn replication_map_with(
+    table: &EffectTable,
+    adaptations: &[AdaptationInput],
+    pooling: PoolOptions,
+) -> ReplicationMap {
     let practices: BTreeSet<&str> = adaptations.iter().map(|a| a.practice.as_str()).collect();
     let origins = practices
         .into_iter()
-        .map(|practice| origin(table, adaptations, practice))
+        .map(|practice| origin(table, adaptations, practice, pooling))
         .collect();
     ReplicationMap {
         indicator: table.indicator.clone(),
@@ -340,19 +349,20 @@ fn origin(
     table: &EffectTable,
     adaptations: &[AdaptationInput],
     practice: &str,
+    pooling: PoolOptions,
 ) -> OriginReplications {
     let own_rows = table
         .rows
         .iter()
         .filter(|r| r.origin.practice == practice && r.origin.adaptation.is_none());
-    let own = pool_rows(own_rows, table.direction);
+    let own = pool_rows(own_rows, table.direction, pooling);
     let mut by_country: BTreeMap<CountryCode, Vec<Adopter>> = BTreeMap::new();
     for a in adaptations.iter().filter(|a| a.practice == practice) {
         let rows = table
             .rows
             .iter()
             .filter(|r| r.origin.adaptation.as_deref() == Some(a.adaptation.as_str()));
-        let pooled = pool_rows(rows, table.direction);
+        let pooled = pool_rows(rows, table.direction, pooling);
         let replication = a.replication_status();
         let mut sources = vec![a.source.clone()];
         sources.extend(a.countersignature.iter().cloned());

@@ -701,6 +701,7 @@ fn evaluations_of_adaptations_not_countersigned_are_kept_apart_unless_included()
         &adaptations,
         RankOptions {
             include_uncountersigned: true,
+            ..RankOptions::default()
         },
     )
     .unwrap();
@@ -773,6 +774,7 @@ fn countersigning_moves_the_rows_into_the_pool() {
         &[adopted("es-1", ES, false)],
         RankOptions {
             include_uncountersigned: true,
+            ..RankOptions::default()
         },
     )
     .unwrap();

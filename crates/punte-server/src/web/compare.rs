@@ -566,6 +566,7 @@ pub async fn show(req: HttpRequest) -> WebResult {
     let wanted = query.get("indicator").to_string();
     let options = RankOptions {
         include_uncountersigned: query.get("uncountersigned") == "include",
+        ..RankOptions::default()
     };
     let definitions = ctx.fetch(|n| n.list_indicators(None)).await?;
     let want = ctx.content_lang();
