@@ -389,19 +389,12 @@ pub(crate) fn disclosed_evaluation(
     evaluation: &punte_model::evaluation::Evaluation,
     k: u64,
 ) -> Result<punte_model::disclosure::Disclosure> {
-    use punte_model::common::Period;
     use punte_model::disclosure::{Published, disclose};
-    use punte_model::evaluation::{Evaluation, IndicatorValue};
-    let one = |e: &Evaluation, earlier: &[(u64, Vec<IndicatorValue>, Period)]| -> Result<_> {
+    use punte_model::evaluation::Evaluation;
+    // `earlier` holds each earlier version as it was published
+    let one = |e: &Evaluation, earlier: &[Evaluation]| -> Result<_> {
         let definitions = indicators::definitions_for(conn, &e.content.values)?;
-        let published: Vec<Published<'_>> = earlier
-            .iter()
-            .map(|(version, values, period)| Published {
-                version: *version,
-                values,
-                period: Some(period),
-            })
-            .collect();
+        let published: Vec<Published<'_>> = earlier.iter().map(Published::of).collect();
         Ok(disclose(
             &e.content.values,
             k,
@@ -410,12 +403,12 @@ pub(crate) fn disclosed_evaluation(
             |r| definitions.get(r).map(|d| d.measure),
         ))
     };
-    let mut earlier: Vec<(u64, Vec<IndicatorValue>, Period)> = Vec::new();
+    let mut earlier: Vec<Evaluation> = Vec::new();
     for version in 1..evaluation.version {
         let rec = docs::get_version(conn, DocKind::Evaluation, &evaluation.id, version)?;
-        let e: Evaluation = documents::decode(DocKind::Evaluation, &rec)?;
-        let disclosure = one(&e, &earlier)?;
-        earlier.push((u64::from(version), disclosure.values, e.content.period));
+        let mut e: Evaluation = documents::decode(DocKind::Evaluation, &rec)?;
+        e.content.values = one(&e, &earlier)?.values;
+        earlier.push(e);
     }
     one(evaluation, &earlier)
 }

@@ -24,7 +24,7 @@ pub(super) const KINDS: usize = 3;
 pub(super) struct Structure {
     /// Per value: its true counts (`None` where it has none) as recorded.
     pub truth: Vec<[Option<f64>; KINDS]>,
-    /// Per value: the values describing the same people (itself included).
+    /// The values describing the same people, one list per population.
     pub same_people: Vec<Vec<usize>>,
     /// Breakdowns: cells and their margin.
     pub breakdowns: Vec<(Vec<usize>, usize)>,

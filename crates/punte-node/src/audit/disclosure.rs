@@ -51,18 +51,11 @@ pub(super) fn findings(base_url: &str, entries: &[FetchedEntry], k: u64) -> Vec<
             _ => {}
         }
     }
-    let mut history: BTreeMap<String, Vec<(u64, Evaluation)>> = BTreeMap::new();
+    let mut history: BTreeMap<String, Vec<Evaluation>> = BTreeMap::new();
     let mut out = Vec::new();
     for (index, ev) in evaluations {
         let earlier = history.entry(ev.id.clone()).or_default();
-        let published: Vec<Published<'_>> = earlier
-            .iter()
-            .map(|(_, e)| Published {
-                version: u64::from(e.version),
-                values: &e.content.values,
-                period: Some(&e.content.period),
-            })
-            .collect();
+        let published: Vec<Published<'_>> = earlier.iter().map(Published::of).collect();
         let values = &ev.content.values;
         let checked = disclose(values, k, Some(&ev.content.period), &published, |r| {
             measures.get(r).copied()
@@ -74,7 +67,7 @@ pub(super) fn findings(base_url: &str, entries: &[FetchedEntry], k: u64) -> Vec<
             let Some(reason) = reason else { continue };
             out.push(finding(index, &ev, i, value, reason, k));
         }
-        earlier.push((index, ev));
+        earlier.push(ev);
     }
     out
 }

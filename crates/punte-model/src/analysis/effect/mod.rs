@@ -67,6 +67,10 @@
 //!
 //! Every effect is then multiplied by −1 for a `decrease`-is-better indicator, and its 95%
 //! interval is `y ± 1.959964·√v`.
+//!
+//! Layout: the formulas of each design are in their own file (`two_group`, `pre_post`,
+//! `legacy`, and `cells` for reading one cell); this file keeps the public row types, their
+//! serde shape and the per-row dispatch, which is why it stays long.
 
 use std::fmt;
 
