@@ -49,6 +49,11 @@ pub trait Document: Serialize + DeserializeOwned + Clone {
     fn for_publication(&self, _conn: &Connection, _k: u64) -> Result<Self> {
         Ok(self.clone())
     }
+    /// [`Document::for_publication`] of a version being published, inside its write
+    /// transaction: an evaluation also records how it left the node.
+    fn publish(&self, tx: &Connection, k: u64) -> Result<Self> {
+        self.for_publication(tx, k)
+    }
     /// Who gets this document's activities besides the followers: an adaptation also goes
     /// to the organisation whose practice it adapts.
     fn extra_audience(
@@ -136,6 +141,9 @@ impl Document for Evaluation {
         let mut published = self.clone();
         published.content.values = crate::disclosed_evaluation(conn, self, k)?.values;
         Ok(published)
+    }
+    fn publish(&self, tx: &Connection, k: u64) -> Result<Self> {
+        crate::publish_evaluation(tx, self, k)
     }
 }
 
@@ -292,7 +300,7 @@ impl Node {
         verb: Verb,
         doc: &D,
     ) -> Result<()> {
-        let published = doc.for_publication(tx, self.settings.disclosure_k)?;
+        let published = doc.publish(tx, self.settings.disclosure_k)?;
         let (appended, _) = log.activity(verb, published.to_object(log.urls()))?;
         if let Some(audience) = D::extra_audience(tx, log.urls(), doc.content())? {
             log.also_deliver(appended.index, audience)?;

@@ -14,6 +14,8 @@ pub mod keys;
 mod log;
 pub mod membership;
 pub mod publish;
+#[cfg(test)]
+mod published_tests;
 mod tokens;
 pub mod views;
 pub mod witness;
@@ -114,7 +116,32 @@ impl Node {
             delivery_wakeup: tokio::sync::Notify::new(),
         };
         node.finish_interrupted_rotation()?;
+        node.record_unrecorded_evaluations()?;
         Ok(node)
+    }
+
+    /// Records how each evaluation version stored by an older node was published (decided
+    /// again, in order, with the current `k`), so that every later read and every next
+    /// version uses one fixed record. One transaction; nothing to do on an up-to-date node.
+    fn record_unrecorded_evaluations(&self) -> Result<()> {
+        let k = self.settings.disclosure_k;
+        let pending = self.store.read(docs::unrecorded_evaluation_versions)?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.store.write(|tx| {
+            for (id, version) in &pending {
+                let rec = docs::get_version(tx, DocKind::Evaluation, id, *version)?;
+                let evaluation: Evaluation = documents::decode(DocKind::Evaluation, &rec)?;
+                publish_evaluation(tx, &evaluation, k)?;
+            }
+            Ok::<_, NodeError>(())
+        })?;
+        tracing::info!(
+            versions = pending.len(),
+            "recorded how earlier evaluation versions were published"
+        );
+        Ok(())
     }
 
     /// Takes the data directory's serve lock: one `punte serve` per data directory. The lock
@@ -380,37 +407,109 @@ pub struct DisclosurePreview {
     pub reasons: Vec<Option<punte_model::disclosure::Reason>>,
 }
 
-/// An evaluation's values as they may leave the node, and why each blank one is blank:
-/// disclosure control with threshold `k` against the version itself and every earlier
-/// version of it (which are published first, in order, the same way), so that no two versions
-/// give a small group by difference and a value once hidden stays hidden.
+/// How `evaluation` leaves the node under threshold `k`: the values as published and why each
+/// blank one is blank. A version already published is read as it was published (table
+/// `published_evaluations`, with the `k` of that day); a new version is decided against every
+/// earlier version as it was published.
 pub(crate) fn disclosed_evaluation(
     conn: &punte_store::Connection,
     evaluation: &punte_model::evaluation::Evaluation,
     k: u64,
 ) -> Result<punte_model::disclosure::Disclosure> {
-    use punte_model::disclosure::{Published, disclose};
-    use punte_model::evaluation::Evaluation;
-    // `earlier` holds each earlier version as it was published
-    let one = |e: &Evaluation, earlier: &[Evaluation]| -> Result<_> {
-        let definitions = indicators::definitions_for(conn, &e.content.values)?;
-        let published: Vec<Published<'_>> = earlier.iter().map(Published::of).collect();
-        Ok(disclose(
-            &e.content.values,
-            k,
-            Some(&e.content.period),
-            &published,
-            |r| definitions.get(r).map(|d| d.measure),
-        ))
-    };
-    let mut earlier: Vec<Evaluation> = Vec::new();
+    if !evaluation.id.is_empty()
+        && let Some((published, reasons)) =
+            published_version(conn, &evaluation.id, evaluation.version)?
+    {
+        return Ok(punte_model::disclosure::Disclosure {
+            values: published.content.values,
+            reasons,
+        });
+    }
+    let mut earlier: Vec<punte_model::evaluation::Evaluation> = Vec::new();
     for version in 1..evaluation.version {
-        let rec = docs::get_version(conn, DocKind::Evaluation, &evaluation.id, version)?;
-        let mut e: Evaluation = documents::decode(DocKind::Evaluation, &rec)?;
-        e.content.values = one(&e, &earlier)?.values;
+        let e = match published_version(conn, &evaluation.id, version)? {
+            Some((published, _)) => published,
+            // stored before published versions were recorded: decide it again
+            None => {
+                let rec = docs::get_version(conn, DocKind::Evaluation, &evaluation.id, version)?;
+                let mut e: punte_model::evaluation::Evaluation =
+                    documents::decode(DocKind::Evaluation, &rec)?;
+                e.content.values = disclose_against(conn, &e, k, &earlier)?.values;
+                e
+            }
+        };
         earlier.push(e);
     }
-    one(evaluation, &earlier)
+    disclose_against(conn, evaluation, k, &earlier)
+}
+
+/// [`punte_model::disclosure::disclose`] of `evaluation` against its `earlier` versions as
+/// they were published.
+fn disclose_against(
+    conn: &punte_store::Connection,
+    evaluation: &punte_model::evaluation::Evaluation,
+    k: u64,
+    earlier: &[punte_model::evaluation::Evaluation],
+) -> Result<punte_model::disclosure::Disclosure> {
+    use punte_model::disclosure::{Published, disclose};
+    let definitions = indicators::definitions_for(conn, &evaluation.content.values)?;
+    let published: Vec<Published<'_>> = earlier.iter().map(Published::of).collect();
+    Ok(disclose(
+        &evaluation.content.values,
+        k,
+        Some(&evaluation.content.period),
+        &published,
+        |r| definitions.get(r).map(|d| d.measure),
+    ))
+}
+
+/// Version `version` of evaluation `id` as it was published, and its reasons.
+fn published_version(
+    conn: &punte_store::Connection,
+    id: &str,
+    version: u32,
+) -> Result<
+    Option<(
+        punte_model::evaluation::Evaluation,
+        Vec<Option<punte_model::disclosure::Reason>>,
+    )>,
+> {
+    let Some(row) = docs::published_evaluation(conn, id, version)? else {
+        return Ok(None);
+    };
+    let what = || format!("published evaluation {id} version {version}");
+    let evaluation = serde_json::from_str(&row.body).map_err(|source| NodeError::Decode {
+        what: what(),
+        source,
+    })?;
+    let reasons = serde_json::from_str(&row.reasons).map_err(|source| NodeError::Decode {
+        what: what(),
+        source,
+    })?;
+    Ok(Some((evaluation, reasons)))
+}
+
+/// Decides how a new evaluation version leaves the node and records it, in the transaction
+/// that stores the version and appends its log entry.
+pub(crate) fn publish_evaluation(
+    tx: &punte_store::Connection,
+    evaluation: &punte_model::evaluation::Evaluation,
+    k: u64,
+) -> Result<punte_model::evaluation::Evaluation> {
+    let disclosure = disclosed_evaluation(tx, evaluation, k)?;
+    let mut published = evaluation.clone();
+    published.content.values = disclosure.values;
+    let encode = |source| NodeError::Encode {
+        what: "published evaluation",
+        source,
+    };
+    let row = punte_store::documents::PublishedEvaluation {
+        k,
+        body: serde_json::to_string(&published).map_err(encode)?,
+        reasons: serde_json::to_string(&disclosure.reasons).map_err(encode)?,
+    };
+    docs::insert_published_evaluation(tx, &evaluation.id, evaluation.version, &row)?;
+    Ok(published)
 }
 
 /// Checks an evaluation's subject exists (pinning the practice's current version when none is

@@ -539,3 +539,69 @@ pub fn all_current(conn: &Connection, kind: DocKind) -> Result<Vec<DocRecord>> {
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// One version of an evaluation as it was published (table `published_evaluations`): the
+/// `k` in force, the published evaluation (JSON) and why each value is blank (JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedEvaluation {
+    pub k: u64,
+    pub body: String,
+    pub reasons: String,
+}
+
+/// Records how version `version` of evaluation `id` left the node. Versions are published
+/// once; a second write of the same version is a conflict.
+pub fn insert_published_evaluation(
+    conn: &Connection,
+    id: &str,
+    version: u32,
+    published: &PublishedEvaluation,
+) -> Result<()> {
+    // a threshold beyond i64 hides everything either way
+    let k = i64::try_from(published.k).unwrap_or(i64::MAX);
+    let n = conn.execute(
+        "INSERT INTO published_evaluations (id, version, k, body, reasons)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+        params![id, version, k, published.body, published.reasons],
+    )?;
+    if n != 1 {
+        return Err(StoreError::Conflict(format!(
+            "version {version} of evaluation {id} was already published"
+        )));
+    }
+    Ok(())
+}
+
+/// How version `version` of evaluation `id` was published (`None` for a version stored
+/// before the table existed, or never published).
+pub fn published_evaluation(
+    conn: &Connection,
+    id: &str,
+    version: u32,
+) -> Result<Option<PublishedEvaluation>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT k, body, reasons FROM published_evaluations WHERE id = ?1 AND version = ?2",
+        )?
+        .query_row(params![id, version], |r| {
+            Ok(PublishedEvaluation {
+                k: crate::log::to_u64(r.get(0)?, "k")?,
+                body: r.get(1)?,
+                reasons: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Evaluation versions with no record of how they were published (stored by a node older
+/// than `published_evaluations`), by id and then version.
+pub fn unrecorded_evaluation_versions(conn: &Connection) -> Result<Vec<(String, u32)>> {
+    let mut stmt = conn.prepare(
+        "SELECT v.id, v.version FROM document_versions v
+         WHERE v.kind = 'evaluation' AND NOT EXISTS
+           (SELECT 1 FROM published_evaluations p WHERE p.id = v.id AND p.version = v.version)
+         ORDER BY v.id, v.version",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

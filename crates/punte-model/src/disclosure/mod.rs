@@ -209,7 +209,7 @@ impl<'a> Published<'a> {
 
 /// Why a value is published blank. Only for the evaluator (the preview): it names sizes a
 /// partner must not see, so it never leaves the node.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "rule")]
 pub enum Reason {
     /// The value itself reveals a group of `size` people, fewer than k.
