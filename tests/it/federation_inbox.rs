@@ -1,4 +1,4 @@
-//! Every inbox rule (DESIGN.md §4.2) with a request that breaks it: each gets its precise
+//! Every inbox rule (docs/protocol.md §5.4) with a request that breaks it: each gets its precise
 //! 4xx and changes nothing. The sender is a real node whose actor document and keys the
 //! receiver fetches; requests are crafted by hand so each can be broken in one way.
 

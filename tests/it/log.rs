@@ -498,15 +498,15 @@ async fn the_audit_names_a_node_that_publishes_small_cells() {
     );
 }
 
-async fn audit_of(node: &TestNode) -> punte_node::audit::Report {
-    use punte_node::audit::{AuditRequest, Crawler, FetchOptions, NoProgress, verify};
+async fn audit_of(node: &TestNode) -> punte_audit::Report {
+    use punte_audit::{AuditRequest, Crawler, FetchOptions, NoProgress, verify};
     let request = AuditRequest {
         base_url: node.base.clone(),
         pinned: verifiers(node).await,
         witnesses: Vec::new(),
         since: None,
         fetched_at: "2026-12-07T00:00:00Z".to_owned(),
-        timestamp_tolerance_ms: punte_node::audit::DEFAULT_TIMESTAMP_TOLERANCE_MS,
+        timestamp_tolerance_ms: punte_audit::DEFAULT_TIMESTAMP_TOLERANCE_MS,
         disclosure_k: 5,
     };
     let crawler = Crawler::new(FetchOptions::default()).unwrap();

@@ -11,14 +11,12 @@ use ed25519_dalek::SigningKey;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use punte_audit::network::{NetworkEvidence, NetworkRequest, network_audit, verify_evidence};
 use punte_log::checkpoint::{Checkpoint, open_checkpoint};
 use punte_log::note::{KeyType, Note, NoteSigner, NoteVerifier};
 use punte_log::tree::parse_proof;
 use punte_node::publish::Verb;
 use punte_node::witness::format_add_checkpoint;
-use punte_node::witness::network::{
-    NetworkEvidence, NetworkRequest, network_audit, verify_evidence,
-};
 use punte_node::{Node, NodeSettings};
 
 use crate::support::{
@@ -194,7 +192,7 @@ async fn cosignatures_flow_are_stapled_and_meet_the_policy() {
         report
             .findings
             .iter()
-            .all(|f| f.severity == punte_node::audit::FindingSeverity::Info),
+            .all(|f| f.severity == punte_audit::FindingSeverity::Info),
         "{:?}",
         report.findings
     );

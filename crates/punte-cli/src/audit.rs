@@ -10,13 +10,13 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use punte_node::audit::{
+use punte_audit::network::{
+    EVIDENCE_FORMAT, NetworkEvidence, NetworkRequest, network_audit, verify_evidence,
+};
+use punte_audit::{
     AnchorSource, AuditMode, AuditRequest, Bundle, Crawler, DEFAULT_TIMESTAMP_TOLERANCE_MS,
     FetchOptions, FindingSeverity, Progress, Report, ReportFinding, SavedState, TrustAnchor,
     node_file_stem, normalise_node_url, parse_anchor, parse_witness, verify,
-};
-use punte_node::witness::network::{
-    EVIDENCE_FORMAT, NetworkEvidence, NetworkRequest, network_audit, verify_evidence,
 };
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
-//! Comparative analysis of one indicator `code@version` across the network (issue #5, DESIGN.md
-//! §6): gathers rows from the node's own evaluations and from every verified replica of a
-//! partner's log, then runs the pure functions of `punte_model::analysis`.
+//! Comparative analysis of one indicator `code@version` across the network (issue #5,
+//! docs/api.md "Comparative analysis and funder exports"): gathers rows from the node's own
+//! evaluations and from every verified replica of a partner's log, then runs the pure
+//! functions of `punte_model::analysis`.
 //!
 //! Rows and their evidence:
 //! - Own evaluations go in *after disclosure control* (the values as they were published), so

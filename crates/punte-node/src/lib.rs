@@ -4,7 +4,6 @@
 //! server and the CLI both call these methods, so both obey the same rules.
 
 pub mod analysis;
-pub mod audit;
 mod documents;
 mod error;
 pub mod federation;

@@ -1,6 +1,6 @@
 //! Publishing: every local change becomes a signed ActivityStreams activity and an entry of
 //! the signed history, written in the change's own transaction, followed by a new signed
-//! checkpoint (DESIGN.md §5, docs/protocol.md §2).
+//! checkpoint (docs/protocol.md §2).
 //!
 //! [`LogWriter`] is opened inside a `Store::write` transaction, appends one entry per
 //! activity (or key rotation, or redaction), and [`LogWriter::finish`] stores the new tree

@@ -95,7 +95,7 @@ pub struct VerifiedSignature {
 /// What a verifier insists on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyPolicy {
-    /// Largest accepted |now − created| in seconds (default 3600, DESIGN.md §4.2).
+    /// Largest accepted |now − created| in seconds (default 3600, docs/protocol.md §1.4).
     pub max_skew_seconds: i64,
     /// RFC 9421 components that must be covered (default `@method`, `@target-uri`).
     pub rfc9421_required: Vec<String>,

@@ -22,3 +22,4 @@ pub mod proof;
 pub mod timestamp;
 pub mod urls;
 pub mod webfinger;
+pub mod witness;

@@ -11,6 +11,23 @@ pub const MAX_URL_LEN: usize = 2048;
 /// Longest local object id (the last path segment of an object URL), in bytes.
 pub const MAX_LOCAL_ID_LEN: usize = 200;
 
+/// Characters a query value keeps as they are: the RFC 3986 unreserved set.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters kept, UTF-8 otherwise).
+pub fn percent_encode(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string()
+}
+
+/// A node's base URL from its actor id (`BASE/actor`).
+pub fn base_of_actor(actor_id: &str) -> Option<&str> {
+    actor_id.strip_suffix("/actor")
+}
+
 /// Why a URL was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {

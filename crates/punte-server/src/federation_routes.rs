@@ -1,4 +1,4 @@
-//! ActivityPub routes (DESIGN.md §7, docs/protocol.md §5): the actor, WebFinger, NodeInfo,
+//! ActivityPub routes (docs/protocol.md §5): the actor, WebFinger, NodeInfo,
 //! the inbox, followers/following, AS2 object URLs, and the admin API for follows,
 //! deliveries and replicas.
 

@@ -18,12 +18,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use punte_audit::network::{NetworkRequest, network_audit};
+use punte_audit::{AuditRequest, Crawler, FetchOptions, NoProgress, verify};
 use punte_log::SignedEntry;
 use punte_log::checkpoint::Checkpoint;
 use punte_log::note::{Note, NoteVerifier};
 use punte_model::{Practice, PracticeContent};
-use punte_node::audit::{AuditRequest, Crawler, FetchOptions, NoProgress, verify};
-use punte_node::witness::network::{NetworkRequest, network_audit};
 use punte_server::{Application, Config};
 use punte_store::federation::{PartnerCheckpoint, keep_partner_checkpoint};
 use punte_store::witness::{CosignatureRow, WitnessState, insert_cosignature, save_state};
@@ -206,7 +206,7 @@ async fn audit(
                 witnesses: witness_keys,
                 since: None,
                 fetched_at: "2026-01-01T00:00:00Z".to_owned(),
-                timestamp_tolerance_ms: punte_node::audit::DEFAULT_TIMESTAMP_TOLERANCE_MS,
+                timestamp_tolerance_ms: punte_audit::DEFAULT_TIMESTAMP_TOLERANCE_MS,
                 disclosure_k: punte_model::disclosure::DEFAULT_K,
             },
             &NoProgress,
@@ -229,7 +229,7 @@ async fn audit(
     }
     let mut log_keys = Vec::new();
     for k in report.keys.iter().map(|k| k.vkey.as_str()) {
-        log_keys.push(punte_node::audit::parse_anchor(k)?);
+        log_keys.push(punte_audit::parse_anchor(k)?);
     }
     let network = network_audit(&NetworkRequest {
         base_url: log.base.clone(),

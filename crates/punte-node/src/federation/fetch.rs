@@ -1,6 +1,6 @@
 //! Outgoing HTTP for federation: the fetcher every remote request goes through.
 //!
-//! Rules (DESIGN.md §4.2): only `http`/`https`; no private, loopback, link-local, multicast
+//! Rules (docs/protocol.md §5.6): only `http`/`https`; no private, loopback, link-local, multicast
 //! or otherwise non-public addresses unless `allow_private_addresses` (checked on the URL's
 //! literal address and on every address DNS returns, so a name cannot rebind to one);
 //! connect and total timeouts; answers larger than the cap are cut off with an error;
@@ -15,7 +15,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use punte_protocol::httpsig::{self, HttpRequest, SigningKeyRef};
 
-/// Largest answer body read (DESIGN.md §4.2).
+/// Largest answer body read (docs/protocol.md §5.6).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// What a fetch may do.

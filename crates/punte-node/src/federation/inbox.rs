@@ -1,4 +1,4 @@
-//! The inbox: verify, then apply (DESIGN.md §4.2, docs/protocol.md §5.3).
+//! The inbox: verify, then apply (docs/protocol.md §5.4).
 //!
 //! [`Federation::verify_inbound`] writes nothing: it checks the body, the HTTP signature (by a
 //! key of the activity's actor, fetched and refetched once on failure in case it rotated),
@@ -24,7 +24,7 @@ use crate::error::NodeError;
 use crate::membership::{Gate, MembershipRefusal};
 use crate::publish::LogWriter;
 
-/// Largest accepted inbox body (DESIGN.md §4.2).
+/// Largest accepted inbox body (docs/protocol.md §5.4).
 pub const MAX_INBOX_BYTES: usize = 1024 * 1024;
 
 /// A request to the inbox as received.

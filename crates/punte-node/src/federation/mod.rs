@@ -1,5 +1,5 @@
 //! Federation: following, delivery, the inbox and verified replicas of partners' logs
-//! (DESIGN.md §3–§5, docs/protocol.md §5).
+//! (docs/protocol.md §5).
 //!
 //! [`Federation`] wraps the [`Node`] with what talking to other servers needs: the guarded
 //! [`fetch::Fetcher`], an actor cache, and the background workers ([`Federation::run`]):
@@ -42,7 +42,7 @@ pub struct FederationSettings {
     pub auto_approve_follows: bool,
     /// `NAME` in `acct:NAME@HOST`.
     pub username: String,
-    /// Largest accepted |now − signature time| (DESIGN.md §4.2: 1 h).
+    /// Largest accepted |now − signature time| (1 h, docs/protocol.md §1.4).
     pub signature_window: Duration,
     /// Delay before the first retry; doubles on each failure (with jitter).
     pub retry_base: Duration,
@@ -210,10 +210,8 @@ pub fn host_of(url: &str) -> Option<String> {
     (!host.is_empty() && !host.contains('@')).then(|| host.to_ascii_lowercase())
 }
 
-/// A partner's base URL from its actor id (`BASE/actor`).
-pub fn base_of_actor(actor_id: &str) -> Option<&str> {
-    actor_id.strip_suffix("/actor")
-}
+pub use punte_protocol::urls::base_of_actor;
+pub(crate) use punte_protocol::urls::percent_encode;
 
 impl Federation {
     pub fn new(node: Arc<Node>, settings: FederationSettings) -> Result<Self, FetchError> {
@@ -674,17 +672,4 @@ impl OwnedSigner {
             Self::Cavage { key_id, key } => Signer::Cavage { key_id, key },
         }
     }
-}
-
-/// Percent-encodes a query value (RFC 3986 unreserved characters kept).
-pub(crate) fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -1,4 +1,4 @@
-//! Verified replicas of followed Punte partners' logs (DESIGN.md §5 "Followers replicate").
+//! Verified replicas of followed Punte partners' logs (docs/protocol.md §5.5).
 //!
 //! A replica holds the partner's entries `0..size`, each verified exactly as an audit would
 //! (signature by the key of the key history valid at its index, `prev_root` chain, activity

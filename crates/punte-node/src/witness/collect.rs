@@ -14,8 +14,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-
 use punte_log::checkpoint::{Checkpoint, open_checkpoint};
 use punte_log::note::{KeyType, Note, NoteVerifier};
 use punte_store::federation::{self as fed_store, FollowState};
@@ -31,19 +29,7 @@ const POLL: Duration = Duration::from_millis(250);
 /// How often the worker compares its log with what its witnesses cosigned.
 pub const RESTORE_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
-/// One entry of `GET BASE/witness/checkpoints`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct WitnessedWire {
-    pub origin: String,
-    pub size: u64,
-    pub checkpoint: String,
-}
-
-/// The body of `GET BASE/witness/checkpoints`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct WitnessedList {
-    pub items: Vec<WitnessedWire>,
-}
+use punte_protocol::witness::WitnessedList;
 
 /// What one submission came to.
 enum Submitted {

@@ -1,4 +1,4 @@
-//! Witnessing (DESIGN.md §5, docs/protocol.md §6): partners cosign each other's checkpoints.
+//! Witnessing (docs/protocol.md §6): partners cosign each other's checkpoints.
 //!
 //! Two roles, one module each way:
 //! - **witness** (this file): the node is a C2SP `tlog-witness` for the Punte partners it
@@ -12,10 +12,10 @@
 //!   checkpoint it serves; a witness that cosigned more than the node holds sets the append
 //!   guard (a node restored from an old backup refuses to fork its own history).
 //!
-//! `network.rs` is the auditor's side: comparing what a node and its witnesses serve.
+//! The auditor's side, comparing what a node and its witnesses serve, is
+//! `punte_audit::network`.
 
 mod collect;
-pub mod network;
 
 use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
@@ -42,8 +42,7 @@ pub const TLOG_SIZE: &str = "text/x.tlog.size";
 pub const MAX_PROOF_LINES: usize = 63;
 /// Largest `add-checkpoint` body accepted.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
-/// Path of the witness prefix (submission and monitoring) under a node's base URL.
-pub const WITNESS_PREFIX: &str = "/witness";
+pub use punte_protocol::witness::WITNESS_PREFIX;
 
 /// An `add-checkpoint` request body, parsed (not verified).
 #[derive(Debug, Clone, PartialEq, Eq)]

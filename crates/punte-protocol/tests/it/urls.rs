@@ -1,6 +1,8 @@
 //! Node URLs and origin checks.
 
-use punte_protocol::urls::{Collection, NodeUrls, is_local_id, origin_of, same_origin};
+use punte_protocol::urls::{
+    Collection, NodeUrls, base_of_actor, is_local_id, origin_of, percent_encode, same_origin,
+};
 
 #[test]
 fn origins() {
@@ -90,4 +92,27 @@ fn node_urls() {
     for bad in ["", ".", "..", "a/b", "a b", "a%2F", "ă"] {
         assert!(!is_local_id(bad), "{bad}");
     }
+}
+
+#[test]
+fn query_values_are_percent_encoded_as_rfc_3986_says() {
+    // RFC 3986 §2.3: unreserved characters stay; §2.5: other text as UTF-8 octets, and
+    // §2.1: upper-case hex digits
+    assert_eq!(percent_encode("AZaz09-._~"), "AZaz09-._~");
+    assert_eq!(
+        percent_encode("example.org/punte-log"),
+        "example.org%2Fpunte-log"
+    );
+    assert_eq!(percent_encode("a b+c&d=e"), "a%20b%2Bc%26d%3De");
+    assert_eq!(percent_encode("acct:ana@ngo.ro"), "acct%3Aana%40ngo.ro");
+    assert_eq!(percent_encode("Ştefăneşti"), "%C5%9Etef%C4%83ne%C5%9Fti");
+}
+
+#[test]
+fn a_base_is_its_actor_id_without_actor() {
+    assert_eq!(
+        base_of_actor("https://ngo.example.org/actor"),
+        Some("https://ngo.example.org")
+    );
+    assert_eq!(base_of_actor("https://ngo.example.org/users/ana"), None);
 }

@@ -3,21 +3,21 @@
 //! batch verification of the same signatures measured in the same run, on 1 thread and on
 //! all threads.
 //!
-//! Run: `cargo bench -p punte-node --bench audit` (`AUDIT_ENTRIES=N` changes the size).
+//! Run: `cargo bench -p punte-audit --bench audit` (`AUDIT_ENTRIES=N` changes the size).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey, verify_batch};
+use punte_audit::{
+    AnchorSource, Bundle, DEFAULT_TIMESTAMP_TOLERANCE_MS, Evidence, FetchedEntry, TrustAnchor,
+    verify,
+};
 use punte_log::checkpoint::Checkpoint;
 use punte_log::entry::{EntryBody, EntryKind, SignedEntry};
 use punte_log::note::{KeyType, NoteSigner};
 use punte_log::tree::CompactTree;
-use punte_node::audit::{
-    AnchorSource, Bundle, DEFAULT_TIMESTAMP_TOLERANCE_MS, Evidence, FetchedEntry, TrustAnchor,
-    verify,
-};
 
 const ORIGIN: &str = "bench.example.org/punte-log";
 

@@ -458,6 +458,7 @@ fn default_disclosure_k() -> u64 {
 
 mod crawl;
 mod disclosure;
+pub mod network;
 mod verify;
 
 pub use crawl::Crawler;

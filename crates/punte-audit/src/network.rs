@@ -17,7 +17,10 @@ use punte_log::checkpoint::{Checkpoint, open_checkpoint};
 use punte_log::note::{KeyType, NoteVerifier};
 use punte_log::tree::{parse_proof, verify_consistency};
 
-use crate::audit::{AuditError, FindingSeverity, ReportFinding};
+use punte_protocol::urls::{base_of_actor, percent_encode};
+use punte_protocol::witness::{WITNESS_PREFIX, WitnessedList};
+
+use crate::{AuditError, FindingSeverity, ReportFinding};
 
 /// `format` of a witness evidence file.
 pub const EVIDENCE_FORMAT: &str = "punte-witness-evidence/v1";
@@ -163,15 +166,11 @@ fn bad(url: &str, reason: impl Into<String>) -> AuditError {
 
 fn witness_prefix(url: &str) -> String {
     let url = url.trim_end_matches('/');
-    if url.ends_with(super::WITNESS_PREFIX) {
+    if url.ends_with(WITNESS_PREFIX) {
         url.to_owned()
     } else {
-        format!("{url}{}", super::WITNESS_PREFIX)
+        format!("{url}{}", WITNESS_PREFIX)
     }
-}
-
-fn encode(value: &str) -> String {
-    crate::federation::percent_encode(value)
 }
 
 #[derive(Deserialize)]
@@ -229,7 +228,7 @@ async fn discover_partners(client: &reqwest::Client, base: &str) -> Vec<String> 
         .iter()
         .filter_map(|i| i.as_str())
         .filter(|a| a.starts_with("https://") || a.starts_with("http://"))
-        .filter_map(crate::federation::base_of_actor)
+        .filter_map(base_of_actor)
         .map(str::to_owned)
         .take(MAX_PARTNERS)
         .collect()
@@ -303,10 +302,10 @@ pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, Au
                 .filter(|k| k.key_type() == KeyType::CosignatureV1),
             Err(_) => None,
         };
-        let url = format!("{prefix}/checkpoints?origin={}", encode(&origin));
+        let url = format!("{prefix}/checkpoints?origin={}", percent_encode(&origin));
         match get(&client, &url).await {
             Ok(body) => {
-                let list: super::collect::WitnessedList = serde_json::from_slice(&body)
+                let list: WitnessedList = serde_json::from_slice(&body)
                     .map_err(|e| bad(&url, format!("malformed: {e}")))?;
                 for item in list.items.into_iter().filter(|i| i.origin == origin) {
                     let wkeys: Vec<NoteVerifier> = wkey.iter().cloned().collect();
@@ -338,7 +337,7 @@ pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, Au
             }
             Err(e) => view.error = Some(e.to_string()),
         }
-        let url = format!("{prefix}/evidence?origin={}", encode(&origin));
+        let url = format!("{prefix}/evidence?origin={}", percent_encode(&origin));
         if let Ok(body) = get(&client, &url).await
             && let Ok(list) = serde_json::from_slice::<EvidenceList>(&body)
         {
@@ -395,7 +394,10 @@ pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, Au
             checkpoints: 0,
             error: None,
         };
-        let url = format!("{p}/federation/checkpoints?origin={}", encode(&origin));
+        let url = format!(
+            "{p}/federation/checkpoints?origin={}",
+            percent_encode(&origin)
+        );
         match get(&client, &url).await {
             Ok(body) => match serde_json::from_slice::<PartnerCheckpointList>(&body) {
                 Ok(list) => {
