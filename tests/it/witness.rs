@@ -785,3 +785,67 @@ async fn a_replica_applies_up_to_the_largest_checkpoint_that_meets_the_policy() 
         .unwrap();
     assert_eq!(none.status(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivered_entry_index_at_the_end_of_u64_is_refused_and_the_inbox_goes_on() {
+    let a = partner("RO").await;
+    let c = partner("IT").await;
+    follow(&c, &a).await;
+    create_practice(&a).await;
+    let size = a.node.log_size().unwrap();
+    replica_when(&c, &a, "C to replicate A", |r| r["size"] == size).await;
+
+    // An activity C has not seen (from a copy of A's data), its log entry re-signed by A's
+    // log key with the largest index a u64 holds: the size after it does not exist.
+    let fork_dir = tempfile::tempdir().unwrap();
+    backup(&a, fork_dir.path());
+    let fork = Node::open(NodeSettings {
+        data_dir: fork_dir.path().join("data"),
+        base_url: a.base.clone(),
+        disclosure_k: 5,
+    })
+    .unwrap();
+    fork.publish_object(
+        Verb::Create,
+        json!({
+            "id": format!("{}/notes/last", a.base),
+            "type": "Note",
+            "content": "an entry past the end of every log",
+        }),
+    )
+    .unwrap();
+    let stored = fork
+        .store()
+        .read(|conn| punte_store::log::entry(conn, size))
+        .unwrap();
+    let mut entry = punte_log::entry::SignedEntry::decode(&stored.entry).unwrap();
+    entry.body.index = u64::MAX;
+    let entry = punte_log::entry::SignedEntry::sign(entry.body, &fork.keys().identity)
+        .unwrap()
+        .encode();
+    let status = deliver_by_hand(
+        &fork,
+        &a.base,
+        &c,
+        stored.activity.as_deref().unwrap(),
+        &entry,
+        &fork.log_checkpoint().unwrap(),
+    )
+    .await;
+    assert_eq!(status, 422, "refused as unprocessable");
+
+    // The inbox writer is still there: A's next change reaches C's replica.
+    create_practice(&a).await;
+    let size = a.node.log_size().unwrap();
+    let r = replica_when(&c, &a, "C to replicate A's next change", |r| {
+        r["size"] == size
+    })
+    .await;
+    assert!(r["lastError"].is_null(), "{r}");
+    let actor = format!("{}/actor", a.base);
+    let practices = c
+        .fed
+        .replica_objects(Some(&actor), Some("practice"))
+        .unwrap();
+    assert_eq!(practices.len(), 2);
+}

@@ -686,12 +686,39 @@ fn write_inbox(fed: &std::sync::Weak<Federation>, jobs: &std::sync::mpsc::Receiv
         let Some(fed) = fed.upgrade() else { return };
         let (verified, replies): (Vec<Verified>, Vec<_>) =
             batch.into_iter().map(|j| (j.verified, j.reply)).unzip();
-        let results = fed.apply_batch(&verified);
+        let results = apply_guarded(&fed, &verified);
         drop(fed);
         for ((reply, verified), result) in replies.into_iter().zip(verified).zip(results) {
             let _ = reply.send((verified, result));
         }
     }
+}
+
+/// [`Federation::apply_batch`], surviving a panic: everything a batch writes is in its one
+/// transaction, which unwinding rolls back, so the writer retries the batch one activity at
+/// a time and answers 500 only to the one that fails again. A bug reached by one partner's
+/// input costs that activity, not the inbox.
+fn apply_guarded(fed: &Federation, batch: &[Verified]) -> Vec<Result<Received, InboxRefusal>> {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    if let Ok(results) = catch_unwind(AssertUnwindSafe(|| fed.apply_batch(batch))) {
+        return results;
+    }
+    batch
+        .iter()
+        .map(|v| {
+            catch_unwind(AssertUnwindSafe(|| {
+                fed.apply_batch(std::slice::from_ref(v))
+            }))
+            .ok()
+            .and_then(|mut one| one.pop())
+            .unwrap_or_else(|| {
+                tracing::error!(activity = %v.id, "applying the activity panicked; refused");
+                Err(InboxRefusal::Internal(
+                    "applying this activity failed".to_owned(),
+                ))
+            })
+        })
+        .collect()
 }
 
 /// Why applying stopped: a refusal of the activity, or a node failure.

@@ -292,6 +292,13 @@ pub(crate) fn apply_delivered(
     let entry = SignedEntry::decode(entry_bytes)
         .map_err(|e| refuse(format!("attached log entry is malformed: {e}")))?;
     let index = entry.body.index;
+    // the size the log would have with this entry: the partner chose the index, so it is
+    // checked before any arithmetic (and kept within what the store can hold)
+    let Some(next) = index.checked_add(1).filter(|n| i64::try_from(*n).is_ok()) else {
+        return Err(refuse(format!(
+            "attached log entry index {index} is beyond any log"
+        )));
+    };
     if entry.body.activity_id != v.id {
         return Err(refuse(format!(
             "attached log entry {index} is for activity {}, not {}",
@@ -305,9 +312,10 @@ pub(crate) fn apply_delivered(
     let checkpoint_size = checkpoint_note
         .and_then(|n| Note::parse(n).ok())
         .and_then(|n| Checkpoint::parse(&n.text).ok())
-        .map(|c| c.size);
-    if index > replica.size || checkpoint_size != Some(index + 1) {
-        let wanted = checkpoint_size.unwrap_or(index + 1).max(index + 1);
+        .map(|c| c.size)
+        .filter(|s| i64::try_from(*s).is_ok());
+    if index > replica.size || checkpoint_size != Some(next) {
+        let wanted = checkpoint_size.unwrap_or(next).max(next);
         store::want_replica_size(tx, actor, wanted)?;
         *wake_sync = true;
         return Ok(format!(
@@ -351,7 +359,7 @@ pub(crate) fn apply_delivered(
     if fed.settings.partner_witness_policy.is_some() {
         // A delivered checkpoint is fresh: its witnesses have not cosigned it yet. The sync
         // applies the entry once a checkpoint covering it meets the policy.
-        store::want_replica_size(tx, actor, index + 1)?;
+        store::want_replica_size(tx, actor, next)?;
         store::replica_awaiting(
             tx,
             actor,
@@ -374,7 +382,7 @@ pub(crate) fn apply_delivered(
             activity_id: &v.id,
             kind: entry.body.kind.to_byte(),
             timestamp_ms: entry.body.timestamp_ms,
-            checkpoint_size: index + 1,
+            checkpoint_size: next,
             via: "delivery",
             received_ms: now,
         },
@@ -398,8 +406,8 @@ pub(crate) fn apply_delivered(
             current_key: end.current_key.to_bytes(),
             max_timestamp_ms: end.max_timestamp_ms,
             checkpoint: std::str::from_utf8(note).ok().map(str::to_owned),
-            checkpoint_size: index + 1,
-            wanted_size: index + 1,
+            checkpoint_size: next,
+            wanted_size: next,
             last_sync_ms: Some(now),
             last_error: None,
             awaiting: None,
