@@ -16,6 +16,7 @@ mod browser;
 mod federation;
 mod federation_inbox;
 mod fedify;
+mod layering;
 mod log;
 mod membership;
 mod preregistration;

@@ -24,7 +24,7 @@ pub fn catalogue(node: &Node, cmd: &CatalogueCommand) -> anyhow::Result<()> {
         CatalogueCommand::Import { actor } => {
             let outcome = node
                 .import_catalogue(actor)
-                .map_err(crate::commands::explain)
+                .map_err(crate::explain::explain)
                 .with_context(|| format!("cannot import the catalogue of {actor}"))?;
             for r in &outcome.imported {
                 println!("imported {r}");

@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde::de::DeserializeOwned;
 
+use crate::explain::explain;
 use punte_model::{
     CountryCode, Evaluation, EvaluationContent, IndicatorRef, LangMap, LanguageTag, NutsCode,
     OrganisationProfile, Practice, PracticeContent,
@@ -294,21 +295,6 @@ fn init(config: &Config, args: InitArgs) -> anyhow::Result<()> {
     );
     println!("next: `punte token create --role admin` for an API token, then `punte serve`");
     Ok(())
-}
-
-/// Spells out validation errors field by field.
-pub(crate) fn explain(error: NodeError) -> anyhow::Error {
-    match error {
-        NodeError::Invalid(errors) => {
-            let lines: Vec<String> = errors
-                .0
-                .iter()
-                .map(|e| format!("  {}: {}", e.field, e.message))
-                .collect();
-            anyhow::anyhow!("the input is invalid:\n{}", lines.join("\n"))
-        }
-        other => other.into(),
-    }
 }
 
 fn token(node: &Node, cmd: TokenCommand) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@ mod analysis_commands;
 mod audit;
 mod catalogue_commands;
 mod commands;
+mod explain;
 mod federation_commands;
 mod log_commands;
 mod membership_commands;

@@ -33,6 +33,9 @@
 //! naming it are read whole from `replica_objects` by id). A plan this node cannot
 //! read (not replicated, deleted) gives `followedPlan: false` with `planUnavailable`. Results
 //! naming no plan have no `followedPlan`.
+//!
+//! Why over 800 lines: about 480 of them are the unit tests (the fast path against a
+//! from-scratch recomputation), which need the private gathering functions.
 
 use std::collections::{BTreeMap, HashMap};
 

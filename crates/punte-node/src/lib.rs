@@ -11,13 +11,11 @@ pub mod iati;
 mod indicators;
 pub mod keys;
 mod log;
-pub mod membership;
 pub mod publish;
 #[cfg(test)]
 mod published_tests;
 mod tokens;
 pub mod views;
-pub mod witness;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -31,7 +29,9 @@ use punte_store::Store;
 use punte_store::documents as docs;
 
 pub use documents::Document;
+// membership and witnessing are federation services; their paths stay where callers know them
 pub use error::{NodeError, Result};
+pub use federation::{membership, witness};
 pub use indicators::parse_indicator_csv;
 pub use keys::NodeKeys;
 pub use log::{EntriesPage, KeysSummary, MAX_ENTRIES_PAGE, OUTBOX_PAGE_SIZE, OutboxPage, Rotated};

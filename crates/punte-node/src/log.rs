@@ -132,7 +132,7 @@ impl Node {
     pub fn log_checkpoint(&self) -> Result<String> {
         let (stored, origin) = self.store.read(|conn| {
             let stored = match store::latest_checkpoint(conn)? {
-                Some((size, note)) => Some(crate::witness::staple(conn, size, note)?),
+                Some((size, note)) => Some(crate::federation::witness::staple(conn, size, note)?),
                 None => None,
             };
             Ok::<_, NodeError>((stored, self.origin_in(conn)?))

@@ -69,7 +69,7 @@ impl Audience {
         Self::Actor {
             actor: row.id.clone(),
             inbox: row.delivery_inbox().to_owned(),
-            host: crate::federation::host_of(row.delivery_inbox())
+            host: punte_protocol::urls::host_of(row.delivery_inbox())
                 .unwrap_or_else(|| row.host.clone()),
         }
     }

@@ -23,6 +23,15 @@ pub fn percent_encode(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string()
 }
 
+/// `host[:port]` of an http(s) URL, lower-cased.
+pub fn host_of(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty() && !host.contains('@')).then(|| host.to_ascii_lowercase())
+}
+
 /// A node's base URL from its actor id (`BASE/actor`).
 pub fn base_of_actor(actor_id: &str) -> Option<&str> {
     actor_id.strip_suffix("/actor")

@@ -6,6 +6,14 @@ use serde::Deserialize;
 /// Path of the witness prefix (submission and monitoring) under a node's base URL.
 pub const WITNESS_PREFIX: &str = "/witness";
 
+/// The witness key name of a node: `HOST[:PORT]/punte-witness`.
+pub fn witness_name(origin: &str) -> String {
+    format!(
+        "{}/punte-witness",
+        origin.strip_suffix("/punte-log").unwrap_or(origin)
+    )
+}
+
 /// One entry of `GET BASE/witness/checkpoints`: the latest checkpoint of `origin` this
 /// witness cosigned.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -24,6 +24,7 @@
 //! Architecture invariant: nothing here panics or does I/O; non-finite input is excluded with a
 //! reason or refused with an [`AnalysisError`].
 
+mod adaptation;
 mod dist;
 mod effect;
 mod normal;
@@ -48,6 +49,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::indicator::{Direction, IndicatorRef, Measure};
 
+pub use adaptation::{AdaptationInput, NotCountedReason, ReplicationStatus};
 pub use dist::{chi_square_upper_tail, t_cdf, t_critical_value, t_two_sided_p};
 pub use effect::{
     Assumption, CorrelationSensitivity, DEFAULT_CORRELATION, Design, EffectInput, EffectMetric,
@@ -65,8 +67,8 @@ pub use rank::{
     count_replications, rank_for_replication, rank_for_replication_with,
 };
 pub use replication::{
-    AdaptationInput, Adopter, CountryAdopters, NotCountedReason, OriginReplications,
-    ReplicationMap, ReplicationStatus, replication_map, replication_map_with,
+    Adopter, CountryAdopters, OriginReplications, ReplicationMap, replication_map,
+    replication_map_with,
 };
 
 /// Where a figure comes from: one entry of one organisation's signed log.

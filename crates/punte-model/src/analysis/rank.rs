@@ -16,9 +16,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use super::adaptation::AdaptationInput;
 use super::effect::{EffectMetric, EffectTable, EvaluationEffect};
 use super::pool::{CiMethod, PoolOptions, RandomEffects, TauEstimator, pool_random_effects};
-use super::replication::AdaptationInput;
 use super::{AnalysisError, SourceRef, Verdict, cell, header, sources_cell};
 use crate::evaluation::EvidenceLevel;
 use crate::indicator::{Direction, IndicatorRef};

@@ -1,5 +1,8 @@
 //! Tests of the comparative analysis: published worked examples, hand-computed cases, edge
 //! cases and properties.
+//!
+//! Why over 800 lines: one test per published worked example and edge case; the effect,
+//! pooling and replication tests are already in files of their own.
 
 #![allow(
     clippy::unwrap_used,

@@ -20,14 +20,8 @@ mod bounds;
 /// The default threshold: cells below 5 are suppressed.
 pub const DEFAULT_K: u64 = 5;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Suppression {
-    /// The cell itself is below the threshold.
-    Primary,
-    /// The cell is hidden so a suppressed one cannot be derived from a total.
-    Secondary,
-}
+/// How a value was hidden (kept on the value, so it lives with the evaluation types).
+pub use crate::evaluation::Suppression;
 
 /// The counts a share reveals with its total: the people with the outcome (`share × n`, a
 /// percentage divided by 100) and those without (`n − events`).

@@ -30,7 +30,7 @@ pub struct Cell {
     pub ci: Option<ConfidenceInterval>,
     /// Set by disclosure control on cells that leave the node: `primary` or `secondary`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suppressed: Option<crate::disclosure::Suppression>,
+    pub suppressed: Option<super::Suppression>,
 }
 
 impl Cell {

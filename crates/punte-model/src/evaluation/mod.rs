@@ -14,6 +14,16 @@ mod groups;
 pub use groups::{Cell, GroupCells, Groups};
 use groups::{check_ci, check_share};
 
+/// Why a published value is blank (set by disclosure control, never by the evaluator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Suppression {
+    /// The cell itself is below the threshold.
+    Primary,
+    /// The cell is hidden so a suppressed one cannot be derived from a total.
+    Secondary,
+}
+
 /// What is evaluated: one version of a practice, or an adaptation. Exactly one is given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -182,7 +192,7 @@ pub struct IndicatorValue {
     pub disaggregation: BTreeMap<String, String>,
     /// Set by disclosure control on values that leave the node: `primary` or `secondary`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suppressed: Option<crate::disclosure::Suppression>,
+    pub suppressed: Option<Suppression>,
 }
 
 /// Whether the evaluation is a registered plan or reports results.

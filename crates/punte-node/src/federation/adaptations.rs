@@ -27,7 +27,7 @@ use punte_store::federation as fed_store;
 use punte_store::{Connection, StoreError};
 
 use super::Federation;
-use super::inbox::{Applied, Verified};
+use super::inbound::{Applied, Verified};
 use crate::error::{NodeError, Result};
 use crate::publish::{Audience, Verb};
 

@@ -175,7 +175,7 @@ async fn deliver(fed: &Arc<Federation>, d: DueDelivery) {
         };
         match gate {
             Ok(Ok(_)) => {}
-            Ok(Err(r @ crate::membership::MembershipRefusal::NotAMember(_))) => {
+            Ok(Err(r @ crate::federation::membership::MembershipRefusal::NotAMember(_))) => {
                 let error = format!("not delivered (members-only mode): {r}");
                 record(fed, id, AttemptOutcome::Failed, None, Some(error), None).await;
                 return;

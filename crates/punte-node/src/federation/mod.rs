@@ -10,10 +10,13 @@
 pub mod adaptations;
 pub mod delivery;
 pub mod fetch;
+pub mod inbound;
 pub mod inbox;
+pub mod membership;
 pub mod partner_witnesses;
 pub mod replica;
 pub mod views;
+pub mod witness;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -63,10 +66,10 @@ pub struct FederationSettings {
     /// Require signed GETs for the node's own collections (outbox, followers, following).
     pub authorized_fetch: bool,
     /// The network coordinator and members-only mode (`[membership]`).
-    pub membership: crate::membership::MembershipSettings,
+    pub membership: crate::federation::membership::MembershipSettings,
     /// Apply partners' entries only up to a checkpoint whose cosignatures meet this policy
     /// (`require_partner_witnesses` / `require_partner_countries`); `None` = no requirement.
-    pub partner_witness_policy: Option<crate::witness::WitnessPolicy>,
+    pub partner_witness_policy: Option<crate::federation::witness::WitnessPolicy>,
 }
 
 impl Default for FederationSettings {
@@ -85,7 +88,7 @@ impl Default for FederationSettings {
             replica_poll_interval: Duration::from_secs(600),
             actor_ttl: Duration::from_secs(24 * 3600),
             authorized_fetch: false,
-            membership: crate::membership::MembershipSettings::default(),
+            membership: crate::federation::membership::MembershipSettings::default(),
             partner_witness_policy: None,
         }
     }
@@ -174,7 +177,7 @@ pub struct Federation {
     /// The inbox writer thread's queue (group commit), started on first use.
     inbox_writer: std::sync::OnceLock<std::sync::mpsc::Sender<inbox::Job>>,
     /// The membership list in force, parsed, by the log index that published it.
-    pub(crate) membership_cache: Mutex<Option<crate::membership::ListInForce>>,
+    pub(crate) membership_cache: Mutex<Option<crate::federation::membership::ListInForce>>,
     /// Partners' witnesses discovered for the required witness policy.
     partner_witnesses: partner_witnesses::WitnessCache,
 }
@@ -201,17 +204,8 @@ pub fn is_punte_actor(document: &Value) -> bool {
     }
 }
 
-/// `host[:port]` of an http(s) URL, lower-cased.
-pub fn host_of(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))?;
-    let host = rest.split(['/', '?', '#']).next()?;
-    (!host.is_empty() && !host.contains('@')).then(|| host.to_ascii_lowercase())
-}
-
-pub use punte_protocol::urls::base_of_actor;
 pub(crate) use punte_protocol::urls::percent_encode;
+pub use punte_protocol::urls::{base_of_actor, host_of};
 
 impl Federation {
     pub fn new(node: Arc<Node>, settings: FederationSettings) -> Result<Self, FetchError> {
@@ -585,7 +579,7 @@ impl Federation {
         }
         let deliveries = tokio::spawn(delivery::run(self.clone(), shutdown.clone()));
         let sync = tokio::spawn(replica::run(self.clone(), shutdown.clone()));
-        let witness = tokio::spawn(crate::witness::run(self.clone(), shutdown));
+        let witness = tokio::spawn(crate::federation::witness::run(self.clone(), shutdown));
         let _ = tokio::join!(deliveries, sync, witness);
     }
 }

@@ -21,7 +21,7 @@ use punte_log::checkpoint::open_checkpoint;
 use punte_log::note::{KeyType, Note, NoteVerifier};
 
 use super::{Federation, SignatureKind, host_of};
-use crate::witness::{WITNESS_PREFIX, WitnessPolicy};
+use crate::federation::witness::{WITNESS_PREFIX, WitnessPolicy};
 
 /// How long a witness that could not be discovered is not asked again.
 pub const FAILURE_TTL: Duration = Duration::from_secs(300);

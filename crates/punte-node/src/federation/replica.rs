@@ -12,6 +12,10 @@
 //! applied at once when it is the next entry; anything else (a gap, a restart, a partner that
 //! gave up delivering) is caught up by pulling `/log/entries` — on wake-up, at start, and
 //! every `replica_poll_interval`.
+//!
+//! Why over 800 lines: the delivery path and the pull path apply the same verification to
+//! the same replica row; kept together so the two cannot drift. Next split when it grows:
+//! the HTTP pull client (to the one verified log client of issue #14).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +34,7 @@ use punte_protocol::objects::{self, ObjectKind};
 use punte_protocol::proof;
 use punte_store::federation::{self as store, ReplicaObject, ReplicaRow};
 
-use super::inbox::{Applied, InboxRefusal, Verified};
+use super::inbound::{Applied, InboxRefusal, Verified};
 use super::{Federation, RemoteError, base_of_actor};
 use crate::error::NodeError;
 
@@ -209,7 +213,7 @@ fn apply_envelope(
             {
                 "organisation"
             } else if object.get("type").and_then(Value::as_str) == Some(objects::MEMBERSHIP_TYPE) {
-                let checked = crate::membership::check_replicated(
+                let checked = crate::federation::membership::check_replicated(
                     tx,
                     actor,
                     index,
@@ -698,7 +702,7 @@ impl Federation {
     /// latest checkpoint (with the latest's root at the latest's size) and meets `policy`.
     async fn cosigned_checkpoint(
         &self,
-        policy: crate::witness::WitnessPolicy,
+        policy: crate::federation::witness::WitnessPolicy,
         base: &str,
         replica: &ReplicaRow,
         latest: &Checkpoint,

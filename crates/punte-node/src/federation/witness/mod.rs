@@ -30,8 +30,8 @@ use punte_store::witness::{self as store, EvidenceRow, WitnessState};
 
 use crate::Node;
 use crate::error::{NodeError, Result};
+use crate::federation::membership::PinnedWitness;
 use crate::federation::{Federation, base_of_actor};
-use crate::membership::PinnedWitness;
 use crate::publish::origin_for_base;
 
 pub(crate) use collect::run;
@@ -42,7 +42,7 @@ pub const TLOG_SIZE: &str = "text/x.tlog.size";
 pub const MAX_PROOF_LINES: usize = 63;
 /// Largest `add-checkpoint` body accepted.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
-pub use punte_protocol::witness::WITNESS_PREFIX;
+pub use punte_protocol::witness::{WITNESS_PREFIX, witness_name};
 
 /// An `add-checkpoint` request body, parsed (not verified).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +74,7 @@ pub enum WitnessRefusal {
     /// 403 (500 if the list is unreadable): members-only mode refused the log's origin, or
     /// the checkpoint is not signed by the member's pinned identity key.
     #[error("{0}")]
-    Membership(crate::membership::MembershipRefusal),
+    Membership(crate::federation::membership::MembershipRefusal),
     #[error(transparent)]
     Node(#[from] NodeError),
 }
@@ -128,14 +128,6 @@ pub fn parse_add_checkpoint(body: &[u8]) -> Result<AddCheckpoint, WitnessRefusal
 /// Formats an `add-checkpoint` body.
 pub fn format_add_checkpoint(old: u64, proof: &[Hash], note: &str) -> String {
     format!("old {old}\n{}\n{note}", format_proof(proof))
-}
-
-/// The witness key name of a node: `HOST[:PORT]/punte-witness`.
-pub fn witness_name(origin: &str) -> String {
-    format!(
-        "{}/punte-witness",
-        origin.strip_suffix("/punte-log").unwrap_or(origin)
-    )
 }
 
 /// The witness policy: how many cosignatures the latest checkpoint needs, from how many
@@ -475,7 +467,7 @@ impl Federation {
                 .into_iter()
                 .collect();
             open_checkpoint(&request.note, &partner.keys, &[]).map_err(|e| {
-                WitnessRefusal::Membership(crate::membership::MembershipRefusal::KeyMismatch(
+                WitnessRefusal::Membership(crate::federation::membership::MembershipRefusal::KeyMismatch(
                     format!(
                         "the checkpoint is not signed by the identity key the membership list pins for {}: {e}",
                         partner.actor
