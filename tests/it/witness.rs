@@ -502,6 +502,27 @@ async fn a_partner_requiring_witnesses_applies_entries_only_from_a_cosigned_chec
     );
 }
 
+/// Opens the copy of `a`'s data in `dir` (see [`backup`]) as a node of its own and publishes
+/// a note there that `a` never published.
+fn fork_with_a_note(a: &TestNode, dir: &Path, name: &str, content: &str) -> Node {
+    let fork = Node::open(NodeSettings {
+        data_dir: dir.join("data"),
+        base_url: a.base.clone(),
+        disclosure_k: 5,
+    })
+    .unwrap();
+    fork.publish_object(
+        Verb::Create,
+        json!({
+            "id": format!("{}/notes/{name}", a.base),
+            "type": "Note",
+            "content": content,
+        }),
+    )
+    .unwrap();
+    fork
+}
+
 /// POSTs `activity` to `target`'s inbox as `sender` would deliver it: RFC 9421 signature by
 /// the sender's identity key, with the log entry and checkpoint headers.
 async fn deliver_by_hand(
@@ -564,21 +585,12 @@ async fn a_fork_shown_only_in_a_delivery_is_caught_through_the_partners_checkpoi
     cosigned(&a, 1).await;
     let size = a.node.log_size().unwrap();
     replica_when(&c, &a, "C to replicate A", |r| r["size"] == size).await;
-    let fork = Node::open(NodeSettings {
-        data_dir: fork_dir.path().join("data"),
-        base_url: a.base.clone(),
-        disclosure_k: 5,
-    })
-    .unwrap();
-    fork.publish_object(
-        Verb::Create,
-        json!({
-            "id": format!("{}/notes/forked", a.base),
-            "type": "Note",
-            "content": "a history shown only to one partner",
-        }),
-    )
-    .unwrap();
+    let fork = fork_with_a_note(
+        &a,
+        fork_dir.path(),
+        "forked",
+        "a history shown only to one partner",
+    );
     let forked_note = fork.log_checkpoint().unwrap();
     assert_ne!(forked_note, a.node.log_checkpoint().unwrap());
 
@@ -799,21 +811,12 @@ async fn a_delivered_entry_index_at_the_end_of_u64_is_refused_and_the_inbox_goes
     // log key with the largest index a u64 holds: the size after it does not exist.
     let fork_dir = tempfile::tempdir().unwrap();
     backup(&a, fork_dir.path());
-    let fork = Node::open(NodeSettings {
-        data_dir: fork_dir.path().join("data"),
-        base_url: a.base.clone(),
-        disclosure_k: 5,
-    })
-    .unwrap();
-    fork.publish_object(
-        Verb::Create,
-        json!({
-            "id": format!("{}/notes/last", a.base),
-            "type": "Note",
-            "content": "an entry past the end of every log",
-        }),
-    )
-    .unwrap();
+    let fork = fork_with_a_note(
+        &a,
+        fork_dir.path(),
+        "last",
+        "an entry past the end of every log",
+    );
     let stored = fork
         .store()
         .read(|conn| punte_store::log::entry(conn, size))
