@@ -210,8 +210,12 @@ impl Application {
         self.federation.clone()
     }
 
-    /// Serves until stopped, with the delivery worker and replica sync running, then
-    /// closes the database.
+    /// Serves until stopped, with the delivery worker, replica sync and cosignature
+    /// collector running, then closes the database.
+    ///
+    /// The workers run on a multi-threaded runtime of their own (`punte-worker` threads), not
+    /// on the thread that accepts connections: a long replica catch-up no longer holds up
+    /// deliveries, and none of them waits for the HTTP side.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let Self {
             server,
@@ -221,10 +225,13 @@ impl Application {
             ..
         } = self;
         let (stop_workers, stopped) = tokio::sync::watch::channel(false);
-        let workers = tokio::spawn(federation.into_inner().run(stopped));
+        let runtime = worker_runtime()?;
+        let workers = runtime.spawn(federation.into_inner().run(stopped));
         let served = server.await;
         let _ = stop_workers.send(true);
         let _ = workers.await;
+        // the workers have returned; what is left (an idle connection) is dropped
+        runtime.shutdown_background();
         served?;
         // The workers are gone: fold the write-ahead log into the database file, then close
         // if nothing else (a test, a worker's leftover clone) still holds the node.
@@ -244,6 +251,18 @@ impl Application {
         drop(_lock);
         Ok(())
     }
+}
+
+/// The runtime of the federation workers: two to four threads, as the machine allows.
+fn worker_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let threads = std::thread::available_parallelism()
+        .map_or(2, std::num::NonZeroUsize::get)
+        .clamp(2, 4);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .thread_name("punte-worker")
+        .enable_all()
+        .build()
 }
 
 /// The Punte JSON-LD context (`https://w3id.org/punte/v1`), served by every node so software

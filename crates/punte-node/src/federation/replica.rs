@@ -440,6 +440,36 @@ struct Fetched {
     activity: Option<Vec<u8>>,
 }
 
+/// Audits one fetched batch from `start`, with the partner's checkpoint `note` when the
+/// batch ends at its size. CPU-bound: called off the async threads.
+fn audit_batch(
+    origin: &str,
+    start: AuditState,
+    entries: &[Fetched],
+    note: Option<&[u8]>,
+) -> punte_log::AuditReport {
+    let audit_entries: Vec<AuditEntry<'_>> = entries
+        .iter()
+        .map(|e| AuditEntry {
+            entry: &e.entry,
+            activity: match &e.activity {
+                Some(b) => ActivityBytes::Present(b),
+                None => ActivityBytes::Erased,
+            },
+        })
+        .collect();
+    let config = AuditConfig {
+        origin,
+        start,
+        log_keys: &[],
+        witness_keys: &[],
+        timestamp_tolerance_ms: TIMESTAMP_TOLERANCE_MS,
+        parallelism: 2,
+    };
+    let notes: Vec<&[u8]> = note.into_iter().collect();
+    audit(&config, &audit_entries, &notes)
+}
+
 impl Federation {
     async fn get_text(&self, url: &str) -> Result<Vec<u8>, RemoteError> {
         self.get_limited(url, super::fetch::MAX_BODY_BYTES).await
@@ -612,28 +642,17 @@ impl Federation {
             let start = replica.size;
             let end = checkpoint.size.min(start + SYNC_BATCH);
             let entries = self.fetch_entries(&base, start, end).await?;
-            let audit_entries: Vec<AuditEntry<'_>> = entries
-                .iter()
-                .map(|e| AuditEntry {
-                    entry: &e.entry,
-                    activity: match &e.activity {
-                        Some(b) => ActivityBytes::Present(b),
-                        None => ActivityBytes::Erased,
-                    },
-                })
-                .collect();
             let state = state_of(&replica).map_err(|e| RemoteError::Node(NodeError::Log(e)))?;
-            let config = AuditConfig {
-                origin: &replica.origin,
-                start: state,
-                log_keys: &[],
-                witness_keys: &[],
-                timestamp_tolerance_ms: TIMESTAMP_TOLERANCE_MS,
-                parallelism: 2,
-            };
             let final_batch = end == checkpoint.size;
-            let notes: Vec<&[u8]> = if final_batch { vec![&note] } else { Vec::new() };
-            let report = audit(&config, &audit_entries, &notes);
+            // up to SYNC_BATCH signatures and hashes: verified off the async threads
+            let origin = replica.origin.clone();
+            let checked = final_batch.then(|| note.clone());
+            let (report, entries) = tokio::task::spawn_blocking(move || {
+                let report = audit_batch(&origin, state, &entries, checked.as_deref());
+                (report, entries)
+            })
+            .await
+            .map_err(|e| RemoteError::Node(NodeError::Log(format!("verification stopped: {e}"))))?;
             let problems = blocking_findings(&report.findings);
             if !problems.is_empty() {
                 let msg = format!(
