@@ -364,3 +364,18 @@ async fn tokens_roles_and_export() {
     let context: serde_json::Value = context.json().await.unwrap();
     assert!(context["@context"].is_object(), "{context}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_dropped_while_serving_stops_its_workers_without_a_panic() {
+    // what the load tools and a test that ends early do: the serving future is dropped
+    // from async code while its federation workers still run on their own runtime
+    let node = spawn_node().await;
+    let health = node.get("/healthz").await;
+    assert_eq!(health.status, 200, "{}", health.body);
+    node.stopped.abort();
+    let ended = node.stopped.await.expect_err("aborted");
+    assert!(
+        ended.is_cancelled(),
+        "dropping the serving future must not panic: {ended}"
+    );
+}

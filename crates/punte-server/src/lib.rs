@@ -225,13 +225,13 @@ impl Application {
             ..
         } = self;
         let (stop_workers, stopped) = tokio::sync::watch::channel(false);
-        let runtime = worker_runtime()?;
+        let runtime = WorkerRuntime::start()?;
         let workers = runtime.spawn(federation.into_inner().run(stopped));
         let served = server.await;
         let _ = stop_workers.send(true);
         let _ = workers.await;
-        // the workers have returned; what is left (an idle connection) is dropped
-        runtime.shutdown_background();
+        // the workers have returned; what is left (an idle connection) goes with the runtime
+        drop(runtime);
         served?;
         // The workers are gone: fold the write-ahead log into the database file, then close
         // if nothing else (a test, a worker's leftover clone) still holds the node.
@@ -253,16 +253,43 @@ impl Application {
     }
 }
 
-/// The runtime of the federation workers: two to four threads, as the machine allows.
-fn worker_runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    let threads = std::thread::available_parallelism()
-        .map_or(2, std::num::NonZeroUsize::get)
-        .clamp(2, 4);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .thread_name("punte-worker")
-        .enable_all()
-        .build()
+/// The runtime of the federation workers: two to four threads, as the machine allows. It
+/// is dropped from async code (also when the serving future is itself dropped, as a test or
+/// the load tools do), so it shuts down in the background instead of blocking there.
+struct WorkerRuntime(Option<tokio::runtime::Runtime>);
+
+impl WorkerRuntime {
+    fn start() -> std::io::Result<WorkerRuntime> {
+        let threads = std::thread::available_parallelism()
+            .map_or(2, std::num::NonZeroUsize::get)
+            .clamp(2, 4);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("punte-worker")
+            .enable_all()
+            .build()?;
+        Ok(WorkerRuntime(Some(runtime)))
+    }
+
+    fn spawn<F>(&self, future: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.0 {
+            Some(runtime) => runtime.spawn(future),
+            // only None while dropping
+            None => tokio::spawn(future),
+        }
+    }
+}
+
+impl Drop for WorkerRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// The Punte JSON-LD context (`https://w3id.org/punte/v1`), served by every node so software
