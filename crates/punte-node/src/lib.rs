@@ -29,8 +29,8 @@ use punte_store::Store;
 use punte_store::documents as docs;
 
 pub use documents::Document;
-// membership and witnessing are federation services; their paths stay where callers know them
 pub use error::{NodeError, Result};
+// membership and witnessing are federation services; their paths stay where callers know them
 pub use federation::{membership, witness};
 pub use indicators::parse_indicator_csv;
 pub use keys::NodeKeys;

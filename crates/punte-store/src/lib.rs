@@ -215,3 +215,47 @@ pub fn timestamp(now: time::OffsetDateTime) -> String {
         now.millisecond()
     )
 }
+
+/// Runs `f` inside a savepoint of the open transaction on `conn`: what `f` wrote is kept
+/// when it returns `Ok` and undone when it returns `Err` (the transaction goes on either
+/// way). The outer `Result` is the store's own failure.
+pub fn savepoint<T, E>(
+    conn: &Connection,
+    f: impl FnOnce() -> std::result::Result<T, E>,
+) -> Result<std::result::Result<T, E>> {
+    conn.execute_batch("SAVEPOINT punte_item")?;
+    let result = f();
+    match &result {
+        Ok(_) => conn.execute_batch("RELEASE punte_item")?,
+        Err(_) => conn.execute_batch("ROLLBACK TO punte_item; RELEASE punte_item")?,
+    }
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn a_savepoint_keeps_what_succeeded_and_undoes_what_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open(&dir.path().join("t.db")).unwrap();
+        store
+            .write(|tx| {
+                let kept = crate::savepoint(tx, || crate::meta::set(tx, "a", "kept"))?;
+                assert!(kept.is_ok());
+                let undone = crate::savepoint(tx, || {
+                    crate::meta::set(tx, "b", "written, then undone")?;
+                    Err::<(), _>(crate::StoreError::Conflict("refused".into()))
+                })?;
+                assert!(undone.is_err());
+                // the transaction goes on after an undone savepoint
+                crate::meta::set(tx, "c", "after")
+            })
+            .unwrap();
+        let read = |key| store.read(|conn| crate::meta::get(conn, key)).unwrap();
+        assert_eq!(read("a").as_deref(), Some("kept"));
+        assert_eq!(read("b"), None);
+        assert_eq!(read("c").as_deref(), Some("after"));
+    }
+}

@@ -325,22 +325,14 @@ impl Federation {
         let mut results = Vec::with_capacity(batch.len());
         let committed = self.node.change_as(|tx, log| -> Result<(), Applied> {
             for v in batch {
-                tx.execute_batch("SAVEPOINT inbox_item")
-                    .map_err(punte_store::StoreError::from)?;
-                match self.apply_one(tx, log, v, now, &mut wake_sync) {
-                    Ok(received) => {
-                        tx.execute_batch("RELEASE inbox_item")
-                            .map_err(punte_store::StoreError::from)?;
-                        results.push(Ok(received));
-                    }
-                    // Refusals happen before anything is appended to the log (see
-                    // `apply`), so rolling back to the savepoint keeps the log writer in
-                    // step with the database.
-                    Err(Applied::Refused(r)) => {
-                        tx.execute_batch("ROLLBACK TO inbox_item; RELEASE inbox_item")
-                            .map_err(punte_store::StoreError::from)?;
-                        results.push(Err(r));
-                    }
+                // Refusals happen before anything is appended to the log (see `apply`), so
+                // rolling back to the savepoint keeps the log writer in step with the
+                // database; a node failure fails the whole transaction.
+                match punte_store::savepoint(tx, || {
+                    self.apply_one(tx, log, v, now, &mut wake_sync)
+                })? {
+                    Ok(received) => results.push(Ok(received)),
+                    Err(Applied::Refused(r)) => results.push(Err(r)),
                     Err(Applied::Node(e)) => return Err(Applied::Node(e)),
                 }
             }
