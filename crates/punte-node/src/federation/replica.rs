@@ -421,6 +421,79 @@ pub(crate) fn apply_delivered(
     Ok(format!("entry {index}: {outcome}"))
 }
 
+/// Stores a verified batch, unless the replica moved meanwhile (then nothing is written
+/// and the stored state is returned to continue from).
+fn commit_batch(
+    node: &crate::Node,
+    actor: &str,
+    expected: &ReplicaRow,
+    entries: &[Fetched],
+    end: &AuditState,
+    note: &[u8],
+    checkpoint_size: u64,
+) -> Result<ReplicaRow, RemoteError> {
+    let now = crate::publish::unix_ms(node.now());
+    let note_text = String::from_utf8_lossy(note).into_owned();
+    let saved = node.store().write(|tx| -> Result<ReplicaRow, NodeError> {
+        match store::replica(tx, actor)? {
+            Some(current) if current.size != expected.size => return Ok(current),
+            Some(_) => {}
+            // The first batch of a new replica: its row comes first (entries refer to it).
+            None => store::save_replica(tx, expected)?,
+        }
+        for e in entries {
+            let decoded = SignedEntry::decode(&e.entry)
+                .map_err(|err| NodeError::Log(format!("verified entry undecodable: {err}")))?;
+            store::insert_replica_entry(
+                tx,
+                &store::ReplicaEntry {
+                    actor,
+                    index: e.index,
+                    entry: &e.entry,
+                    activity: e.activity.as_deref(),
+                    activity_id: &decoded.body.activity_id,
+                    kind: decoded.body.kind.to_byte(),
+                    timestamp_ms: decoded.body.timestamp_ms,
+                    checkpoint_size,
+                    via: "backfill",
+                    received_ms: now,
+                },
+            )?;
+            if matches!(
+                decoded.body.kind,
+                punte_log::EntryKind::Activity | punte_log::EntryKind::Membership
+            ) {
+                apply_activity(
+                    tx,
+                    actor,
+                    e.index,
+                    &decoded.body.activity_id,
+                    e.activity.as_deref(),
+                    &decoded.body.signer,
+                    now,
+                )?;
+            }
+        }
+        let row = ReplicaRow {
+            size: end.tree.size(),
+            root: *end.tree.root().as_bytes(),
+            frontier: frontier_bytes(&end.tree),
+            current_key: end.current_key.to_bytes(),
+            max_timestamp_ms: end.max_timestamp_ms,
+            checkpoint: Some(note_text),
+            checkpoint_size,
+            wanted_size: checkpoint_size,
+            last_sync_ms: Some(now),
+            last_error: None,
+            awaiting: None,
+            ..expected.clone()
+        };
+        store::save_replica(tx, &row)?;
+        Ok(row)
+    })?;
+    Ok(saved)
+}
+
 #[derive(Debug, Deserialize)]
 struct WirePage {
     end: u64,
@@ -696,14 +769,22 @@ impl Federation {
                     return Err(bad(msg));
                 }
             }
-            replica = self.commit_batch(
-                actor,
-                &replica,
-                &entries,
-                &report.end_state,
-                &note,
-                checkpoint.size,
-            )?;
+            // the write (fsync'd, with every replicated object) runs off the async threads too
+            let (node, owner, note) = (self.node.clone(), actor.to_owned(), note.clone());
+            let checkpoint_size = checkpoint.size;
+            replica = tokio::task::spawn_blocking(move || {
+                commit_batch(
+                    &node,
+                    &owner,
+                    &replica,
+                    &entries,
+                    &report.end_state,
+                    &note,
+                    checkpoint_size,
+                )
+            })
+            .await
+            .map_err(|e| RemoteError::Node(NodeError::Log(format!("storing stopped: {e}"))))??;
         }
         if let Some(reason) = waiting {
             self.hold_replica(&replica, latest_size, &reason)?;
@@ -885,83 +966,6 @@ impl Federation {
             next = page.end;
         }
         Ok(out)
-    }
-
-    /// Stores a verified batch, unless the replica moved meanwhile (then nothing is written
-    /// and the stored state is returned to continue from).
-    fn commit_batch(
-        &self,
-        actor: &str,
-        expected: &ReplicaRow,
-        entries: &[Fetched],
-        end: &AuditState,
-        note: &[u8],
-        checkpoint_size: u64,
-    ) -> Result<ReplicaRow, RemoteError> {
-        let now = self.now_ms();
-        let note_text = String::from_utf8_lossy(note).into_owned();
-        let saved = self
-            .node
-            .store()
-            .write(|tx| -> Result<ReplicaRow, NodeError> {
-                match store::replica(tx, actor)? {
-                    Some(current) if current.size != expected.size => return Ok(current),
-                    Some(_) => {}
-                    // The first batch of a new replica: its row comes first (entries refer to it).
-                    None => store::save_replica(tx, expected)?,
-                }
-                for e in entries {
-                    let decoded = SignedEntry::decode(&e.entry).map_err(|err| {
-                        NodeError::Log(format!("verified entry undecodable: {err}"))
-                    })?;
-                    store::insert_replica_entry(
-                        tx,
-                        &store::ReplicaEntry {
-                            actor,
-                            index: e.index,
-                            entry: &e.entry,
-                            activity: e.activity.as_deref(),
-                            activity_id: &decoded.body.activity_id,
-                            kind: decoded.body.kind.to_byte(),
-                            timestamp_ms: decoded.body.timestamp_ms,
-                            checkpoint_size,
-                            via: "backfill",
-                            received_ms: now,
-                        },
-                    )?;
-                    if matches!(
-                        decoded.body.kind,
-                        punte_log::EntryKind::Activity | punte_log::EntryKind::Membership
-                    ) {
-                        apply_activity(
-                            tx,
-                            actor,
-                            e.index,
-                            &decoded.body.activity_id,
-                            e.activity.as_deref(),
-                            &decoded.body.signer,
-                            now,
-                        )?;
-                    }
-                }
-                let row = ReplicaRow {
-                    size: end.tree.size(),
-                    root: *end.tree.root().as_bytes(),
-                    frontier: frontier_bytes(&end.tree),
-                    current_key: end.current_key.to_bytes(),
-                    max_timestamp_ms: end.max_timestamp_ms,
-                    checkpoint: Some(note_text),
-                    checkpoint_size,
-                    wanted_size: checkpoint_size,
-                    last_sync_ms: Some(now),
-                    last_error: None,
-                    awaiting: None,
-                    ..expected.clone()
-                };
-                store::save_replica(tx, &row)?;
-                Ok(row)
-            })?;
-        Ok(saved)
     }
 
     /// Partners' signed checkpoints as they arrived here (`GET /federation/checkpoints`),
