@@ -415,9 +415,8 @@ pub(crate) fn disclosed_evaluation(
     evaluation: &punte_model::evaluation::Evaluation,
     k: u64,
 ) -> Result<punte_model::disclosure::Disclosure> {
-    if !evaluation.id.is_empty()
-        && let Some((published, reasons)) =
-            published_version(conn, &evaluation.id, evaluation.version)?
+    // (a preview of a new evaluation has no id, so no record)
+    if let Some((published, reasons)) = published_version(conn, &evaluation.id, evaluation.version)?
     {
         return Ok(punte_model::disclosure::Disclosure {
             values: published.content.values,

@@ -225,8 +225,7 @@ impl Application {
             ..
         } = self;
         let (stop_workers, stopped) = tokio::sync::watch::channel(false);
-        let runtime = WorkerRuntime::start()?;
-        let workers = runtime.spawn(federation.into_inner().run(stopped));
+        let (runtime, workers) = WorkerRuntime::start(federation.into_inner().run(stopped))?;
         let served = server.await;
         let _ = stop_workers.send(true);
         let _ = workers.await;
@@ -256,10 +255,16 @@ impl Application {
 /// The runtime of the federation workers: two to four threads, as the machine allows. It
 /// is dropped from async code (also when the serving future is itself dropped, as a test or
 /// the load tools do), so it shuts down in the background instead of blocking there.
+/// (`None` only once dropped.)
 struct WorkerRuntime(Option<tokio::runtime::Runtime>);
 
 impl WorkerRuntime {
-    fn start() -> std::io::Result<WorkerRuntime> {
+    /// Starts the runtime with `workers` on it.
+    fn start<F>(workers: F) -> std::io::Result<(WorkerRuntime, tokio::task::JoinHandle<F::Output>)>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         let threads = std::thread::available_parallelism()
             .map_or(2, std::num::NonZeroUsize::get)
             .clamp(2, 4);
@@ -268,19 +273,8 @@ impl WorkerRuntime {
             .thread_name("punte-worker")
             .enable_all()
             .build()?;
-        Ok(WorkerRuntime(Some(runtime)))
-    }
-
-    fn spawn<F>(&self, future: F) -> tokio::task::JoinHandle<F::Output>
-    where
-        F: std::future::Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        match &self.0 {
-            Some(runtime) => runtime.spawn(future),
-            // only None while dropping
-            None => tokio::spawn(future),
-        }
+        let handle = runtime.spawn(workers);
+        Ok((WorkerRuntime(Some(runtime)), handle))
     }
 }
 
