@@ -339,7 +339,13 @@ pub struct Verification {
 pub struct Bundle {
     pub format: String,
     pub evidence: Evidence,
+    /// The whole verdict of the audit that wrote the bundle: the log's findings and the
+    /// network's (witnesses, partners).
     pub report: Report,
+    /// What the network audit fetched, re-judged offline by [`network::judge`] (absent
+    /// when the witnesses and partners were not compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<network::NetworkObservations>,
 }
 
 impl Bundle {
@@ -348,7 +354,14 @@ impl Bundle {
             format: BUNDLE_FORMAT.to_owned(),
             evidence,
             report,
+            network: None,
         }
+    }
+
+    /// The bundle with what the network audit fetched.
+    pub fn with_network(mut self, network: Option<network::NetworkObservations>) -> Bundle {
+        self.network = network;
+        self
     }
 
     /// Parses a bundle file (untrusted: everything is re-verified by [`verify`]).
@@ -462,6 +475,8 @@ pub mod network;
 mod verify;
 
 pub use crawl::Crawler;
+/// The verifier key type of logs and witnesses, for callers that hold keys.
+pub use punte_log::note::NoteVerifier as LogVerifier;
 pub use verify::verify;
 
 /// Parses a signed checkpoint note without verifying it.

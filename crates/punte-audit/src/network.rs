@@ -86,6 +86,8 @@ pub struct NetworkReport {
     pub partners: Vec<PartnerView>,
     pub findings: Vec<ReportFinding>,
     pub evidence: Option<NetworkEvidence>,
+    /// What was fetched, for the evidence bundle.
+    pub observations: NetworkObservations,
 }
 
 /// What the network audit needs.
@@ -246,7 +248,58 @@ struct EvidenceList {
     items: Vec<EvidenceWire>,
 }
 
-/// Compares what the node and its witnesses serve for the node's log.
+/// Everything the network audit fetched, kept so that a bundle re-verifies it offline
+/// ([`judge`] reaches the same findings from it without the network).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkObservations {
+    /// The node's `/log/checkpoint` as served.
+    pub node_checkpoint: String,
+    pub witnesses: Vec<WitnessObservation>,
+    pub partners: Vec<PartnerObservation>,
+    /// The consistency proofs asked of the node between neighbouring sizes seen.
+    pub proofs: Vec<ServedProof>,
+    /// The auditor's clock (POSIX seconds) and staleness limit the witnesses were judged by.
+    pub now_secs: u64,
+    pub stale_after_secs: u64,
+}
+
+/// What one witness served for the origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessObservation {
+    /// The witness's `/witness` prefix.
+    pub url: String,
+    /// Its cosignature verifier key (`/witness/key`), when it served a usable one.
+    pub key: Option<String>,
+    /// The cosigned checkpoints it listed for the origin.
+    pub checkpoints: Vec<String>,
+    /// Why its checkpoints could not be read, if they could not.
+    pub error: Option<String>,
+    /// The signed notes it keeps as evidence for the origin (cosigned and submitted).
+    pub evidence: Vec<String>,
+}
+
+/// What one partner served for the origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerObservation {
+    pub url: String,
+    pub checkpoints: Vec<String>,
+    pub error: Option<String>,
+}
+
+/// A consistency proof the node served (or not: `proof` is `None`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServedProof {
+    pub old: u64,
+    pub new: u64,
+    pub proof: Option<String>,
+}
+
+/// Compares what the node, its witnesses and its partners serve for the node's log:
+/// fetches everything ([`NetworkObservations`]) and then [`judge`]s it.
 pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, AuditError> {
     let client = reqwest::Client::builder()
         .timeout(request.timeout)
@@ -259,21 +312,15 @@ pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, Au
     let checkpoint_url = format!("{base}/log/checkpoint");
     let node_note = String::from_utf8(get(&client, &checkpoint_url).await?)
         .map_err(|_| bad(&checkpoint_url, "not UTF-8"))?;
-    let node_cp = open_checkpoint(node_note.as_bytes(), keys, &[])
+    let origin = open_checkpoint(node_note.as_bytes(), keys, &[])
         .map_err(|e| {
             bad(
                 &checkpoint_url,
                 format!("the checkpoint does not verify: {e}"),
             )
         })?
-        .checkpoint;
-    let origin = node_cp.origin.clone();
-    let mut seen = vec![Seen {
-        from: "node".to_owned(),
-        note: node_note,
-        checkpoint: node_cp.clone(),
-    }];
-    let mut findings = Vec::new();
+        .checkpoint
+        .origin;
 
     let witness_urls: Vec<String> = if request.witnesses.is_empty() {
         let url = format!("{base}/log/witnesses");
@@ -286,71 +333,183 @@ pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, Au
     } else {
         request.witnesses.clone()
     };
-    let mut views = Vec::new();
+    let mut witnesses = Vec::new();
     for w in &witness_urls {
         let prefix = witness_prefix(w);
-        let mut view = WitnessView {
-            url: prefix.clone(),
-            size: None,
-            cosigned_at: None,
-            error: None,
-        };
-        let wkey = match get(&client, &format!("{prefix}/key")).await {
+        let key = match get(&client, &format!("{prefix}/key")).await {
             Ok(b) => String::from_utf8(b)
                 .ok()
                 .and_then(|t| NoteVerifier::parse(t.trim()).ok())
-                .filter(|k| k.key_type() == KeyType::CosignatureV1),
+                .filter(|k| k.key_type() == KeyType::CosignatureV1)
+                .map(|k| k.to_vkey()),
             Err(_) => None,
+        };
+        let mut observed = WitnessObservation {
+            url: prefix.clone(),
+            key,
+            checkpoints: Vec::new(),
+            error: None,
+            evidence: Vec::new(),
         };
         let url = format!("{prefix}/checkpoints?origin={}", percent_encode(&origin));
         match get(&client, &url).await {
-            Ok(body) => {
-                let list: WitnessedList = serde_json::from_slice(&body)
-                    .map_err(|e| bad(&url, format!("malformed: {e}")))?;
-                for item in list.items.into_iter().filter(|i| i.origin == origin) {
-                    let wkeys: Vec<NoteVerifier> = wkey.iter().cloned().collect();
-                    match open_checkpoint(item.checkpoint.as_bytes(), keys, &wkeys) {
-                        Ok(opened) => {
-                            view.size = Some(opened.checkpoint.size);
-                            view.cosigned_at = opened
-                                .cosigners
-                                .iter()
-                                .filter(|(n, _)| wkey.as_ref().is_some_and(|k| k.name() == n))
-                                .map(|(_, t)| *t)
-                                .max();
-                            seen.push(Seen {
-                                from: format!("witness {prefix}"),
-                                note: item.checkpoint,
-                                checkpoint: opened.checkpoint,
-                            });
-                        }
-                        Err(e) => {
-                            findings.push(finding(
-                                FindingSeverity::Error,
-                                "witness_checkpoint_invalid",
-                                format!("witness {prefix} serves a checkpoint for {origin} that does not verify: {e}"),
-                                json!({ "witness": prefix }),
-                            ));
-                        }
-                    }
+            Ok(body) => match serde_json::from_slice::<WitnessedList>(&body) {
+                Ok(list) => {
+                    observed.checkpoints = list
+                        .items
+                        .into_iter()
+                        .filter(|i| i.origin == origin)
+                        .map(|i| i.checkpoint)
+                        .collect();
                 }
-            }
-            Err(e) => view.error = Some(e.to_string()),
+                Err(e) => observed.error = Some(format!("{url}: malformed: {e}")),
+            },
+            Err(e) => observed.error = Some(e.to_string()),
         }
         let url = format!("{prefix}/evidence?origin={}", percent_encode(&origin));
         if let Ok(body) = get(&client, &url).await
             && let Ok(list) = serde_json::from_slice::<EvidenceList>(&body)
         {
             for item in list.items.into_iter().filter(|i| i.origin == origin) {
-                for note in [item.cosigned, item.submitted] {
-                    if let Ok(opened) = open_checkpoint(note.as_bytes(), keys, &[]) {
-                        seen.push(Seen {
-                            from: format!("evidence kept by {prefix}"),
-                            note,
-                            checkpoint: opened.checkpoint,
-                        });
-                    }
+                observed.evidence.extend([item.cosigned, item.submitted]);
+            }
+        }
+        witnesses.push(observed);
+    }
+
+    let partner_urls = match &request.partners {
+        Some(list) => list.clone(),
+        None => discover_partners(&client, base).await,
+    };
+    let mut partners = Vec::new();
+    for p in &partner_urls {
+        let p = p.trim_end_matches('/');
+        let mut observed = PartnerObservation {
+            url: p.to_owned(),
+            checkpoints: Vec::new(),
+            error: None,
+        };
+        let url = format!(
+            "{p}/federation/checkpoints?origin={}",
+            percent_encode(&origin)
+        );
+        match get(&client, &url).await {
+            Ok(body) => match serde_json::from_slice::<PartnerCheckpointList>(&body) {
+                Ok(list) => {
+                    observed.checkpoints = list
+                        .items
+                        .into_iter()
+                        .filter(|i| i.origin == origin)
+                        .map(|i| i.checkpoint)
+                        .collect();
                 }
+                Err(e) => observed.error = Some(format!("{url}: malformed: {e}")),
+            },
+            Err(e) => observed.error = Some(e.to_string()),
+        }
+        partners.push(observed);
+    }
+
+    let mut observations = NetworkObservations {
+        node_checkpoint: node_note,
+        witnesses,
+        partners,
+        proofs: Vec::new(),
+        now_secs: request.now_secs,
+        stale_after_secs: request.stale_after_secs,
+    };
+    // The proofs the verdict needs: between neighbouring distinct sizes.
+    let seen = seen_checkpoints(&observations, keys, &origin).seen;
+    for (old, new) in neighbouring_sizes(&seen) {
+        let url = format!("{base}/log/proof/consistency?old={old}&new={new}");
+        let proof = match get(&client, &url).await {
+            Ok(body) => String::from_utf8(body).ok(),
+            Err(_) => None,
+        };
+        observations.proofs.push(ServedProof { old, new, proof });
+    }
+    judge(&observations, keys, base, &request.fetched_at)
+}
+
+/// The checkpoints seen in `observations` that open with `keys`, and the findings about
+/// those that do not.
+struct SeenAll {
+    seen: Vec<Seen>,
+    witnesses: Vec<WitnessView>,
+    partners: Vec<PartnerView>,
+    findings: Vec<ReportFinding>,
+}
+
+fn seen_checkpoints(
+    observations: &NetworkObservations,
+    keys: &[NoteVerifier],
+    origin: &str,
+) -> SeenAll {
+    let mut seen = Vec::new();
+    let mut findings = Vec::new();
+    if let Ok(opened) = open_checkpoint(observations.node_checkpoint.as_bytes(), keys, &[]) {
+        seen.push(Seen {
+            from: "node".to_owned(),
+            note: observations.node_checkpoint.clone(),
+            checkpoint: opened.checkpoint,
+        });
+    }
+    let node_size = seen.first().map_or(0, |s| s.checkpoint.size);
+    let mut witnesses = Vec::new();
+    for w in &observations.witnesses {
+        let prefix = &w.url;
+        let wkey = w.key.as_deref().and_then(|k| NoteVerifier::parse(k).ok());
+        let mut view = WitnessView {
+            url: prefix.clone(),
+            size: None,
+            cosigned_at: None,
+            error: w.error.clone(),
+        };
+        for note in &w.checkpoints {
+            let wkeys: Vec<NoteVerifier> = wkey.iter().cloned().collect();
+            match open_checkpoint(note.as_bytes(), keys, &wkeys) {
+                Ok(opened) if opened.checkpoint.origin == origin => {
+                    view.size = Some(opened.checkpoint.size);
+                    view.cosigned_at = opened
+                        .cosigners
+                        .iter()
+                        .filter(|(n, _)| wkey.as_ref().is_some_and(|k| k.name() == n))
+                        .map(|(_, t)| *t)
+                        .max();
+                    seen.push(Seen {
+                        from: format!("witness {prefix}"),
+                        note: note.clone(),
+                        checkpoint: opened.checkpoint,
+                    });
+                }
+                Ok(opened) => findings.push(finding(
+                    FindingSeverity::Error,
+                    "witness_checkpoint_invalid",
+                    format!(
+                        "witness {prefix} serves a checkpoint of {} as one of {origin}",
+                        opened.checkpoint.origin
+                    ),
+                    json!({ "witness": prefix }),
+                )),
+                Err(e) => findings.push(finding(
+                    FindingSeverity::Error,
+                    "witness_checkpoint_invalid",
+                    format!(
+                        "witness {prefix} serves a checkpoint for {origin} that does not verify: {e}"
+                    ),
+                    json!({ "witness": prefix }),
+                )),
+            }
+        }
+        for note in &w.evidence {
+            if let Ok(opened) = open_checkpoint(note.as_bytes(), keys, &[])
+                && opened.checkpoint.origin == origin
+            {
+                seen.push(Seen {
+                    from: format!("evidence kept by {prefix}"),
+                    note: note.clone(),
+                    checkpoint: opened.checkpoint,
+                });
             }
         }
         match (view.size, view.cosigned_at) {
@@ -361,71 +520,115 @@ pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, Au
                 json!({ "witness": prefix }),
             )),
             (Some(size), at)
-                if size < node_cp.size
+                if size < node_size
                     && at.is_none_or(|t| {
-                        request.now_secs.saturating_sub(t) > request.stale_after_secs
+                        observations.now_secs.saturating_sub(t) > observations.stale_after_secs
                     }) =>
             {
                 findings.push(finding(
                     FindingSeverity::Info,
                     "witness_stale",
                     format!(
-                        "witness {prefix} stopped advancing: it last cosigned size {size}{}, the node serves {}",
+                        "witness {prefix} stopped advancing: it last cosigned size {size}{}, the node serves {node_size}",
                         at.map(|t| format!(" at {t}")).unwrap_or_default(),
-                        node_cp.size
                     ),
-                    json!({ "witness": prefix, "size": size, "cosigned_at": at, "node_size": node_cp.size }),
+                    json!({ "witness": prefix, "size": size, "cosigned_at": at, "node_size": node_size }),
                 ));
             }
             _ => {}
         }
-        views.push(view);
+        witnesses.push(view);
     }
-
-    let partner_urls = match &request.partners {
-        Some(list) => list.clone(),
-        None => discover_partners(&client, base).await,
-    };
     let mut partners = Vec::new();
-    for p in &partner_urls {
-        let p = p.trim_end_matches('/');
+    for p in &observations.partners {
         let mut view = PartnerView {
-            url: p.to_owned(),
+            url: p.url.clone(),
             checkpoints: 0,
-            error: None,
+            error: p.error.clone(),
         };
-        let url = format!(
-            "{p}/federation/checkpoints?origin={}",
-            percent_encode(&origin)
-        );
-        match get(&client, &url).await {
-            Ok(body) => match serde_json::from_slice::<PartnerCheckpointList>(&body) {
-                Ok(list) => {
-                    for item in list.items.into_iter().filter(|i| i.origin == origin) {
-                        match open_checkpoint(item.checkpoint.as_bytes(), keys, &[]) {
-                            Ok(opened) => {
-                                view.checkpoints += 1;
-                                seen.push(Seen {
-                                    from: format!("received by partner {p}"),
-                                    note: item.checkpoint,
-                                    checkpoint: opened.checkpoint,
-                                });
-                            }
-                            Err(e) => findings.push(finding(
-                                FindingSeverity::Info,
-                                "partner_checkpoint_invalid",
-                                format!("partner {p} keeps a checkpoint for {origin} that does not verify with the log's keys: {e}"),
-                                json!({ "partner": p }),
-                            )),
-                        }
-                    }
+        for note in &p.checkpoints {
+            match open_checkpoint(note.as_bytes(), keys, &[]) {
+                Ok(opened) if opened.checkpoint.origin == origin => {
+                    view.checkpoints += 1;
+                    seen.push(Seen {
+                        from: format!("received by partner {}", p.url),
+                        note: note.clone(),
+                        checkpoint: opened.checkpoint,
+                    });
                 }
-                Err(e) => view.error = Some(format!("{url}: malformed: {e}")),
-            },
-            Err(e) => view.error = Some(e.to_string()),
+                Ok(_) => {}
+                Err(e) => findings.push(finding(
+                    FindingSeverity::Info,
+                    "partner_checkpoint_invalid",
+                    format!(
+                        "partner {} keeps a checkpoint for {origin} that does not verify with the log's keys: {e}",
+                        p.url
+                    ),
+                    json!({ "partner": p.url }),
+                )),
+            }
         }
         partners.push(view);
     }
+    // Smallest first (stable: the node's own checkpoint first among equals).
+    seen.sort_by_key(|s| s.checkpoint.size);
+    SeenAll {
+        seen,
+        witnesses,
+        partners,
+        findings,
+    }
+}
+
+/// The distinct sizes seen (the first checkpoint of each), smallest first, without size 0.
+fn distinct_sizes(seen: &[Seen]) -> Vec<&Seen> {
+    let mut distinct: Vec<&Seen> = Vec::new();
+    for s in seen {
+        if !distinct
+            .iter()
+            .any(|d| d.checkpoint.size == s.checkpoint.size)
+        {
+            distinct.push(s);
+        }
+    }
+    distinct
+}
+
+/// The (old, new) size pairs a consistency proof is needed for.
+fn neighbouring_sizes(seen: &[Seen]) -> Vec<(u64, u64)> {
+    distinct_sizes(seen)
+        .windows(2)
+        .filter_map(|pair| match pair {
+            [a, b] if a.checkpoint.size > 0 => Some((a.checkpoint.size, b.checkpoint.size)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The network verdict on `observations`, without the network: every checkpoint must open
+/// with `keys`; equal sizes must have equal roots; neighbouring sizes must be joined by the
+/// proof the node served. `source` is the node's base URL.
+pub fn judge(
+    observations: &NetworkObservations,
+    keys: &[NoteVerifier],
+    source: &str,
+    fetched_at: &str,
+) -> Result<NetworkReport, AuditError> {
+    let node_cp = open_checkpoint(observations.node_checkpoint.as_bytes(), keys, &[])
+        .map_err(|e| {
+            bad(
+                source,
+                format!("the node's checkpoint does not verify: {e}"),
+            )
+        })?
+        .checkpoint;
+    let origin = node_cp.origin.clone();
+    let SeenAll {
+        seen,
+        witnesses,
+        partners,
+        mut findings,
+    } = seen_checkpoints(observations, keys, &origin);
 
     let log_keys: Vec<String> = keys.iter().map(NoteVerifier::to_vkey).collect();
     let mut evidence = None;
@@ -442,9 +645,9 @@ pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, Au
         if evidence.is_none() {
             evidence = Some(NetworkEvidence {
                 format: EVIDENCE_FORMAT.to_owned(),
-                source: base.to_owned(),
+                source: source.to_owned(),
                 origin: origin.clone(),
-                fetched_at: request.fetched_at.clone(),
+                fetched_at: fetched_at.to_owned(),
                 kind: kind.to_owned(),
                 log_keys: log_keys.clone(),
                 first: SeenCheckpoint {
@@ -459,16 +662,15 @@ pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, Au
             });
         }
     };
-    // Distinct (size, root), smallest first; equal sizes with other roots are equivocation.
-    seen.sort_by_key(|s| s.checkpoint.size);
-    let mut distinct: Vec<&Seen> = Vec::new();
+    // Equal sizes with other roots are equivocation: one finding per other root.
+    let mut roots: Vec<&Seen> = Vec::new();
     for s in &seen {
-        if distinct.iter().any(|d| {
+        if roots.iter().any(|d| {
             d.checkpoint.size == s.checkpoint.size && d.checkpoint.root == s.checkpoint.root
         }) {
             continue;
         }
-        if let Some(other) = distinct
+        if let Some(other) = roots
             .iter()
             .find(|d| d.checkpoint.size == s.checkpoint.size)
         {
@@ -482,21 +684,20 @@ pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, Au
                     s.checkpoint.size, other.from, s.from
                 ),
             );
-            continue;
         }
-        distinct.push(s);
+        roots.push(s);
     }
-    for pair in distinct.windows(2) {
+    for pair in distinct_sizes(&seen).windows(2) {
         let [a, b] = pair else { continue };
         let (old, new) = (a.checkpoint.size, b.checkpoint.size);
         if old == 0 {
             continue;
         }
-        let url = format!("{base}/log/proof/consistency?old={old}&new={new}");
-        let served = match get(&client, &url).await {
-            Ok(body) => String::from_utf8(body).ok(),
-            Err(_) => None,
-        };
+        let served = observations
+            .proofs
+            .iter()
+            .find(|p| p.old == old && p.new == new)
+            .and_then(|p| p.proof.clone());
         let verified = served.as_deref().is_some_and(|text| {
             parse_proof(text).is_ok_and(|proof| {
                 verify_consistency(old, new, &a.checkpoint.root, &b.checkpoint.root, &proof).is_ok()
@@ -507,7 +708,7 @@ pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, Au
                 "inconsistent",
                 a,
                 b,
-                served.clone(),
+                served,
                 format!(
                     "the node cannot prove that its checkpoint of size {new} ({}) extends the one of size {old} ({})",
                     b.from, a.from
@@ -518,10 +719,11 @@ pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, Au
     Ok(NetworkReport {
         origin,
         node_size: node_cp.size,
-        witnesses: views,
+        witnesses,
         partners,
         findings,
         evidence,
+        observations: observations.clone(),
     })
 }
 

@@ -11,12 +11,13 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use punte_audit::network::{
-    EVIDENCE_FORMAT, NetworkEvidence, NetworkRequest, network_audit, verify_evidence,
+    EVIDENCE_FORMAT, NetworkEvidence, NetworkObservations, NetworkReport, NetworkRequest, judge,
+    network_audit, verify_evidence,
 };
 use punte_audit::{
     AnchorSource, AuditMode, AuditRequest, Bundle, Crawler, DEFAULT_TIMESTAMP_TOLERANCE_MS,
-    FetchOptions, FindingSeverity, Progress, Report, ReportFinding, SavedState, TrustAnchor,
-    node_file_stem, normalise_node_url, parse_anchor, parse_witness, verify,
+    FetchOptions, FindingSeverity, LogVerifier, Progress, Report, ReportFinding, SavedState,
+    TrustAnchor, node_file_stem, normalise_node_url, parse_anchor, parse_witness, verify,
 };
 
 #[derive(Debug, Args)]
@@ -287,14 +288,17 @@ fn audit_node(
         ));
     }
 
+    // The whole verdict first (log, witnesses, partners); only then the outputs, so that a
+    // bundle carries every finding and no state is kept from an audit that was not clean.
     let mut report = verified.report;
+    let network = network_check(args, runtime, &base_url, several, &mut report, &mut notes)?;
     let mut state_path = args
         .save_state
         .as_ref()
         .map(|p| node_path(p, several, &base_url, "state.json"));
     if let Some(out) = &args.bundle {
         let path = node_path(out, several, &base_url, "bundle.json");
-        let bundle = Bundle::new(evidence, report.clone());
+        let bundle = Bundle::new(evidence, report.clone()).with_network(network);
         let bytes = serde_json::to_vec(&bundle).context("cannot encode the bundle")?;
         write_file(&path, &bytes)?;
         notes.push(format!("evidence bundle written to {}", path.display()));
@@ -304,7 +308,7 @@ fn audit_node(
     }
     if let Some(path) = state_path {
         match &verified.end_state {
-            Some(state) => {
+            Some(state) if report.clean => {
                 let bytes = serde_json::to_vec_pretty(state).context("cannot encode the state")?;
                 write_file(&path, &bytes)?;
                 notes.push(format!(
@@ -312,13 +316,12 @@ fn audit_node(
                     path.display()
                 ));
             }
-            None => notes.push(
+            _ => notes.push(
                 "state not saved: only a clean audit whose checkpoint matches the log is saved"
                     .to_owned(),
             ),
         }
     }
-    network_check(args, runtime, &base_url, several, &mut report, &mut notes)?;
     Ok(Outcome::Audited {
         report: Box::new(report),
         notes,
@@ -339,20 +342,8 @@ fn network_check(
     several: bool,
     report: &mut Report,
     notes: &mut Vec<String>,
-) -> anyhow::Result<()> {
-    let mut log_keys = Vec::new();
-    for k in report
-        .keys
-        .iter()
-        .map(|p| p.vkey.as_str())
-        .chain([report.anchor.vkey.as_str()])
-    {
-        if let Ok(v) = parse_anchor(k)
-            && !log_keys.contains(&v)
-        {
-            log_keys.push(v);
-        }
-    }
+) -> anyhow::Result<Option<NetworkObservations>> {
+    let log_keys = log_keys(report);
     let request = NetworkRequest {
         base_url: base_url.to_owned(),
         log_keys,
@@ -367,9 +358,49 @@ fn network_check(
         Ok(n) => n,
         Err(e) => {
             notes.push(format!("witnesses not compared: {e}"));
-            return Ok(());
+            return Ok(None);
         }
     };
+    let evidence = network.evidence.clone();
+    let observations = network.observations.clone();
+    add_network(report, network, notes);
+    if let Some(evidence) = evidence {
+        let path = match &args.evidence {
+            Some(p) => node_path(p, several, base_url, "evidence.json"),
+            None => PathBuf::from(format!("{}.evidence.json", node_file_stem(base_url))),
+        };
+        let bytes = serde_json::to_vec_pretty(&evidence).context("cannot encode the evidence")?;
+        write_file(&path, &bytes)?;
+        notes.push(format!(
+            "evidence of {} written to {} (re-verify with punte audit --offline)",
+            evidence.kind,
+            path.display()
+        ));
+    }
+    Ok(Some(observations))
+}
+
+/// The log's verifier keys as the report found them: its published key history and anchor.
+fn log_keys(report: &Report) -> Vec<LogVerifier> {
+    let mut log_keys = Vec::new();
+    for k in report
+        .keys
+        .iter()
+        .map(|p| p.vkey.as_str())
+        .chain([report.anchor.vkey.as_str()])
+    {
+        if let Ok(v) = parse_anchor(k)
+            && !log_keys.contains(&v)
+        {
+            log_keys.push(v);
+        }
+    }
+    log_keys
+}
+
+/// Adds the network's findings to `report` (and what each witness and partner said to
+/// `notes`); the report is clean only if both are.
+fn add_network(report: &mut Report, network: NetworkReport, notes: &mut Vec<String>) {
     for w in &network.witnesses {
         let what = match (w.size, &w.error) {
             (Some(size), _) => format!(
@@ -395,20 +426,6 @@ fn network_check(
     report.findings.extend(network.findings);
     let clean = report.errors().next().is_none();
     report.clean = clean;
-    if let Some(evidence) = network.evidence {
-        let path = match &args.evidence {
-            Some(p) => node_path(p, several, base_url, "evidence.json"),
-            None => PathBuf::from(format!("{}.evidence.json", node_file_stem(base_url))),
-        };
-        let bytes = serde_json::to_vec_pretty(&evidence).context("cannot encode the evidence")?;
-        write_file(&path, &bytes)?;
-        notes.push(format!(
-            "evidence of {} written to {} (re-verify with punte audit --offline)",
-            evidence.kind,
-            path.display()
-        ));
-    }
-    Ok(())
 }
 
 /// Re-verifies a witness evidence file (`punte-witness-evidence/v1`).
@@ -521,7 +538,14 @@ fn offline(args: &AuditArgs, path: &Path) -> anyhow::Result<Outcome> {
     bar.enable_steady_tick(Duration::from_millis(200));
     let verified = verify(&evidence, threads(args));
     bar.finish_and_clear();
-    let report = verified?.report;
+    let mut report = verified?.report;
+    if let Some(network) = &bundle.network {
+        let keys = log_keys(&report);
+        match judge(network, &keys, &evidence.source, &evidence.fetched_at) {
+            Ok(judged) => add_network(&mut report, judged, &mut notes),
+            Err(e) => notes.push(format!("witnesses not compared: {e}")),
+        }
+    }
     let reproduced = report.findings == bundle.report.findings;
     if !reproduced {
         notes.push(format!(

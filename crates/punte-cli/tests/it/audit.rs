@@ -406,3 +406,102 @@ fn several_nodes_get_one_report_each() {
         .count();
     assert_eq!(bundles, 2);
 }
+
+/// A partner that serves `body` for every request (its kept checkpoints, as a node's
+/// `/federation/checkpoints` would); returns its base URL.
+fn fake_partner(body: String) -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = [0_u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    base
+}
+
+#[test]
+fn a_fork_only_a_partner_saw_fails_the_audit_its_bundle_and_saves_no_state() {
+    let mut node = TestNode::new();
+    node.add_practices(2, "shared");
+    let old = node.path().join("old.db");
+    ok(&punte(node.path(), &["backup", old.to_str().unwrap()]));
+    node.add_practices(2, "shown to the partner");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let get = |url: String| {
+        runtime.block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
+    };
+    let seen_by_partner = get(format!("{}/log/checkpoint", node.base));
+    let size = node.log_size();
+    let key = node.vkey();
+
+    // The node goes back to the copy and writes another history of the same size: its own
+    // log is consistent, only the partner's kept checkpoint shows the fork.
+    node.stop();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", node.db_path().display()));
+    }
+    std::fs::copy(&old, node.db_path()).unwrap();
+    node.start();
+    node.add_practices(2, "shown to the auditor");
+    assert_eq!(node.log_size(), size);
+    let served = get(format!("{}/log/checkpoint", node.base));
+    assert_ne!(served, seen_by_partner);
+    let origin = served.lines().next().unwrap().to_owned();
+    let partner = fake_partner(
+        serde_json::json!({"items": [{"origin": origin, "checkpoint": seen_by_partner}]})
+            .to_string(),
+    );
+
+    let bundle = node.path().join("partner-fork.bundle.json");
+    let (code, report) = audit(
+        node.path(),
+        &[
+            &node.base,
+            "--key",
+            &key,
+            "--partner",
+            &partner,
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--evidence",
+            node.path().join("fork.evidence.json").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["clean"], false);
+    let kinds: Vec<String> = errors(&report).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kinds, ["equivocation"], "{report:#}");
+    // No state to resume from: an audit resumed later would start from the forked root.
+    assert!(!node.path().join("partner-fork.state.json").exists());
+
+    // The bundle carries the whole verdict, and re-verifies to it without the network.
+    let written: Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    assert_eq!(written["report"]["clean"], false);
+    assert_eq!(written["report"]["findings"], report["findings"]);
+    let (offline_code, offline) = audit(node.path(), &["--offline", bundle.to_str().unwrap()]);
+    assert_eq!(offline_code, 1, "{offline:#}");
+    assert_eq!(offline["reproduced"], true, "{offline:#}");
+    assert_eq!(offline["findings"], report["findings"]);
+
+    // A bundle whose recorded verdict was edited to look clean does not reproduce.
+    let mut edited = written.clone();
+    edited["report"]["clean"] = Value::Bool(true);
+    edited["report"]["findings"] = serde_json::json!([]);
+    let edited_path = node.path().join("edited.bundle.json");
+    std::fs::write(&edited_path, serde_json::to_vec(&edited).unwrap()).unwrap();
+    let (edited_code, edited) = audit(node.path(), &["--offline", edited_path.to_str().unwrap()]);
+    assert_eq!(edited_code, 1, "{edited:#}");
+    assert_eq!(edited["reproduced"], false, "{edited:#}");
+}
