@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::{
-    TestNode, admin, eventually, follow_and_approve_by, practice_json, spawn_node,
+    TestNode, admin, eventually, follow_and_approve_by, practice_json, spawn_node, spawn_node_with,
 };
 
 /// The practices `node` replicated from `origin`, by id: (id, object JSON).
@@ -252,55 +252,83 @@ async fn a_partner_down_past_many_retries_catches_up_by_pull() {
     follow_and_approve_by(&it, &ro, &format!("{}/actor", ro.base)).await;
     wait_replica_equal(&it, &ro).await;
 
-    // IT goes down; RO keeps working; deliveries fail and are given up quickly.
-    let it_base = it.base.clone();
-    let it_dir = it.dir.path().to_path_buf();
-    let (handle, stopped) = (it.handle.clone(), it);
-    handle.stop(true).await;
-    let TestNode {
-        dir,
-        node,
-        fed,
-        stopped: join,
-        admin: it_admin,
-        editor: it_editor,
-        reader: it_reader,
-        ..
-    } = stopped;
-    drop(node);
-    drop(fed);
-    join.await.unwrap().unwrap();
-    for i in 0..12 {
-        let mut p = practice_json();
-        p["title"] = json!({"ro": format!("Practica {i}"), "en": format!("Practice {i}")});
-        assert_eq!(ro.post("/api/v1/practices", p).await.status, 201);
-    }
-    eventually(
-        60,
-        "RO to retry and fail towards the dead partner",
-        || async {
-            let d = admin(&ro, Method::GET, "/api/v1/delivery-hosts", None).await;
-            d["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|h| h["consecutiveFailures"].as_u64().unwrap_or(0) >= 3)
-                .then_some(())
-        },
-    )
-    .await;
-
-    // IT comes back on the same address and catches up by pulling RO's log.
-    assert_eq!(dir.path(), it_dir);
-    let addr: std::net::SocketAddr = it_base.trim_start_matches("http://").parse().unwrap();
-    let listener = crate::support::bind_retrying(addr).await;
-    let config = crate::support::test_config(dir.path());
-    let mut back = crate::support::start(dir, &config, listener, false).await;
-    back.admin = it_admin;
-    back.editor = it_editor;
-    back.reader = it_reader;
+    // IT goes down; RO keeps working; deliveries fail and are given up quickly. Then IT
+    // comes back on the same address and catches up by pulling RO's log.
+    let back = it
+        .restart_after(
+            || async {
+                for i in 0..12 {
+                    let mut p = practice_json();
+                    p["title"] =
+                        json!({"ro": format!("Practica {i}"), "en": format!("Practice {i}")});
+                    assert_eq!(ro.post("/api/v1/practices", p).await.status, 201);
+                }
+                eventually(
+                    60,
+                    "RO to retry and fail towards the dead partner",
+                    || async {
+                        let d = admin(&ro, Method::GET, "/api/v1/delivery-hosts", None).await;
+                        d["items"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|h| h["consecutiveFailures"].as_u64().unwrap_or(0) >= 3)
+                            .then_some(())
+                    },
+                )
+                .await;
+            },
+            |_| {},
+        )
+        .await;
     wait_replica_equal(&back, &ro).await;
     assert_eq!(replicated_practices(&back, &ro).await.len(), 12);
+}
+
+#[tokio::test]
+async fn a_restarted_partner_pulls_at_start_before_any_retry_or_poll() {
+    // RO retries a failed delivery only after an hour; IT polls RO only every hour.
+    let hour = |c: &mut punte_server::Config| {
+        c.federation.retry_base_ms = 3_600_000;
+        c.federation.retry_max_delay_secs = 3_600;
+        c.federation.breaker_max_pause_secs = 3_600;
+    };
+    let ro = spawn_node_with(hour).await;
+    let it = spawn_node_with(|c| c.federation.replica_poll_interval_secs = 3_600).await;
+    follow_and_approve_by(&it, &ro, &format!("{}/actor", ro.base)).await;
+    wait_replica_equal(&it, &ro).await;
+
+    // IT stops; RO's delivery of a new practice fails once and waits an hour.
+    let it_base = it.base.clone();
+    let it = it
+        .restart_after(
+            || async {
+                assert_eq!(
+                    ro.post("/api/v1/practices", practice_json()).await.status,
+                    201
+                );
+                eventually(30, "RO's delivery to fail once", || async {
+                    let d = admin(&ro, Method::GET, "/api/v1/deliveries", None).await;
+                    d["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|i| i["state"] == "pending" && i["attempts"].as_u64() >= Some(1))
+                        .then_some(())
+                })
+                .await;
+            },
+            |c| c.federation.replica_poll_interval_secs = 3_600,
+        )
+        .await;
+    assert_eq!(it.base, it_base);
+
+    // IT pulls RO at start: the practice arrives although RO has not retried.
+    wait_replica_equal(&it, &ro).await;
+    let d = admin(&ro, Method::GET, "/api/v1/deliveries?state=pending", None).await;
+    let pending = d["items"].as_array().unwrap();
+    assert_eq!(pending.len(), 1, "{d}");
+    assert_eq!(pending[0]["attempts"], 1, "{d}");
 }
 
 #[tokio::test]

@@ -93,6 +93,19 @@ impl TestNode {
     /// Stops the node and restarts it in the same directory on the same port, keeping
     /// its tokens.
     pub async fn restart(self, adjust: impl FnOnce(&mut Config)) -> TestNode {
+        self.restart_after(|| async {}, adjust).await
+    }
+
+    /// [`TestNode::restart`], running `while_down` while the node is stopped.
+    pub async fn restart_after<F, Fut>(
+        self,
+        while_down: F,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestNode
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let TestNode {
             base,
             admin,
@@ -109,6 +122,7 @@ impl TestNode {
         drop(node);
         drop(fed);
         stopped.await.unwrap().unwrap();
+        while_down().await;
         let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
         let mut config = test_config(dir.path());
         adjust(&mut config);

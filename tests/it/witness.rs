@@ -569,10 +569,109 @@ async fn deliver_by_hand(
         .as_u16()
 }
 
+/// After `c` recorded a fork of `a`'s log: `a`'s next real change is refused, a sync says
+/// the history forked, `c` cosigns nothing more of `a`, and its Network page says so.
+async fn assert_fork_stops_the_partner(a: &TestNode, c: &std::sync::Arc<TestNode>) {
+    let held = replica_when(c, a, "the replica", |_| true).await["size"].clone();
+    create_practice(a).await;
+    let refused = eventually(30, "A's delivery to be refused", || async {
+        let d = admin(a, Method::GET, "/api/v1/deliveries", None).await;
+        d["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["lastStatus"] == 409)
+            .cloned()
+    })
+    .await;
+    assert!(
+        refused["lastError"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("forked"),
+        "{refused}"
+    );
+    assert_eq!(
+        replica_when(c, a, "the replica", |_| true).await["size"],
+        held
+    );
+    let sync = c
+        .send(
+            Method::POST,
+            "/api/v1/replicas/sync",
+            Some(&c.admin),
+            Some(json!({ "actor": format!("{}/actor", a.base) })),
+        )
+        .await;
+    let said = sync.body.to_string();
+    assert_eq!(sync.status, 409, "{said}");
+    assert!(
+        said.contains("forked") && !said.contains("usable actor"),
+        "{said}"
+    );
+    let size = a.node.log_size().unwrap();
+    let proof = a.node.consistency_proof(size - 1, size).unwrap();
+    let (status, _, body) = submit(
+        c,
+        format_add_checkpoint(size - 1, &proof, &a.node.log_checkpoint().unwrap()),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("forked"), "{body}");
+    let browser = crate::web::Browser::new_for(c);
+    assert_eq!(browser.sign_in(&c.admin).await.status, 303);
+    let page = browser.get("/network").await;
+    assert!(page.has("History forked"), "{}", page.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_a_partner_signed_twice_is_recorded_as_a_fork_on_its_delivery() {
+    let a = partner("RO").await;
+    let c = std::sync::Arc::new(partner("IT").await);
+    follow(&c, &a).await;
+    create_practice(&a).await;
+    let forked_at = a.node.log_size().unwrap();
+    let fork_dir = tempfile::tempdir().unwrap();
+    backup(&a, fork_dir.path());
+    create_practice(&a).await;
+    let size = a.node.log_size().unwrap();
+    replica_when(&c, &a, "C to replicate A", |r| r["size"] == size).await;
+
+    // The copy signs another entry at an index C holds, delivered with A's real checkpoint.
+    let fork = fork_with_a_note(&a, fork_dir.path(), "twice", "a second entry at one index");
+    let stored = fork
+        .store()
+        .read(|conn| punte_store::log::entry(conn, forked_at))
+        .unwrap();
+    let status = deliver_by_hand(
+        &fork,
+        &a.base,
+        &c,
+        stored.activity.as_deref().unwrap(),
+        &stored.entry,
+        &a.node.log_checkpoint().unwrap(),
+    )
+    .await;
+    assert_eq!(status, 409);
+    let replica = replica_when(&c, &a, "C to record the fork", |r| !r["fork"].is_null()).await;
+    assert_eq!(replica["fork"]["kind"], "entry", "{replica}");
+    assert_eq!(replica["fork"]["at"], forked_at);
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    assert_eq!(replica["fork"]["received"], b64.encode(&stored.entry));
+    let held = a
+        .node
+        .store()
+        .read(|conn| punte_store::log::entry(conn, forked_at))
+        .unwrap();
+    assert_eq!(replica["fork"]["held"], b64.encode(&held.entry));
+    assert_fork_stops_the_partner(&a, &c).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fork_shown_only_in_a_delivery_is_caught_through_the_partners_checkpoints() {
     let a = partner("RO").await;
-    let c = partner("IT").await;
+    let c = std::sync::Arc::new(partner("IT").await);
     follow(&c, &a).await;
     create_practice(&a).await;
     cosigned(&a, 1).await;
@@ -608,7 +707,14 @@ async fn a_fork_shown_only_in_a_delivery_is_caught_through_the_partners_checkpoi
         &forked_note,
     )
     .await;
-    assert_eq!(status, 202);
+    // C sees the conflict at once: 409, the fork recorded with both signed checkpoints.
+    assert_eq!(status, 409);
+    let replica = replica_when(&c, &a, "C to record the fork", |r| !r["fork"].is_null()).await;
+    assert_eq!(replica["fork"]["kind"], "checkpoint", "{replica}");
+    assert_eq!(replica["fork"]["at"], forked_at + 1);
+    assert_eq!(replica["fork"]["received"], forked_note.as_str());
+    assert_eq!(replica["upToDate"], false);
+    assert_fork_stops_the_partner(&a, &c).await;
     let origin = a.node.log_origin().unwrap();
     let kept: Value = c
         .client

@@ -600,10 +600,18 @@ async fn list_replicas(
     fed: web::Data<Federation>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Role::Reader)?;
-    let rows = web::block(move || fed.replicas()).await??;
+    let (rows, forks) =
+        web::block(move || Ok::<_, punte_node::NodeError>((fed.replicas()?, fed.partner_forks()?)))
+            .await??;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
+            let fork = forks.iter().find(|f| f.actor == r.actor).map(|f| {
+                json!({
+                    "kind": f.kind, "at": f.at, "held": f.held, "received": f.received,
+                    "via": f.via, "detectedAt": ms_to_rfc3339(f.detected_ms),
+                })
+            });
             json!({
                 "actor": r.actor,
                 "origin": r.origin,
@@ -611,10 +619,11 @@ async fn list_replicas(
                 "root": hex_of(&r.root),
                 "checkpointSize": r.checkpoint_size,
                 "wantedSize": r.wanted_size,
-                "upToDate": r.size >= r.wanted_size && r.size == r.checkpoint_size,
+                "upToDate": fork.is_none() && r.size >= r.wanted_size && r.size == r.checkpoint_size,
                 "lastSyncAt": r.last_sync_ms.map(ms_to_rfc3339),
                 "lastError": r.last_error,
                 "awaiting": r.awaiting,
+                "fork": fork,
             })
         })
         .collect();
@@ -638,6 +647,12 @@ async fn sync_replica(
             "actor": r.actor, "from": r.from, "to": r.to, "checkpointSize": r.checkpoint_size,
         }))),
         Err(punte_node::federation::RemoteError::Node(e)) => Err(e.into()),
+        Err(e @ punte_node::federation::RemoteError::Forked(_)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "log-fork",
+            "the partner's signed history forked",
+            e.to_string(),
+        )),
         Err(e) => Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             "sync-failed",

@@ -26,7 +26,8 @@ pub struct InboundRequest {
     pub body: Vec<u8>,
 }
 
-/// Why the inbox refused a request. Each maps to one status; nothing was written.
+/// Why the inbox refused a request. Each maps to one status; nothing was written (but the
+/// evidence of a [`InboxRefusal::Fork`]).
 #[derive(Debug, thiserror::Error)]
 pub enum InboxRefusal {
     #[error("body is larger than {0} bytes")]
@@ -59,6 +60,10 @@ pub enum InboxRefusal {
     Membership(MembershipRefusal),
     #[error("{0}")]
     Unprocessable(String),
+    /// The sender's signed history forked (evidence recorded here); nothing of its log is
+    /// applied any more.
+    #[error("{0}")]
+    Fork(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -75,6 +80,7 @@ impl InboxRefusal {
             Self::Membership(MembershipRefusal::Internal(_)) => 500,
             Self::Membership(_) => 403,
             Self::Unprocessable(_) => 422,
+            Self::Fork(_) => 409,
             Self::Internal(_) => 500,
         }
     }
@@ -99,6 +105,7 @@ impl InboxRefusal {
             Self::Forbidden(_) => "forbidden",
             Self::Membership(r) => r.code(),
             Self::Unprocessable(_) => "unprocessable",
+            Self::Fork(_) => "log-fork",
             Self::Internal(_) => "internal",
         }
     }
@@ -137,10 +144,13 @@ pub struct Received {
     pub outcome: String,
 }
 
-/// Why applying stopped: a refusal of the activity, or a node failure.
+/// Why applying stopped: a refusal of the activity, a fork of the sender's log (refused,
+/// and its evidence recorded outside the activity's rolled-back savepoint), or a node
+/// failure.
 #[derive(Debug)]
 pub(crate) enum Applied {
     Refused(InboxRefusal),
+    Fork(Box<super::replica::ForkSeen>),
     Node(NodeError),
 }
 

@@ -333,6 +333,10 @@ impl Federation {
                 })? {
                     Ok(received) => results.push(Ok(received)),
                     Err(Applied::Refused(r)) => results.push(Err(r)),
+                    Err(Applied::Fork(fork)) => {
+                        fork.record(tx)?;
+                        results.push(Err(InboxRefusal::Fork(fork.message())));
+                    }
                     Err(Applied::Node(e)) => return Err(Applied::Node(e)),
                 }
             }
@@ -341,6 +345,7 @@ impl Federation {
         if let Err(e) = committed {
             let message = match e {
                 Applied::Refused(r) => r.to_string(),
+                Applied::Fork(f) => f.message(),
                 Applied::Node(e) => e.to_string(),
             };
             tracing::error!(error = %message, batch = batch.len(), "inbox batch failed");

@@ -101,6 +101,14 @@ pub enum RemoteError {
     Fetch(#[from] FetchError),
     #[error("{url} is not a usable actor: {reason}")]
     BadActor { url: String, reason: String },
+    /// The partner's signed history does not verify (or was rolled back): nothing of it was
+    /// stored.
+    #[error("the signed history of {actor} cannot be replicated: {reason}")]
+    Log { actor: String, reason: String },
+    /// The partner's signed history forked; the evidence is recorded and nothing more of it
+    /// is applied.
+    #[error("{0}")]
+    Forked(String),
     #[error("cannot find {handle} by WebFinger: {reason}")]
     WebFinger { handle: String, reason: String },
     #[error("{0}")]

@@ -108,8 +108,61 @@ fn blocking_findings(findings: &[Finding]) -> Vec<String> {
         .collect()
 }
 
+/// A fork of a partner's log seen here: the evidence to record, and the conflicting
+/// checkpoint to keep beside the held one (for `punte audit --partner`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ForkSeen {
+    pub fork: store::PartnerFork,
+    pub keep: Option<store::PartnerCheckpoint>,
+}
+
+impl ForkSeen {
+    /// What an operator reads: the kind of conflict and where.
+    pub fn message(&self) -> String {
+        match self.fork.kind.as_str() {
+            "entry" => format!(
+                "the signed history of {} forked: two entries at index {} signed by its key",
+                self.fork.actor, self.fork.at
+            ),
+            _ => format!(
+                "the signed history of {} forked: two signed checkpoints of size {} with different roots",
+                self.fork.actor, self.fork.at
+            ),
+        }
+    }
+
+    /// Records the fork (the first one of a partner is kept) and keeps the conflicting
+    /// checkpoint; from now on the partner's log is neither applied nor cosigned.
+    pub fn record(&self, tx: &punte_store::Connection) -> Result<(), NodeError> {
+        if store::record_partner_fork(tx, &self.fork)? {
+            tracing::error!(partner = %self.fork.actor, kind = %self.fork.kind, at = self.fork.at, via = %self.fork.via, "a partner's signed history forked: its entries are no longer applied");
+        }
+        if let Some(c) = &self.keep {
+            store::keep_partner_checkpoint(tx, c)?;
+        }
+        Ok(())
+    }
+}
+
+/// The recorded fork of `actor`'s log, as a refusal text.
+pub(crate) fn forked(
+    conn: &punte_store::Connection,
+    actor: &str,
+) -> Result<Option<String>, NodeError> {
+    Ok(store::partner_fork(conn, actor)?.map(|f| {
+        ForkSeen {
+            fork: f,
+            keep: None,
+        }
+        .message()
+            + "; nothing more of it is applied"
+    }))
+}
+
 /// Keeps a checkpoint of the partner that arrived here, when it is signed by the partner's
-/// key (the actor's or the replica's current one), for auditors to compare.
+/// key (the actor's or the replica's current one), for auditors to compare. A checkpoint
+/// whose size the replica already holds a signed checkpoint of, with another root, is
+/// not kept as usual but returned as a fork.
 fn keep_checkpoint(
     tx: &punte_store::Connection,
     replica: &ReplicaRow,
@@ -117,7 +170,7 @@ fn keep_checkpoint(
     note: &[u8],
     via: &str,
     now: i64,
-) -> Result<(), NodeError> {
+) -> Result<Option<ForkSeen>, NodeError> {
     let mut keys = Vec::new();
     if let Some(k) = known
         .remote
@@ -138,27 +191,95 @@ fn keep_checkpoint(
         })
         .collect();
     let Ok(opened) = open_checkpoint(note, &verifiers, &[]) else {
-        return Ok(());
+        return Ok(None);
     };
     if opened.checkpoint.origin != replica.origin {
-        return Ok(());
+        return Ok(None);
     }
     let Ok(text) = std::str::from_utf8(note) else {
-        return Ok(());
+        return Ok(None);
     };
-    store::keep_partner_checkpoint(
-        tx,
-        &store::PartnerCheckpoint {
-            origin: replica.origin.clone(),
+    let kept = store::PartnerCheckpoint {
+        origin: replica.origin.clone(),
+        actor: replica.actor.clone(),
+        size: opened.checkpoint.size,
+        root: *opened.checkpoint.root.as_bytes(),
+        note: text.to_owned(),
+        via: via.to_owned(),
+        received_ms: now,
+    };
+    let root = *opened.checkpoint.root.as_bytes();
+    let held =
+        store::partner_checkpoint_other_root(tx, &replica.origin, opened.checkpoint.size, &root)?
+            .or_else(|| {
+                // the replica's own checkpoint (kept when it arrived, unless pruned since)
+                let own = replica.checkpoint.as_deref()?;
+                let c = Note::parse(own.as_bytes())
+                    .ok()
+                    .and_then(|n| Checkpoint::parse(&n.text).ok())?;
+                (c.size == opened.checkpoint.size && *c.root.as_bytes() != root)
+                    .then(|| own.to_owned())
+            });
+    if let Some(held) = held {
+        return Ok(Some(ForkSeen {
+            fork: store::PartnerFork {
+                actor: replica.actor.clone(),
+                origin: replica.origin.clone(),
+                kind: "checkpoint".to_owned(),
+                at: opened.checkpoint.size,
+                held,
+                received: text.to_owned(),
+                via: via.to_owned(),
+                detected_ms: now,
+            },
+            keep: Some(kept),
+        }));
+    }
+    store::keep_partner_checkpoint(tx, &kept)?;
+    Ok(None)
+}
+
+/// A delivered entry at an index the replica holds: a fork when its bytes differ and it is
+/// signed by the key that signed the held one (anything else is not evidence of anything).
+fn entry_fork(
+    tx: &punte_store::Connection,
+    replica: &ReplicaRow,
+    entry: &SignedEntry,
+    entry_bytes: &[u8],
+    now: i64,
+) -> Result<Option<ForkSeen>, NodeError> {
+    let index = entry.body.index;
+    let Some((_, held, ..)) = store::replica_entries(tx, &replica.actor, index, index + 1)?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    if held == entry_bytes {
+        return Ok(None);
+    }
+    let Ok(held_entry) = SignedEntry::decode(&held) else {
+        return Ok(None);
+    };
+    let same_signer = ed25519_dalek::VerifyingKey::from_bytes(&held_entry.body.signer)
+        .ok()
+        .is_some_and(|k| entry.verify(&k).is_ok());
+    if !same_signer || entry.body.origin != replica.origin {
+        return Ok(None);
+    }
+    Ok(Some(ForkSeen {
+        fork: store::PartnerFork {
             actor: replica.actor.clone(),
-            size: opened.checkpoint.size,
-            root: *opened.checkpoint.root.as_bytes(),
-            note: text.to_owned(),
-            via: via.to_owned(),
-            received_ms: now,
+            origin: replica.origin.clone(),
+            kind: "entry".to_owned(),
+            at: index,
+            held: STANDARD.encode(&held),
+            received: STANDARD.encode(entry_bytes),
+            via: "delivery".to_owned(),
+            detected_ms: now,
         },
-    )?;
-    Ok(())
+        keep: None,
+    }))
 }
 
 /// Applies one verified entry's activity to the replicated objects; returns what happened.
@@ -281,12 +402,17 @@ pub(crate) fn apply_delivered(
     wake_sync: &mut bool,
 ) -> Result<String, Applied> {
     let actor = &v.actor.row.id;
+    if let Some(why) = forked(tx, actor)? {
+        return Err(Applied::Refused(InboxRefusal::Fork(why)));
+    }
     let Some(replica) = store::replica(tx, actor)? else {
         *wake_sync = true;
         return Ok("queued: the replica starts with a full sync".to_owned());
     };
-    if let Some(note) = v.checkpoint.as_deref() {
-        keep_checkpoint(tx, &replica, &v.actor, note, "delivery", now)?;
+    if let Some(note) = v.checkpoint.as_deref()
+        && let Some(fork) = keep_checkpoint(tx, &replica, &v.actor, note, "delivery", now)?
+    {
+        return Err(Applied::Fork(Box::new(fork)));
     }
     let Some(entry_bytes) = &v.log_entry else {
         *wake_sync = true;
@@ -310,6 +436,9 @@ pub(crate) fn apply_delivered(
         )));
     }
     if index < replica.size {
+        if let Some(fork) = entry_fork(tx, &replica, &entry, entry_bytes, now)? {
+            return Err(Applied::Fork(Box::new(fork)));
+        }
         return Ok(format!("already replicated (entry {index})"));
     }
     let checkpoint_note = v.checkpoint.as_deref();
@@ -578,6 +707,14 @@ impl Federation {
             url: actor.to_owned(),
             reason,
         };
+        let unverified = |reason: String| RemoteError::Log {
+            actor: actor.to_owned(),
+            reason,
+        };
+        let fork = self.node.store().read(|conn| forked(conn, actor))?;
+        if let Some(why) = fork {
+            return Err(RemoteError::Forked(why));
+        }
         if !known.row.is_punte {
             return Err(bad(
                 "not a Punte node: it has no log to replicate".to_owned()
@@ -616,18 +753,27 @@ impl Federation {
             verifiers.push(v);
         }
         let opened = open_checkpoint(&note, &verifiers, &[])
-            .map_err(|e| bad(format!("checkpoint does not verify: {e}")))?;
+            .map_err(|e| unverified(format!("checkpoint does not verify: {e}")))?;
         let checkpoint = opened.checkpoint;
         if checkpoint.origin != replica.origin {
-            return Err(bad(format!(
+            return Err(unverified(format!(
                 "checkpoint origin {} is not the replica's {}",
                 checkpoint.origin, replica.origin
             )));
         }
         let now = self.now_ms();
-        self.node
-            .store()
-            .write(|tx| keep_checkpoint(tx, &replica, &known, &note, "sync", now))?;
+        let fork = self.node.store().write(|tx| {
+            let fork = keep_checkpoint(tx, &replica, &known, &note, "sync", now)?;
+            if let Some(f) = &fork {
+                f.record(tx)?;
+            }
+            Ok::<_, NodeError>(fork)
+        })?;
+        if let Some(f) = fork {
+            let msg = f.message();
+            self.record_sync_error(actor, &msg);
+            return Err(RemoteError::Forked(msg));
+        }
         let from = replica.size;
         if checkpoint.size < replica.size {
             let msg = format!(
@@ -635,7 +781,7 @@ impl Federation {
                 checkpoint.size, replica.size
             );
             self.record_sync_error(actor, &msg);
-            return Err(bad(msg));
+            return Err(unverified(msg));
         }
         if checkpoint.size == replica.size {
             if checkpoint.root != hash_from(replica.root) {
@@ -644,7 +790,7 @@ impl Federation {
                     checkpoint.size
                 );
                 self.record_sync_error(actor, &msg);
-                return Err(bad(msg));
+                return Err(unverified(msg));
             }
             let note_text = String::from_utf8_lossy(&note).into_owned();
             self.node
@@ -733,11 +879,11 @@ impl Federation {
                     problems.join("; ")
                 );
                 self.record_sync_error(actor, &msg);
-                return Err(bad(msg));
+                return Err(unverified(msg));
             }
             let end_root = report.end_state.tree.root();
             if report.end_state.tree.size() != end {
-                return Err(bad(format!(
+                return Err(unverified(format!(
                     "the partner served {} entries for {start}..{end}",
                     report.end_state.tree.size() - start
                 )));
@@ -747,7 +893,7 @@ impl Federation {
                     let msg =
                         format!("entries up to {end} do not match the partner's signed checkpoint");
                     self.record_sync_error(actor, &msg);
-                    return Err(bad(msg));
+                    return Err(unverified(msg));
                 }
             } else {
                 let proof_text = self
@@ -757,7 +903,7 @@ impl Federation {
                     ))
                     .await?;
                 let proof = parse_proof(&String::from_utf8_lossy(&proof_text))
-                    .map_err(|e| bad(format!("consistency proof: {e}")))?;
+                    .map_err(|e| unverified(format!("consistency proof: {e}")))?;
                 if let Err(e) =
                     verify_consistency(end, checkpoint.size, &end_root, &checkpoint.root, &proof)
                 {
@@ -766,7 +912,7 @@ impl Federation {
                         checkpoint.size
                     );
                     self.record_sync_error(actor, &msg);
-                    return Err(bad(msg));
+                    return Err(unverified(msg));
                 }
             }
             // the write (fsync'd, with every replicated object) runs off the async threads too
@@ -986,6 +1132,11 @@ impl Federation {
         Ok(self.node.store().read(store::replicas)?)
     }
 
+    /// The partners whose signed history was seen to fork here, with the evidence.
+    pub fn partner_forks(&self) -> crate::Result<Vec<store::PartnerFork>> {
+        Ok(self.node.store().read(store::partner_forks)?)
+    }
+
     /// Objects replicated from partners (`kind`: practice, evaluation, indicator,
     /// adaptation, organisation).
     pub fn replica_objects(
@@ -1000,14 +1151,23 @@ impl Federation {
     }
 }
 
-/// Partners to sync now: accepted Punte follows without a replica, behind, or due a poll.
-fn due_partners(fed: &Federation) -> Result<Vec<String>, NodeError> {
+/// Partners to sync now: accepted Punte follows without a replica, behind, due a poll, or
+/// not yet `pulled` since the node started (a node that was down catches up at once, not
+/// at the partner's next retry or poll).
+fn due_partners(
+    fed: &Federation,
+    pulled: &std::collections::HashSet<String>,
+) -> Result<Vec<String>, NodeError> {
     let now = fed.now_ms();
     let poll = i64::try_from(fed.settings.replica_poll_interval.as_millis()).unwrap_or(i64::MAX);
     fed.node.store().read(|conn| {
         let mut due = Vec::new();
         for f in store::following(conn, Some(store::FollowState::Accepted))? {
             if !f.is_punte {
+                continue;
+            }
+            if !pulled.contains(&f.actor) {
+                due.push(f.actor);
                 continue;
             }
             match store::replica(conn, &f.actor)? {
@@ -1044,6 +1204,8 @@ struct Backoff {
 /// the partner's checkpoint grows.
 pub(crate) async fn run(fed: Arc<Federation>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let mut backoff: std::collections::HashMap<String, Backoff> = Default::default();
+    // partners synced since the start: every other followed partner is pulled at once
+    let mut pulled = std::collections::HashSet::<String>::new();
     let delay_ms = |attempts: u32, max: Duration| {
         let delay = super::delivery::backoff(
             Duration::from_secs(5),
@@ -1057,8 +1219,8 @@ pub(crate) async fn run(fed: Arc<Federation>, mut shutdown: tokio::sync::watch::
             break;
         }
         let due = {
-            let fed = fed.clone();
-            tokio::task::spawn_blocking(move || due_partners(&fed)).await
+            let (fed, pulled) = (fed.clone(), pulled.clone());
+            tokio::task::spawn_blocking(move || due_partners(&fed, &pulled)).await
         };
         let now = fed.now_ms();
         match due {
@@ -1071,6 +1233,7 @@ pub(crate) async fn run(fed: Arc<Federation>, mut shutdown: tokio::sync::watch::
                         Ok(report)
                             if report.to == report.from && report.checkpoint_size > report.to =>
                         {
+                            pulled.insert(actor.clone());
                             // Behind without progress: do not ask the partner every few
                             // seconds, but start again from 5 s when its log grows.
                             let entry = backoff.entry(actor.clone()).or_default();
@@ -1087,6 +1250,7 @@ pub(crate) async fn run(fed: Arc<Federation>, mut shutdown: tokio::sync::watch::
                         }
                         Ok(report) => {
                             backoff.remove(&actor);
+                            pulled.insert(actor.clone());
                             if report.to > report.from {
                                 tracing::info!(partner = %actor, from = report.from, to = report.to, "replica caught up");
                             }

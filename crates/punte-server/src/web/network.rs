@@ -60,6 +60,17 @@ struct ReplicaView {
     /// Why verified entries wait (the partner's witness policy is not met yet).
     awaiting: Option<String>,
     last_sync: Option<String>,
+    /// The partner's history forked: nothing more of it is applied or cosigned.
+    fork: Option<ForkView>,
+}
+
+#[derive(Debug, Serialize)]
+struct ForkView {
+    /// `checkpoint` or `entry`.
+    kind: String,
+    /// The size or index of the conflict.
+    at: u64,
+    detected: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -175,6 +186,7 @@ struct NetworkData {
     following: Vec<FollowRow>,
     followers: Vec<FollowRow>,
     replicas: Vec<ReplicaRow>,
+    forks: Vec<punte_store::federation::PartnerFork>,
     profiles: BTreeMap<String, OrganisationProfile>,
     hosts: Vec<(String, u64, u64, u64)>,
     breakers: Vec<punte_store::federation::HostRow>,
@@ -203,7 +215,9 @@ fn partner_view(
     row: &FollowRow,
     profiles: &BTreeMap<String, OrganisationProfile>,
     replicas: &[ReplicaRow],
+    forks: &[punte_store::federation::PartnerFork],
 ) -> PartnerView {
+    let fork = forks.iter().find(|f| f.actor == row.actor);
     let profile = profiles.get(&row.actor);
     PartnerView {
         actor: row.actor.clone(),
@@ -221,13 +235,19 @@ fn partner_view(
                 size: r.size,
                 checkpoint_size: r.checkpoint_size,
                 wanted_size: r.wanted_size,
-                up_to_date: r.last_error.is_none()
+                up_to_date: fork.is_none()
+                    && r.last_error.is_none()
                     && r.awaiting.is_none()
                     && r.size >= r.checkpoint_size
                     && r.size >= r.wanted_size,
                 last_error: r.last_error.clone(),
                 awaiting: r.awaiting.clone(),
                 last_sync: r.last_sync_ms.map(time_of),
+                fork: fork.map(|f| ForkView {
+                    kind: f.kind.clone(),
+                    at: f.at,
+                    detected: time_of(f.detected_ms),
+                }),
             }),
     }
 }
@@ -240,6 +260,7 @@ async fn network_page(ctx: &Ctx) -> Result<NetworkPage, WebError> {
                 following: f.following(None)?,
                 followers: f.followers(None)?,
                 replicas: f.replicas()?,
+                forks: f.partner_forks()?,
                 profiles: f.partner_profiles()?,
                 hosts,
                 breakers,
@@ -262,13 +283,13 @@ async fn network_page(ctx: &Ctx) -> Result<NetworkPage, WebError> {
     let views = |rows: &[FollowRow], state: FollowState| -> Vec<PartnerView> {
         rows.iter()
             .filter(|r| r.state == state)
-            .map(|r| partner_view(ctx, r, &data.profiles, &data.replicas))
+            .map(|r| partner_view(ctx, r, &data.profiles, &data.replicas, &data.forks))
             .collect()
     };
     let mut following: Vec<PartnerView> = data
         .following
         .iter()
-        .map(|r| partner_view(ctx, r, &data.profiles, &data.replicas))
+        .map(|r| partner_view(ctx, r, &data.profiles, &data.replicas, &data.forks))
         .collect();
     following.sort_by(|a, b| a.state.cmp(b.state).then(a.handle.cmp(&b.handle)));
     let mut hosts: Vec<HostView> = Vec::new();

@@ -1,7 +1,7 @@
 //! Signed checkpoints of followed partners as they arrived at this node (stapled to a
 //! delivery or read by a replica sync), kept for auditors (docs/protocol.md §5.9).
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::Result;
 use crate::log::{to_i64, to_u64};
@@ -83,6 +83,25 @@ pub fn keep_partner_checkpoint(conn: &Connection, c: &PartnerCheckpoint) -> Resu
             |r| r.get(0),
         )?;
     Ok(still > 0)
+}
+
+/// A kept checkpoint of `origin` at `size` whose root is not `root` (its signed note).
+pub fn partner_checkpoint_other_root(
+    conn: &Connection,
+    origin: &str,
+    size: u64,
+    root: &[u8; 32],
+) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT note FROM partner_checkpoints WHERE origin = ?1 AND size = ?2 AND root <> ?3
+             ORDER BY received_ms LIMIT 1",
+        )?
+        .query_row(
+            params![origin, to_i64(size, "size")?, root.as_slice()],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// Kept checkpoints, of `origin` only when given, largest size first, at most `limit`.

@@ -10,11 +10,13 @@ use crate::log::to_u64;
 
 mod checkpoints;
 mod deliveries;
+mod forks;
 mod inbox;
 mod replicas;
 
 pub use checkpoints::*;
 pub use deliveries::*;
+pub use forks::*;
 pub use inbox::*;
 pub use replicas::*;
 

@@ -531,6 +531,13 @@ fn decide(
     timestamp: u64,
     now_ms: i64,
 ) -> Result<Decision, NodeError> {
+    // A log this node's replica saw fork is cosigned no further (its evidence is kept).
+    if punte_store::federation::origin_forked(tx, &checkpoint.origin)? {
+        return Ok(Decision::Refused(WitnessRefusal::Forbidden(format!(
+            "the signed history of {} forked (this node holds the evidence): it is cosigned no further",
+            checkpoint.origin
+        ))));
+    }
     let stored = store::state(tx, &checkpoint.origin)?;
     let (stored_size, stored_root) = stored
         .as_ref()
