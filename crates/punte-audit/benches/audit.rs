@@ -74,6 +74,7 @@ fn build(n: u64) -> Evidence {
         disclosure_k: punte_model::disclosure::DEFAULT_K,
         entries,
         unavailable: Vec::new(),
+        served: Vec::new(),
     }
 }
 

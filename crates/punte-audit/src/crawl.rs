@@ -153,6 +153,9 @@ impl Crawler {
             }
         }
 
+        let origin = parse_anchor(&anchor.vkey)?.name().to_owned();
+        let served = self.fetch_served(base, &origin, &entries).await;
+
         Ok(Evidence {
             source: base.clone(),
             fetched_at: request.fetched_at.clone(),
@@ -170,7 +173,59 @@ impl Crawler {
             disclosure_k: request.disclosure_k,
             entries,
             unavailable,
+            served,
         })
+    }
+
+    /// What the node serves for every object of the log `origin` that `entries` publish, in
+    /// id order (asked of the audited base URL, at the object's path).
+    async fn fetch_served(
+        &self,
+        base: &str,
+        origin: &str,
+        entries: &[FetchedEntry],
+    ) -> Vec<ServedObject> {
+        let objects: Vec<(String, String)> = served::logged_objects(base, origin, entries)
+            .into_iter()
+            .map(|(id, (url, ..))| (id, url))
+            .collect();
+        stream::iter(objects)
+            .map(|(id, url)| async move {
+                let (status, body) = self.get_object(&url).await;
+                ServedObject { id, status, body }
+            })
+            .buffered(self.options.concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    /// GET `url` as AS2 JSON: the status (0 when it could not be fetched) and the body of a
+    /// `200` answer within the small-body cap.
+    async fn get_object(&self, url: &str) -> (u16, Option<String>) {
+        let Ok(mut response) = self
+            .client
+            .get(url)
+            .header("Accept", "application/activity+json")
+            .send()
+            .await
+        else {
+            return (0, None);
+        };
+        let status = response.status().as_u16();
+        if status != 200 {
+            return (status, None);
+        }
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) if body.len() + chunk.len() <= self.options.max_small_bytes => {
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(Some(_)) | Err(_) => return (0, None),
+                Ok(None) => break,
+            }
+        }
+        (status, String::from_utf8(body).ok())
     }
 
     /// Whether the node serves a page ending at `end`: a 4xx answer means the range is

@@ -254,6 +254,19 @@ pub struct Evidence {
     /// Indexes the node failed to serve (HTTP 5xx); they are absent from `entries`.
     #[serde(default)]
     pub unavailable: Vec<u64>,
+    /// What the node served at the id of each object the entries publish (AS2 JSON).
+    #[serde(default)]
+    pub served: Vec<ServedObject>,
+}
+
+/// What a node answered at an object's id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServedObject {
+    pub id: String,
+    pub status: u16,
+    /// The body of a `200` answer.
+    pub body: Option<String>,
 }
 
 /// Full audit from index 0, or incremental from a saved state.
@@ -472,6 +485,7 @@ fn default_disclosure_k() -> u64 {
 mod crawl;
 mod disclosure;
 pub mod network;
+mod served;
 mod verify;
 
 pub use crawl::Crawler;
@@ -613,6 +627,7 @@ mod tests {
                 disclosure_k: default_disclosure_k(),
                 entries: self.entries.clone(),
                 unavailable: Vec::new(),
+                served: Vec::new(),
             }
         }
     }

@@ -95,6 +95,12 @@ pub fn verify(evidence: &Evidence, parallelism: usize) -> Result<Verification, A
         &evidence.entries,
         evidence.disclosure_k,
     ));
+    findings.extend(super::served::findings(
+        &evidence.source,
+        &origin,
+        &evidence.entries,
+        &evidence.served,
+    ));
 
     // Consistency with the saved checkpoint.
     if let Some((old_size, new)) = &shrunk {

@@ -124,6 +124,7 @@ pub fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Backup { out } => backup(&open_existing_node(&config)?, &out),
         Command::Keys(cmd) => crate::log_commands::keys(&open_existing_node(&config)?, cmd),
+        Command::Check => crate::log_commands::check(&open_existing_node(&config)?),
         Command::Redact(args) => crate::log_commands::redact(&open_existing_node(&config)?, &args),
         Command::Audit(args) => crate::audit::run_and_exit(&args),
         Command::Follow(args) => fc::follow(

@@ -1,5 +1,6 @@
-//! `punte keys …` and `punte redact`: the node's verifier keys, identity key rotation and
-//! erasure of an activity from the signed history.
+//! `punte keys …`, `punte redact` and `punte check`: the node's verifier keys, identity key
+//! rotation, erasure of an activity from the signed history, and the node's check of its own
+//! history.
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -66,4 +67,48 @@ pub fn redact(node: &Node, args: &RedactArgs) -> anyhow::Result<()> {
         args.index
     );
     Ok(())
+}
+
+/// `punte check`: audits the whole signed history and compares every live document with the
+/// entry that published it. Exits 1 when anything is wrong (and the node then refuses to
+/// append until the operator restores a backup).
+pub fn check(node: &Node) -> anyhow::Result<()> {
+    let log = node
+        .check_log(true)
+        .context("cannot check the signed history")?;
+    let documents = node
+        .unlogged_documents()
+        .context("cannot compare the documents with the signed history")?;
+    if log.problems.is_empty() {
+        println!("signed history: {} entries, all sound", log.size);
+    } else {
+        println!("signed history: {} entries, DAMAGED", log.size);
+        for p in &log.problems {
+            println!("  {p}");
+        }
+    }
+    if documents.is_empty() {
+        println!("documents: each is what the signed history says");
+    } else {
+        println!(
+            "documents: {} not what the signed history says",
+            documents.len()
+        );
+        for d in &documents {
+            println!("  {d}");
+        }
+    }
+    if log.problems.is_empty() && documents.is_empty() {
+        return Ok(());
+    }
+    println!(
+        "\nWhat to do: stop the node, restore the latest backup made before the damage \
+         (docs/operating.md, \"Backups\"), start it and run `punte check` again.{}",
+        if log.problems.is_empty() {
+            " The documents above are not served until then."
+        } else {
+            " Until then the node refuses to append (the restored database has no such refusal; the node checks it again at start)."
+        }
+    );
+    std::process::exit(1)
 }

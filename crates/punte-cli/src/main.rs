@@ -85,6 +85,9 @@ pub enum Command {
     /// Show the node's verifier keys, or rotate the identity key.
     #[command(subcommand)]
     Keys(log_commands::KeysCommand),
+    /// Check the node's own signed history and that every document is what it says (exit 1
+    /// when not).
+    Check,
     /// Erase an activity's bytes from the signed history (the entry stays; a signed
     /// redaction entry records why).
     Redact(log_commands::RedactArgs),

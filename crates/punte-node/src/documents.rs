@@ -302,6 +302,7 @@ impl Node {
     ) -> Result<()> {
         let published = doc.publish(tx, self.settings.disclosure_k)?;
         let (appended, _) = log.activity(verb, published.to_object(log.urls()))?;
+        docs::set_version_entry(tx, D::KIND, doc.id(), doc.version(), appended.index)?;
         if let Some(audience) = D::extra_audience(tx, log.urls(), doc.content())? {
             log.also_deliver(appended.index, audience)?;
         }

@@ -44,6 +44,13 @@ pub enum NodeError {
     KeyMismatch,
     #[error("signed history: {0}")]
     Log(String),
+    /// A stored document is not what the signed history says (edited in the database with
+    /// no entry, or never published): it is not served.
+    #[error("{what} is not what the signed history says: {why}")]
+    Unlogged { what: String, why: String },
+    /// The entry that published a document had its bytes erased: it is not served.
+    #[error("{what} was erased from the signed history ({reason})")]
+    Erased { what: String, reason: String },
     #[error("cannot build a log entry: {0}")]
     Entry(#[from] punte_log::entry::EntryError),
     #[error("cannot sign a checkpoint: {0}")]

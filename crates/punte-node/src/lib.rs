@@ -14,6 +14,8 @@ mod log;
 pub mod publish;
 #[cfg(test)]
 mod published_tests;
+mod self_check;
+mod served;
 mod tokens;
 pub mod views;
 
@@ -37,6 +39,7 @@ pub use keys::NodeKeys;
 pub use log::{EntriesPage, KeysSummary, MAX_ENTRIES_PAGE, OUTBOX_PAGE_SIZE, OutboxPage, Rotated};
 pub use punte_store::documents::{DocKind, EvaluationFilter, Page, PracticeFilter, VersionInfo};
 pub use punte_store::log::StoredEntry;
+pub use self_check::{LogCheck, SELF_CHECK};
 pub use tokens::{Role, TokenPrincipal};
 
 /// Name of the database file inside the data directory.
@@ -116,6 +119,7 @@ impl Node {
         };
         node.finish_interrupted_rotation()?;
         node.record_unrecorded_evaluations()?;
+        node.match_version_entries()?;
         Ok(node)
     }
 

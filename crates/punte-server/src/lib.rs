@@ -106,6 +106,15 @@ impl Application {
             disclosure_k: config.disclosure.k,
         })?;
         let lock = node.lock_for_serving()?;
+        // the cheap self-check: a damaged log makes the node refuse to append (logged)
+        let checked = node.check_log(false)?;
+        if checked.problems.is_empty() {
+            tracing::info!(
+                size = checked.size,
+                audited_from = checked.audited_from,
+                "signed history checked"
+            );
+        }
         let node = web::Data::new(node);
         let mut federation_settings = config.federation.settings();
         federation_settings.membership = config.membership.settings();

@@ -194,6 +194,18 @@ impl From<NodeError> for ApiError {
                 "Node not set up",
                 error.to_string(),
             ),
+            NodeError::Unlogged { .. } => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "unlogged-change",
+                "Not what the signed history says",
+                error.to_string(),
+            ),
+            NodeError::Erased { .. } => ApiError::new(
+                StatusCode::GONE,
+                "erased",
+                "Erased from the signed history",
+                error.to_string(),
+            ),
             other => {
                 tracing::error!(error = %other, "request failed");
                 ApiError::internal()

@@ -605,3 +605,60 @@ pub fn unrecorded_evaluation_versions(conn: &Connection) -> Result<Vec<(String, 
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Records that log entry `index` published version `version` of a document.
+pub fn set_version_entry(
+    conn: &Connection,
+    kind: DocKind,
+    id: &str,
+    version: u32,
+    index: u64,
+) -> Result<()> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE document_versions SET log_index = ?4
+             WHERE kind = ?1 AND id = ?2 AND version = ?3",
+        )?
+        .execute(params![
+            kind.as_str(),
+            id,
+            version,
+            crate::log::to_i64(index, "index")?
+        ])?;
+    if n != 1 {
+        return Err(StoreError::not_found(format!(
+            "{} version {version}",
+            what(kind, id)
+        )));
+    }
+    Ok(())
+}
+
+/// The log entry that published version `version` of a document (`None`: none is known).
+pub fn version_entry(
+    conn: &Connection,
+    kind: DocKind,
+    id: &str,
+    version: u32,
+) -> Result<Option<u64>> {
+    let index: Option<Option<i64>> = conn
+        .prepare_cached(
+            "SELECT log_index FROM document_versions WHERE kind = ?1 AND id = ?2 AND version = ?3",
+        )?
+        .query_row(params![kind.as_str(), id, version], |r| r.get(0))
+        .optional()?;
+    index
+        .flatten()
+        .map(|i| crate::log::to_u64(i, "index").map_err(Into::into))
+        .transpose()
+}
+
+/// Whether some version has no log entry recorded (a database older than migration 0013,
+/// or a version no entry published).
+pub fn versions_without_entry(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM document_versions WHERE log_index IS NULL LIMIT 1")?
+        .query_row([], |_| Ok(()))
+        .optional()?
+        .is_some())
+}

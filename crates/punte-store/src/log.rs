@@ -202,6 +202,24 @@ pub fn entries(conn: &Connection, start: u64, end: u64) -> Result<Vec<StoredEntr
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// Every entry's index and stored leaf hash, in index order (32 bytes each: a log of a
+/// million entries is 40 MB here).
+pub fn leaf_hashes(conn: &Connection) -> Result<Vec<(u64, [u8; 32])>> {
+    let mut stmt = conn.prepare_cached("SELECT idx, leaf_hash FROM log_entries ORDER BY idx")?;
+    let rows = stmt.query_map([], |r| {
+        let leaf: Vec<u8> = r.get(1)?;
+        let leaf: [u8; 32] = leaf.try_into().map_err(|_| {
+            rusqlite::Error::FromSqlConversionFailure(
+                1,
+                rusqlite::types::Type::Blob,
+                "expected 32 bytes".into(),
+            )
+        })?;
+        Ok((to_u64(r.get(0)?, "index")?, leaf))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
 /// The entry at `index`.
 pub fn entry(conn: &Connection, index: u64) -> Result<StoredEntry> {
     conn.query_row(

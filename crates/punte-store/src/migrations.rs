@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_analysis_values.sql"),
     include_str!("migrations/0011_published_evaluations.sql"),
     include_str!("migrations/0012_partner_forks.sql"),
+    include_str!("migrations/0013_version_entries.sql"),
 ];
 
 /// The schema version this build creates and understands.

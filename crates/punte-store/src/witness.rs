@@ -375,12 +375,19 @@ pub fn clear_append_guard(conn: &Connection) -> Result<bool> {
     Ok(conn.execute("DELETE FROM log_append_guard", [])? > 0)
 }
 
+/// The `witness` of a guard the node's self-check set (its own log is damaged).
+pub const SELF_CHECK_GUARD: &str = "self-check";
+
 /// Fails with a conflict while the guard is set.
 pub fn check_append_allowed(conn: &Connection) -> Result<()> {
     match append_guard(conn)? {
         None => Ok(()),
+        Some(g) if g.witness == SELF_CHECK_GUARD => Err(StoreError::Conflict(format!(
+            "this node refuses to append to its signed history: {}; stop it, restore the latest backup made before the damage (docs/operating.md, Backups) and start it again: it checks its history at start, and `punte check` checks all of it",
+            g.reason
+        ))),
         Some(g) => Err(StoreError::Conflict(format!(
-            "this node refuses to append to its signed history: {} (witness {}); restore the latest backup or recover the missing entries, then run `punte witness clear-guard`",
+            "this node refuses to append to its signed history: {} (witness {}); restore the latest backup or recover the missing entries, then lift the guard (POST /api/v1/witness/clear-guard, admin)",
             g.reason, g.witness
         ))),
     }

@@ -505,3 +505,112 @@ fn a_fork_only_a_partner_saw_fails_the_audit_its_bundle_and_saves_no_state() {
     assert_eq!(edited_code, 1, "{edited:#}");
     assert_eq!(edited["reproduced"], false, "{edited:#}");
 }
+
+#[test]
+fn a_practice_edited_in_the_database_is_refused_found_by_the_audit_and_by_punte_check() {
+    let mut node = TestNode::new();
+    node.add_practices(2, "edited");
+    let key = node.vkey();
+    let (id, index): (String, u64) = {
+        let db = rusqlite::Connection::open(node.db_path()).unwrap();
+        db.query_row(
+            "SELECT v.id, v.log_index FROM document_versions v JOIN documents d USING (kind, id)
+             WHERE v.kind = 'practice' ORDER BY d.seq LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    ok(&punte(node.path(), &["check"]));
+    node.tamper(&format!(
+        "UPDATE document_versions SET body = json_set(body, '$.title.en', 'Edited in the database')
+         WHERE kind = 'practice' AND id = '{id}'"
+    ));
+
+    // Neither the AS2 object nor the HTML page is served.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let get = |accept: &str| {
+        runtime.block_on(async {
+            let r = reqwest::Client::new()
+                .get(format!("{}/practices/{id}", node.base))
+                .header("Accept", accept)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        })
+    };
+    let (status, body) = get("application/activity+json");
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body.contains("unlogged-change") && !body.contains("Edited in"),
+        "{body}"
+    );
+    let (status, body) = get("text/html");
+    assert_eq!(status, 500);
+    assert!(!body.contains("Edited in"), "{body}");
+
+    // The audit names the object and the entry that published it; offline too.
+    let report = audit_with_bundle(&node, &key, 1);
+    assert_eq!(
+        errors(&report),
+        vec![("unlogged_change".to_string(), Some(index))],
+        "{report:#}"
+    );
+    let finding = &report["findings"][0];
+    assert!(
+        finding["message"].as_str().unwrap().contains(&id),
+        "{finding}"
+    );
+
+    // `punte check` finds it too, and says what to do.
+    let out = punte(node.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("signed history: ") && text.contains("all sound"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("practice {id} version 1")), "{text}");
+    assert!(text.contains("restore the latest backup"), "{text}");
+}
+
+#[test]
+fn a_damaged_log_makes_the_node_refuse_to_append_at_start_and_punte_check_says_so() {
+    let mut node = TestNode::new();
+    node.add_practices(3, "damaged");
+    node.tamper(
+        "UPDATE log_entries SET activity = CAST('{\"forged\":true}' AS BLOB) WHERE idx = 1",
+    );
+    // The check at start found it: no more appends, with a message saying how to recover.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (status, body) = runtime.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/practices", node.base))
+            .bearer_auth(&node.token)
+            .json(&serde_json::json!({
+                "title": {"en": "after the damage"}, "summary": {"en": "s"},
+                "problem": {"en": "p"}, "solution": {"en": "s"},
+                "originalLanguage": "en", "country": "RO", "maturity": "innovation"
+            }))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    });
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("restore the latest backup"), "{body}");
+    let out = punte(node.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("DAMAGED") && text.contains("entry 1"),
+        "{text}"
+    );
+}

@@ -150,7 +150,7 @@ pub struct Received {
 #[derive(Debug)]
 pub(crate) enum Applied {
     Refused(InboxRefusal),
-    Fork(Box<super::replica::ForkSeen>),
+    Fork(Box<super::forks::ForkSeen>),
     Node(NodeError),
 }
 

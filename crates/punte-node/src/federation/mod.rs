@@ -10,6 +10,7 @@
 pub mod adaptations;
 pub mod delivery;
 pub mod fetch;
+pub mod forks;
 pub mod inbound;
 pub mod inbox;
 pub mod membership;
@@ -528,14 +529,16 @@ impl Federation {
     }
 
     /// The AS2 document of local object `id` of kind `D`, as published (disclosure control
-    /// applied), with its `@context`.
+    /// applied), with its `@context`; refused unless it is the object of the log entry that
+    /// published it (`NodeError::Unlogged`, `NodeError::Erased`).
     pub fn object_document<D: crate::Document>(&self, id: &str) -> Result<Value> {
         let doc: D = self.node.get(id, None)?;
         let k = self.node.settings().disclosure_k;
-        let published = self
-            .node
-            .store()
-            .read(|conn| doc.for_publication(conn, k))?;
+        let published = self.node.store().read(|conn| {
+            let published = doc.for_publication(conn, k)?;
+            self.node.check_served(conn, &published)?;
+            Ok::<_, NodeError>(published)
+        })?;
         let urls = punte_protocol::urls::NodeUrls::new(&self.node.settings().base_url)?;
         Ok(punte_protocol::objects::standalone(
             &published.to_object(&urls),

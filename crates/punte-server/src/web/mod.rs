@@ -347,6 +347,10 @@ impl WebError {
             NodeError::NotInitialised => {
                 Self::new(StatusCode::CONFLICT, lang, "error_not_initialised")
             }
+            NodeError::Unlogged { .. } => {
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, lang, "error_unlogged")
+            }
+            NodeError::Erased { .. } => Self::new(StatusCode::GONE, lang, "error_erased"),
             other => {
                 tracing::error!(error = %other, "web request failed");
                 Self::internal(lang)

@@ -146,6 +146,8 @@ async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult
                 Some(v) if v != current.version => n.get(&id, Some(v))?,
                 _ => current.clone(),
             };
+            // what the page shows is what the signed history says, or nothing
+            n.store().read(|conn| n.check_served(conn, &practice))?;
             let versions = n.versions::<Practice>(&id)?;
             let filter = EvaluationFilter {
                 practice: Some(id.clone()),
@@ -155,6 +157,7 @@ async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult
             let mut reasons = BTreeMap::new();
             for e in n.list_evaluations(&filter, None, 100)?.items {
                 let (published, why) = n.evaluation_disclosure(&e.id)?;
+                n.store().read(|conn| n.check_served(conn, &published))?;
                 evaluations.push(if published_values {
                     published
                 } else {
