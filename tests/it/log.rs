@@ -498,7 +498,7 @@ async fn the_audit_names_a_node_that_publishes_small_cells() {
     );
 }
 
-async fn audit_of(node: &TestNode) -> punte_audit::Report {
+pub(crate) async fn audit_of(node: &TestNode) -> punte_audit::Report {
     use punte_audit::{AuditRequest, Crawler, FetchOptions, NoProgress, verify};
     let request = AuditRequest {
         base_url: node.base.clone(),

@@ -847,3 +847,96 @@ async fn required_partner_witnesses_are_members_with_pinned_keys() {
         2
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_membership_row_edited_in_the_database_is_neither_served_nor_carried_into_the_next_version()
+ {
+    let coord = org("BE", |_| {}).await;
+    let a = org("RO", |_| {}).await;
+    let b = org("IT", |_| {}).await;
+    for member in [&a, &b] {
+        admin(
+            &coord,
+            Method::POST,
+            "/api/v1/membership/admit",
+            Some(json!({"actor": actor(member)})),
+        )
+        .await;
+    }
+    let served = coord
+        .client
+        .get(format!("{}/membership", coord.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    assert!(crate::log::audit_of(&coord).await.clean);
+
+    // An outsider is added to the latest version in the database, with no log entry.
+    let outsider = "https://outsider.example/actor";
+    let a_actor = actor(&a);
+    coord
+        .node
+        .store()
+        .write(|tx| {
+            let object: String = tx.query_row(
+                "SELECT object FROM membership_versions ORDER BY version DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )?;
+            let mut list: Value = serde_json::from_str(&object).unwrap();
+            let mut copy = list["members"][0].clone();
+            for (_, v) in copy.as_object_mut().unwrap().iter_mut() {
+                if v == a_actor.as_str() {
+                    *v = json!(outsider);
+                }
+            }
+            list["members"].as_array_mut().unwrap().push(copy);
+            tx.execute(
+                "UPDATE membership_versions SET object = ?1 WHERE version = 2",
+                [list.to_string()],
+            )?;
+            Ok::<_, punte_store::StoreError>(())
+        })
+        .unwrap();
+
+    // Not served, not listed, and the next change does not sign it.
+    let served = coord
+        .client
+        .get(format!("{}/membership", coord.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 500);
+    let body = served.text().await.unwrap();
+    assert!(
+        body.contains("unlogged-change") && !body.contains(outsider),
+        "{body}"
+    );
+    let listed = coord
+        .send(Method::GET, "/api/v1/membership", Some(&coord.admin), None)
+        .await;
+    assert_eq!(listed.status, 500, "{}", listed.body);
+    let size = coord.node.log_size().unwrap();
+    let removed = coord
+        .send(
+            Method::POST,
+            "/api/v1/membership/remove",
+            Some(&coord.admin),
+            Some(json!({"actor": actor(&b)})),
+        )
+        .await;
+    assert_eq!(removed.status, 500, "{}", removed.body);
+    assert_eq!(coord.node.log_size().unwrap(), size);
+
+    // An auditor sees that /membership is not what the log says.
+    let report = crate::log::audit_of(&coord).await;
+    let found: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == "unlogged_change")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    assert!(found[0].contains("/membership"), "{found:?}");
+}

@@ -1,6 +1,7 @@
 //! What a node serves against what its log says (docs/protocol.md "What a node serves"): for
-//! every practice, evaluation and adaptation the audited entries publish, the object of the
-//! latest activity for it is compared with what the node serves at its id (AS2 JSON). A
+//! every practice, evaluation and adaptation the audited entries publish (and a coordinator's
+//! membership list), the object of the latest activity for it is compared with what the node
+//! serves at its id (AS2 JSON). A
 //! difference, a refusal, or an object served after the log deleted it is `unlogged_change`,
 //! naming the object and the entry. An incremental audit compares the objects its entries
 //! touch.
@@ -10,6 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use punte_protocol::jcs;
+use punte_protocol::objects::MEMBERSHIP_PATH;
 use punte_protocol::urls::{Collection, host_of};
 
 use super::{FetchedEntry, FindingSeverity, ReportFinding, ServedObject};
@@ -51,12 +53,19 @@ pub(super) fn logged_objects(
         let Some(id) = object.get("id").and_then(Value::as_str).map(str::to_owned) else {
             continue;
         };
-        // BASE/{collection}/{id} of this node (the base may have a path)
-        let Some(fetch) = SERVED.iter().find_map(|c| {
-            let segment = format!("/{}/", c.segment());
-            let (base, rest) = id.rsplit_once(&segment)?;
-            (host_of(base).as_deref() == Some(host) && !rest.is_empty() && !rest.contains('/'))
-                .then(|| format!("{source}{segment}{rest}"))
+        // BASE/{collection}/{id} of this node (the base may have a path), or a
+        // coordinator's BASE/membership
+        let membership = id
+            .strip_suffix(MEMBERSHIP_PATH)
+            .filter(|base| host_of(base).as_deref() == Some(host))
+            .map(|_| format!("{source}{MEMBERSHIP_PATH}"));
+        let Some(fetch) = membership.or_else(|| {
+            SERVED.iter().find_map(|c| {
+                let segment = format!("/{}/", c.segment());
+                let (base, rest) = id.rsplit_once(&segment)?;
+                (host_of(base).as_deref() == Some(host) && !rest.is_empty() && !rest.contains('/'))
+                    .then(|| format!("{source}{segment}{rest}"))
+            })
         }) else {
             continue;
         };

@@ -87,18 +87,23 @@ impl Node {
         checked
     }
 
-    /// Every live document whose current version is not what the signed history says, with
-    /// why (for `punte check`).
+    /// Every live document whose current version is not what the signed history says, and a
+    /// coordinator's membership table when it is not, with why (for `punte check`).
     pub fn unlogged_documents(&self) -> Result<Vec<NodeError>> {
         let urls = NodeUrls::new(&self.settings().base_url)?;
         let k = self.settings().disclosure_k;
-        self.store().read(|conn| {
+        let mut found = self.store().read(|conn| {
             let mut found = Vec::new();
             collect_unlogged::<Practice>(conn, &urls, k, &mut found)?;
             collect_unlogged::<Evaluation>(conn, &urls, k, &mut found)?;
             collect_unlogged::<Adaptation>(conn, &urls, k, &mut found)?;
-            Ok(found)
-        })
+            Ok::<_, NodeError>(found)
+        })?;
+        // a coordinator's membership list, read from its log and checked against the table
+        if let Err(e @ NodeError::Unlogged { .. }) = self.published_membership() {
+            found.push(e);
+        }
+        Ok(found)
     }
 
     /// Matches document versions stored before migration 0013 with the log entries that

@@ -220,6 +220,16 @@ pub fn leaf_hashes(conn: &Connection) -> Result<Vec<(u64, [u8; 32])>> {
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// The index of the latest entry of `kind`, if any.
+pub fn latest_of_kind(conn: &Connection, kind: u8) -> Result<Option<u64>> {
+    let index: Option<i64> = conn
+        .prepare_cached("SELECT max(idx) FROM log_entries WHERE kind = ?1")?
+        .query_row(params![kind], |r| r.get(0))?;
+    index
+        .map(|i| to_u64(i, "index").map_err(Into::into))
+        .transpose()
+}
+
 /// The entry at `index`.
 pub fn entry(conn: &Connection, index: u64) -> Result<StoredEntry> {
     conn.query_row(

@@ -172,19 +172,77 @@ fn decode_list(object: &str, base: &str) -> Result<(Value, MembershipList), Node
     Ok((value, list))
 }
 
+/// The latest list this node published as a coordinator, as its signed history says: the
+/// object of the latest membership entry (kind 4) of its log. The `membership_versions` table
+/// is a cache checked against it; a row that names another entry, or holds another object,
+/// is `NodeError::Unlogged` (an edit of the database is neither served nor carried into the
+/// next version).
+fn logged_membership(
+    conn: &punte_store::Connection,
+    base: &str,
+) -> crate::Result<Option<PublishedList>> {
+    let unlogged = |why: String| NodeError::Unlogged {
+        what: "the membership list".to_owned(),
+        why,
+    };
+    let row = store::latest(conn)?;
+    let logged = punte_store::log::latest_of_kind(conn, EntryKind::Membership.to_byte())?;
+    let (row, index) = match (row, logged) {
+        (None, None) => return Ok(None),
+        (Some(row), Some(index)) if row.log_index == index => (row, index),
+        (Some(row), logged) => {
+            return Err(unlogged(format!(
+                "the stored version {} names log entry {}, the latest membership entry is {}",
+                row.version,
+                row.log_index,
+                logged.map_or_else(|| "none".to_owned(), |i| i.to_string())
+            )));
+        }
+        (None, Some(index)) => {
+            return Err(unlogged(format!(
+                "log entry {index} publishes a list the membership table does not hold"
+            )));
+        }
+    };
+    let entry = punte_store::log::entry(conn, index)?;
+    let bytes = entry
+        .activity
+        .ok_or_else(|| unlogged(format!("the bytes of log entry {index} were erased")))?;
+    let activity: Value = serde_json::from_slice(&bytes).map_err(|source| NodeError::Decode {
+        what: format!("the activity of log entry {index}"),
+        source,
+    })?;
+    let object = activity.get("object").cloned().unwrap_or(Value::Null);
+    let stored: Value = serde_json::from_str(&row.object).map_err(|source| NodeError::Decode {
+        what: "stored membership list".into(),
+        source,
+    })?;
+    if punte_protocol::jcs::canonicalize(&stored)? != punte_protocol::jcs::canonicalize(&object)? {
+        return Err(unlogged(format!(
+            "the stored version {} differs from log entry {index}, which published it",
+            row.version
+        )));
+    }
+    let list = parse_membership(&object, base)
+        .map_err(|e| NodeError::Log(format!("the logged membership list does not parse: {e}")))?;
+    Ok(Some(PublishedList {
+        list,
+        object,
+        log_index: index,
+        activity_id: entry.activity_id,
+    }))
+}
+
 impl crate::Node {
-    /// The latest membership list this node published as a coordinator.
+    /// The latest membership list this node published as a coordinator, read from its
+    /// signed history (see [`logged_membership`]).
     pub fn published_membership(&self) -> crate::Result<Option<PublishedList>> {
-        let Some(row) = self.store().read(store::latest)? else {
-            return Ok(None);
-        };
-        let (object, list) = decode_list(&row.object, &self.settings().base_url)?;
-        Ok(Some(PublishedList {
-            list,
-            object,
-            log_index: row.log_index,
-            activity_id: row.activity_id,
-        }))
+        let base = self.settings().base_url.clone();
+        let logged = self.store().read(|conn| logged_membership(conn, &base));
+        if let Err(e @ NodeError::Unlogged { .. }) = &logged {
+            tracing::error!(error = %e, "the membership table is not what the signed history says; run `punte check`");
+        }
+        logged
     }
 
     /// Every version this node published, oldest first (without the objects).
@@ -207,9 +265,8 @@ impl crate::Node {
         let today = Date::from(self.now().date());
         let now_ms = unix_ms(self.now());
         self.change_as(|tx, log| {
-            let current = store::latest(tx)?
-                .map(|row| decode_list(&row.object, &base).map(|(_, l)| l))
-                .transpose()?;
+            // the next version is built on what the log says, never on the table alone
+            let current = logged_membership(tx, &base)?.map(|p| p.list);
             let (members, action, changed) = change(current.as_ref(), today)?;
             let list = MembershipList {
                 id: format!("{base}{MEMBERSHIP_PATH}"),
