@@ -90,6 +90,23 @@ pub fn verify(evidence: &Evidence, parallelism: usize) -> Result<Verification, A
     let audited = punte_log::audit(&config, &entries, &checkpoint_bytes);
 
     let mut findings: Vec<ReportFinding> = audited.findings.iter().map(report_finding).collect();
+    // A lost tail: the node signed a checkpoint beyond the last entry it serves. The
+    // entries it no longer has are missing, as one range.
+    let beyond = audited.findings.iter().find_map(|f| match f {
+        Finding::CheckpointBeyondLog { size, log_size } => Some((*size, *log_size)),
+        _ => None,
+    });
+    if let Some((size, log_size)) = beyond
+        && !audited
+            .findings
+            .iter()
+            .any(|f| matches!(f, Finding::Missing { to, .. } if *to + 1 >= size))
+    {
+        findings.push(report_finding(&Finding::Missing {
+            from: log_size,
+            to: size - 1,
+        }));
+    }
     findings.extend(super::disclosure::findings(
         &evidence.source,
         &evidence.entries,

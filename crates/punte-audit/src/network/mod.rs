@@ -635,15 +635,28 @@ pub fn judge(
 
     let log_keys: Vec<String> = keys.iter().map(NoteVerifier::to_vkey).collect();
     let mut evidence = None;
-    let mut record = |kind: &str, a: &Seen, b: &Seen, proof: Option<String>, message: String| {
+    let mut record = |kind: &str,
+                      a: &Seen,
+                      b: &Seen,
+                      proof: Option<String>,
+                      message: String,
+                      sizes: Option<Vec<u64>>| {
+        let mut detail = json!({
+            "first": {"from": a.from, "size": a.checkpoint.size, "root": a.checkpoint.root.to_base64()},
+            "second": {"from": b.from, "size": b.checkpoint.size, "root": b.checkpoint.root.to_base64()},
+        });
+        if let Some(sizes) = sizes {
+            detail["sizes"] = json!(sizes);
+        }
         findings.push(finding(
             FindingSeverity::Error,
-            if kind == "equivocation" { "equivocation" } else { "inconsistent" },
+            if kind == "equivocation" {
+                "equivocation"
+            } else {
+                "inconsistent"
+            },
             message,
-            json!({
-                "first": {"from": a.from, "size": a.checkpoint.size, "root": a.checkpoint.root.to_base64()},
-                "second": {"from": b.from, "size": b.checkpoint.size, "root": b.checkpoint.root.to_base64()},
-            }),
+            detail,
         ));
         if evidence.is_none() {
             evidence = Some(NetworkEvidence {
@@ -686,10 +699,14 @@ pub fn judge(
                     "two signed checkpoints of size {} with different roots ({} and {})",
                     s.checkpoint.size, other.from, s.from
                 ),
+                None,
             );
         }
         roots.push(s);
     }
+    // Neighbouring sizes the node cannot join by a proof; a run of them (one rollback seen
+    // at many kept sizes) is one finding naming the range.
+    let mut failed: Vec<(&Seen, &Seen, Option<String>)> = Vec::new();
     for pair in distinct_sizes(&seen).windows(2) {
         let [a, b] = pair else { continue };
         let (old, new) = (a.checkpoint.size, b.checkpoint.size);
@@ -707,17 +724,44 @@ pub fn judge(
             })
         });
         if !verified {
-            record(
-                "inconsistent",
-                a,
-                b,
-                served,
-                format!(
-                    "the node cannot prove that its checkpoint of size {new} ({}) extends the one of size {old} ({})",
-                    b.from, a.from
-                ),
-            );
+            failed.push((a, b, served));
         }
+    }
+    let mut runs: Vec<Vec<(&Seen, &Seen, Option<String>)>> = Vec::new();
+    for f in failed {
+        match runs.last_mut() {
+            Some(run)
+                if run
+                    .last()
+                    .is_some_and(|(_, b, _)| b.checkpoint.size == f.0.checkpoint.size) =>
+            {
+                run.push(f);
+            }
+            _ => runs.push(vec![f]),
+        }
+    }
+    for run in runs {
+        let (Some((a, b, served)), Some((_, last, _))) = (run.first(), run.last()) else {
+            continue;
+        };
+        let (old, new) = (a.checkpoint.size, b.checkpoint.size);
+        let message = if run.len() == 1 {
+            format!(
+                "the node cannot prove that its checkpoint of size {new} ({}) extends the one of size {old} ({})",
+                b.from, a.from
+            )
+        } else {
+            format!(
+                "the node cannot prove that its checkpoints of sizes {new} to {} extend the one of size {old} ({}): {} sizes seen (the log was rolled back or forked after size {old})",
+                last.checkpoint.size,
+                a.from,
+                run.len()
+            )
+        };
+        let sizes = std::iter::once(old)
+            .chain(run.iter().map(|(_, b, _)| b.checkpoint.size))
+            .collect();
+        record("inconsistent", a, b, served.clone(), message, Some(sizes));
     }
     Ok(NetworkReport {
         origin,
@@ -728,4 +772,60 @@ pub fn judge(
         evidence,
         observations: observations.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use ed25519_dalek::SigningKey;
+    use punte_log::Hash;
+    use punte_log::note::NoteSigner;
+
+    #[test]
+    fn a_rollback_seen_at_many_kept_sizes_is_one_finding_with_its_range() {
+        let signer = NoteSigner::new(
+            "o.example/punte-log",
+            KeyType::Ed25519,
+            SigningKey::from_bytes(&[9; 32]),
+        )
+        .unwrap();
+        let note = |size: u64, root: u8| {
+            Checkpoint::new("o.example/punte-log", size, Hash([root; 32]))
+                .sign(&signer)
+                .unwrap()
+        };
+        let observations = NetworkObservations {
+            node_checkpoint: note(3, 1),
+            witnesses: Vec::new(),
+            partners: vec![PartnerObservation {
+                url: "http://p.example".to_owned(),
+                checkpoints: (5..=16).map(|size| note(size, 2)).collect(),
+                error: None,
+            }],
+            proofs: Vec::new(),
+            now_secs: 0,
+            stale_after_secs: 3600,
+        };
+        let keys = [signer.verifier().clone()];
+        let report = judge(&observations, &keys, "http://o.example", "now").unwrap();
+        let inconsistent: Vec<&ReportFinding> = report
+            .findings
+            .iter()
+            .filter(|f| f.kind == "inconsistent")
+            .collect();
+        assert_eq!(inconsistent.len(), 1, "{:?}", report.findings);
+        assert_eq!(
+            inconsistent[0].detail["sizes"],
+            json!([3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16])
+        );
+        assert!(
+            inconsistent[0].message.contains("sizes 5 to 16"),
+            "{}",
+            inconsistent[0].message
+        );
+        // the evidence file is the first pair, which re-verifies on its own
+        let evidence = report.evidence.unwrap();
+        assert_eq!(verify_evidence(&evidence, None).unwrap().sizes, (3, 5));
+    }
 }

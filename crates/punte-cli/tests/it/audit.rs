@@ -614,3 +614,22 @@ fn a_damaged_log_makes_the_node_refuse_to_append_at_start_and_punte_check_says_s
         "{text}"
     );
 }
+
+#[test]
+fn a_lost_tail_is_missing_with_its_range() {
+    let mut node = TestNode::new();
+    node.add_practices(5, "tail");
+    let key = node.vkey();
+    let size = node.log_size();
+    node.tamper("DELETE FROM log_entries WHERE idx >= 3");
+    let report = audit_with_bundle(&node, &key, 1);
+    let missing: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "missing")
+        .collect();
+    assert_eq!(missing.len(), 1, "{report:#}");
+    assert_eq!(missing[0]["index"], 3);
+    assert_eq!(missing[0]["detail"]["to"], size - 1, "{report:#}");
+}
