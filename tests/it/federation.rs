@@ -356,3 +356,65 @@ async fn a_new_follower_backfills_a_long_history_in_pages_over_one_mebibyte() {
     .await;
     assert_eq!(replicated_practices(&it, &ro).await.len(), 1200);
 }
+
+#[tokio::test]
+async fn nothing_queued_leaves_while_the_node_refuses_to_append() {
+    let ro = spawn_node().await;
+    let it = spawn_node().await;
+    follow_and_approve_by(&it, &ro, &format!("{}/actor", ro.base)).await;
+    wait_replica_equal(&it, &ro).await;
+    let pending = || async {
+        let d = admin(&ro, Method::GET, "/api/v1/deliveries?state=pending", None).await;
+        d["items"].as_array().unwrap().clone()
+    };
+
+    // A change is queued while IT is down; then RO's guard is set (as when its history is
+    // found damaged, or behind what a witness cosigned).
+    let it = it
+        .restart_after(
+            || async {
+                assert_eq!(ro.post("/api/v1/practices", practice_json()).await.status, 201);
+                eventually(30, "the delivery to fail once", || async {
+                    pending()
+                        .await
+                        .iter()
+                        .any(|i| i["attempts"].as_u64() >= Some(1))
+                        .then_some(())
+                })
+                .await;
+                ro.node
+                    .store()
+                    .write(|tx| {
+                        punte_store::witness::set_append_guard(
+                            tx,
+                            &punte_store::witness::AppendGuard {
+                                witness: punte_store::witness::SELF_CHECK_GUARD.to_owned(),
+                                local_size: 0,
+                                cosigned: String::new(),
+                                reason: "test".to_owned(),
+                                detected_ms: 0,
+                            },
+                        )
+                    })
+                    .unwrap();
+            },
+            |c| c.federation.replica_poll_interval_secs = 3_600,
+        )
+        .await;
+    // IT is back and RO's retries (at most 2 s apart) come and go: nothing is sent.
+    let attempts = pending().await[0]["attempts"].clone();
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let still = pending().await;
+    assert_eq!(still.len(), 1);
+    assert_eq!(still[0]["attempts"], attempts);
+    // Once the guard is lifted the delivery goes out.
+    ro.node
+        .store()
+        .write(|tx| punte_store::witness::clear_append_guard(tx))
+        .unwrap();
+    eventually(30, "the delivery once the guard is lifted", || async {
+        pending().await.is_empty().then_some(())
+    })
+    .await;
+    drop(it);
+}

@@ -11,6 +11,9 @@
 //! - any other 4xx: failed at once (the partner refuses it; retrying cannot help), except
 //!   401/403 which first retry once with the other signature scheme ("double knock").
 //!
+//! While the append guard is set (the node's history is damaged, or behind what a witness
+//! cosigned) nothing is delivered: a queued entry may belong to a fork.
+//!
 //! Punte peers get RFC 9421 `ed25519` signatures; other software gets draft-cavage
 //! `rsa-sha256`; the scheme a host accepted is remembered.
 
@@ -82,6 +85,7 @@ pub(crate) async fn run(fed: Arc<Federation>, mut shutdown: tokio::sync::watch::
         fed.settings.delivery_concurrency.max(1),
     ));
     let finished = Arc::new(tokio::sync::Notify::new());
+    let mut held_back = false;
     loop {
         if *shutdown.borrow() {
             break;
@@ -91,14 +95,33 @@ pub(crate) async fn run(fed: Arc<Federation>, mut shutdown: tokio::sync::watch::
             let fed = fed.clone();
             tokio::task::spawn_blocking(move || {
                 fed.node.store().read(|conn| {
-                    Ok::<_, NodeError>((
+                    // While the node refuses to append (its history is damaged, or behind
+                    // what a witness cosigned), what is queued may be a fork: nothing leaves.
+                    if let Some(guard) = punte_store::witness::append_guard(conn)? {
+                        return Ok::<_, NodeError>((Vec::new(), None, Some(guard.reason)));
+                    }
+                    Ok((
                         store::due_deliveries(conn, now, SCAN_LIMIT)?,
                         store::next_delivery_ms(conn)?,
+                        None,
                     ))
                 })
             })
             .await
         };
+        let scan = scan.map(|found| {
+            found.map(|(due, next, guard)| {
+                match (guard, held_back) {
+                    (Some(reason), false) => {
+                        tracing::warn!(reason = %reason, "deliveries held back while the node refuses to append");
+                        held_back = true;
+                    }
+                    (None, true) => held_back = false,
+                    _ => {}
+                }
+                (due, next)
+            })
+        });
         let (due, next) = match scan {
             Ok(Ok(found)) => found,
             Ok(Err(e)) => {
