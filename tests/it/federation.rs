@@ -373,7 +373,10 @@ async fn nothing_queued_leaves_while_the_node_refuses_to_append() {
     let it = it
         .restart_after(
             || async {
-                assert_eq!(ro.post("/api/v1/practices", practice_json()).await.status, 201);
+                assert_eq!(
+                    ro.post("/api/v1/practices", practice_json()).await.status,
+                    201
+                );
                 eventually(30, "the delivery to fail once", || async {
                     pending()
                         .await

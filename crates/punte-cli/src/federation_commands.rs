@@ -45,7 +45,7 @@ pub struct DeliveriesArgs {
     /// Only deliveries of the entry at this log index.
     #[arg(long)]
     pub index: Option<u64>,
-    /// At most this many, newest first.
+    /// At most this many, oldest first.
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
 }
@@ -151,23 +151,39 @@ pub fn deliveries(
     };
     let fed = federation(node, settings)?;
     let (summary, hosts) = fed.delivery_hosts()?;
+    let now = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or(i64::MAX);
+    // a pause that ended is no pause
+    let paused_until = |host: &str| {
+        hosts
+            .iter()
+            .find(|h| h.host == host)
+            .map(|h| h.paused_until_ms)
+            .filter(|until| *until > now)
+    };
     println!("per host: pending / delivered / failed");
     for (host, pending, delivered, failed) in &summary {
-        let h = hosts.iter().find(|h| &h.host == host);
-        let paused = h
-            .filter(|h| h.paused_until_ms > 0)
-            .map(|h| format!("  paused until {}", when(h.paused_until_ms)))
+        let paused = paused_until(host)
+            .map(|until| format!("  paused until {}", when(until)))
             .unwrap_or_default();
         println!("  {host}: {pending} / {delivered} / {failed}{paused}");
     }
-    let rows = fed.deliveries(state, args.index, None, None, args.limit)?;
+    let rows = fed.deliveries_oldest_first(state, args.index, args.limit)?;
+    if !rows.is_empty() {
+        println!("deliveries, oldest first:");
+    }
     for d in rows {
         let detail = match d.state {
-            DeliveryState::Pending => format!(
-                "attempt {} next at {}",
-                d.attempts + 1,
-                when(d.next_attempt_ms)
-            ),
+            DeliveryState::Pending => {
+                // the real next attempt: its own retry time, or its host's pause if later
+                let next =
+                    paused_until(&d.host).map_or(d.next_attempt_ms, |p| p.max(d.next_attempt_ms));
+                if next <= now {
+                    format!("attempt {} due now", d.attempts + 1)
+                } else {
+                    format!("attempt {} at {}", d.attempts + 1, when(next))
+                }
+            }
             DeliveryState::Delivered => format!("after {} attempt(s)", d.attempts),
             DeliveryState::Failed => d.last_error.clone().unwrap_or_default(),
         };

@@ -544,9 +544,21 @@ async fn list_deliveries(
         })
         .transpose()?;
     let limit = q.limit.unwrap_or(50);
-    let rows =
-        web::block(move || fed.deliveries(state, q.index, q.host.as_deref(), q.before, limit))
-            .await??;
+    let (rows, hosts) = web::block(move || {
+        Ok::<_, punte_node::NodeError>((
+            fed.deliveries(state, q.index, q.host.as_deref(), q.before, limit)?,
+            fed.delivery_hosts()?.1,
+        ))
+    })
+    .await??;
+    // the real next attempt of a pending row: its own retry time, or its host's pause
+    let next_attempt = |d: &punte_store::federation::DeliveryRow| {
+        let paused = hosts
+            .iter()
+            .find(|h| h.host == d.host)
+            .map_or(0, |h| h.paused_until_ms);
+        d.next_attempt_ms.max(paused)
+    };
     let items: Vec<Value> = rows
         .iter()
         .map(|d| {
@@ -560,7 +572,7 @@ async fn list_deliveries(
                 "state": d.state.as_str(),
                 "attempts": d.attempts,
                 "createdAt": ms_to_rfc3339(d.created_ms),
-                "nextAttemptAt": (d.state == DeliveryState::Pending).then(|| ms_to_rfc3339(d.next_attempt_ms)),
+                "nextAttemptAt": (d.state == DeliveryState::Pending).then(|| ms_to_rfc3339(next_attempt(d))),
                 "lastAttemptAt": d.last_attempt_ms.map(ms_to_rfc3339),
                 "lastStatus": d.last_status,
                 "lastError": d.last_error,

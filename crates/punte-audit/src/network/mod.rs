@@ -645,8 +645,8 @@ pub fn judge(
             "first": {"from": a.from, "size": a.checkpoint.size, "root": a.checkpoint.root.to_base64()},
             "second": {"from": b.from, "size": b.checkpoint.size, "root": b.checkpoint.root.to_base64()},
         });
-        if let Some(sizes) = sizes {
-            detail["sizes"] = json!(sizes);
+        if let (Some(sizes), Some(d)) = (sizes, detail.as_object_mut()) {
+            d.insert("sizes".to_owned(), json!(sizes));
         }
         findings.push(finding(
             FindingSeverity::Error,

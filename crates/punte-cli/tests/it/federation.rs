@@ -372,3 +372,61 @@ async fn the_catalogue_of_a_followed_coordinator_is_imported_from_the_command_li
         child.wait().unwrap();
     }
 }
+
+#[test]
+fn deliveries_are_listed_oldest_first_with_their_real_next_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    crate::init(d);
+    let practice = d.join("p.json");
+    std::fs::write(
+        &practice,
+        r#"{"title": {"en": "Queued"}, "summary": {"en": "s"}, "problem": {"en": "p"},
+            "solution": {"en": "s"}, "originalLanguage": "en", "country": "RO",
+            "maturity": "innovation"}"#,
+    )
+    .unwrap();
+    ok(&punte(d, &["practice", "add", practice.to_str().unwrap()]));
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let hour = 3_600_000;
+    {
+        // Three queued rows: two to a host whose pause ended an hour ago (due now), one to a
+        // host paused for another hour although its own retry time has passed.
+        let db = rusqlite::Connection::open(d.join("punte-data").join("punte.db")).unwrap();
+        db.execute_batch(&format!(
+            "INSERT INTO deliveries (id, log_index, inbox, host, state, attempts, created_ms, next_attempt_ms)
+             VALUES (1, 0, 'https://a.example/inbox', 'a.example', 'pending', 3, {c}, {past}),
+                    (2, 0, 'https://b.example/inbox', 'b.example', 'pending', 6, {c}, {past}),
+                    (3, 0, 'https://a2.example/inbox', 'a.example', 'pending', 0, {c}, {past});
+             INSERT INTO delivery_hosts (host, consecutive_failures, paused_until_ms)
+             VALUES ('a.example', 3, {past}), ('b.example', 6, {future});",
+            c = now_ms - 2 * hour,
+            past = now_ms - hour,
+            future = now_ms + hour,
+        ))
+        .unwrap();
+    }
+    let out = ok(&punte(d, &["deliveries"]));
+    let a_host = out.lines().find(|l| l.contains("a.example:")).unwrap();
+    assert!(!a_host.contains("paused"), "{out}");
+    let b_host = out.lines().find(|l| l.contains("b.example:")).unwrap();
+    assert!(b_host.contains("paused until"), "{out}");
+    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(
+        rows[0].starts_with("#1 ") && rows[0].contains("attempt 4 due now"),
+        "{out}"
+    );
+    assert!(
+        rows[1].starts_with("#2 ") && rows[1].contains("attempt 7 at "),
+        "{out}"
+    );
+    assert!(!rows[1].contains("due now"), "{out}");
+    assert!(
+        rows[2].starts_with("#3 ") && rows[2].contains("due now"),
+        "{out}"
+    );
+}

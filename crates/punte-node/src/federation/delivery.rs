@@ -391,6 +391,20 @@ async fn post(
     }
 }
 
+/// How long a host is paused after `failures` failures in a row: nothing below `threshold`;
+/// from then on the longest delay a delivery that failed as often waits before its own retry
+/// (the nominal backoff at the top of its jitter), capped at `max`. The breaker and the
+/// retries thus share one schedule: with a single partner the pause is never shorter than
+/// the retry it would hold back.
+pub(crate) fn host_pause(base: Duration, max: Duration, threshold: u32, failures: u32) -> Duration {
+    if failures < threshold {
+        return Duration::ZERO;
+    }
+    base.saturating_mul(2u32.saturating_pow(failures.min(30)))
+        .mul_f64(1.5)
+        .min(max)
+}
+
 /// Records an attempt; with `failed_host`, also counts a host failure (circuit breaker).
 async fn record(
     fed: &Arc<Federation>,
@@ -413,15 +427,7 @@ async fn record(
                     host,
                     error.as_deref().unwrap_or("failed"),
                     now,
-                    |failures| {
-                        if failures < threshold {
-                            return 0;
-                        }
-                        let pause = base
-                            .saturating_mul(2u32.saturating_pow((failures - threshold).min(30)))
-                            .min(max);
-                        millis(pause)
-                    },
+                    |failures| millis(host_pause(base, max, threshold, failures)),
                 )?;
             }
             store::record_attempt(tx, id, &outcome, status, error.as_deref(), now)
@@ -453,5 +459,23 @@ mod tests {
             );
         }
         assert!(backoff(base, max, 0) < Duration::from_secs(46));
+    }
+
+    #[test]
+    fn a_host_pause_is_never_shorter_than_the_retry_it_holds_back() {
+        let base = Duration::from_secs(30);
+        let (retry_max, pause_max) = (Duration::from_secs(6 * 3600), Duration::from_secs(6 * 3600));
+        for failures in 0..5 {
+            assert_eq!(host_pause(base, pause_max, 5, failures), Duration::ZERO);
+        }
+        for failures in 5..40 {
+            let pause = host_pause(base, pause_max, 5, failures);
+            for _ in 0..50 {
+                assert!(
+                    backoff(base, retry_max, failures) <= pause,
+                    "{failures} failures"
+                );
+            }
+        }
     }
 }

@@ -84,7 +84,7 @@ impl Default for FederationSettings {
             retry_max_delay: Duration::from_secs(6 * 3600),
             give_up_after: Duration::from_secs(7 * 24 * 3600),
             breaker_threshold: 5,
-            breaker_max_pause: Duration::from_secs(3600),
+            breaker_max_pause: Duration::from_secs(6 * 3600),
             delivery_concurrency: 32,
             replica_poll_interval: Duration::from_secs(600),
             actor_ttl: Duration::from_secs(24 * 3600),
@@ -557,6 +557,23 @@ impl Federation {
         Ok(self.node.store().read(|conn| {
             store::deliveries(conn, state, log_index, host, before, limit.clamp(1, 500))
         })?)
+    }
+
+    /// Deliveries, oldest first (the head of each partner's queue first), at most `limit`.
+    pub fn deliveries_oldest_first(
+        &self,
+        state: Option<store::DeliveryState>,
+        log_index: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<store::DeliveryRow>> {
+        Ok(self.node.store().read(|conn| {
+            store::deliveries_oldest_first(conn, state, log_index, None, limit.clamp(1, 500))
+        })?)
+    }
+
+    /// Per host with pending deliveries: when its next attempt is due (Unix ms).
+    pub fn next_attempts(&self) -> Result<Vec<(String, i64)>> {
+        Ok(self.node.store().read(store::next_attempt_per_host)?)
     }
 
     /// Per host: (host, pending, delivered, failed) and the breaker state.

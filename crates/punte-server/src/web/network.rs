@@ -83,6 +83,9 @@ struct HostView {
     consecutive_failures: u32,
     /// When the circuit breaker is open: until when deliveries to the host are paused.
     paused_until: Option<String>,
+    /// When the next delivery to the host is attempted (its own retry, or the pause), if
+    /// any is pending; `None` too when it is due now.
+    next_attempt: Option<String>,
     last_success: Option<String>,
     last_error: Option<String>,
 }
@@ -190,6 +193,7 @@ struct NetworkData {
     profiles: BTreeMap<String, OrganisationProfile>,
     hosts: Vec<(String, u64, u64, u64)>,
     breakers: Vec<punte_store::federation::HostRow>,
+    next_attempts: Vec<(String, i64)>,
     failed: Vec<punte_store::federation::DeliveryRow>,
     received: Vec<InboxRow>,
     partner_practices: usize,
@@ -264,6 +268,7 @@ async fn network_page(ctx: &Ctx) -> Result<NetworkPage, WebError> {
                 profiles: f.partner_profiles()?,
                 hosts,
                 breakers,
+                next_attempts: f.next_attempts()?,
                 failed: f.deliveries(Some(DeliveryState::Failed), None, None, None, LATEST)?,
                 received: f.inbox_latest(LATEST)?,
                 partner_practices: usize::try_from(f.partner_practice_count(None)?)
@@ -358,6 +363,11 @@ fn host_view(host: &str, counts: (u64, u64, u64), data: &NetworkData, now_ms: i6
         paused_until: breaker
             .filter(|b| b.paused_until_ms > now_ms)
             .map(|b| time_of(b.paused_until_ms)),
+        next_attempt: data
+            .next_attempts
+            .iter()
+            .find(|(h, at)| h == host && *at > now_ms)
+            .map(|(_, at)| time_of(*at)),
         last_success: breaker.and_then(|b| b.last_success_ms.map(time_of)),
         last_error: breaker
             .filter(|b| b.consecutive_failures > 0)

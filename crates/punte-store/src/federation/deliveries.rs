@@ -113,6 +113,20 @@ pub fn next_delivery_ms(conn: &Connection) -> Result<Option<i64>> {
     )?)
 }
 
+/// Per host with pending deliveries: when its next attempt is due — the earliest retry time
+/// of the heads of its inboxes' queues, or its pause if later.
+pub fn next_attempt_per_host(conn: &Connection) -> Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "WITH heads AS (SELECT min(id) AS id FROM deliveries WHERE state = 'pending' GROUP BY inbox)
+         SELECT d.host, min(max(d.next_attempt_ms, COALESCE(h.paused_until_ms, 0)))
+         FROM heads JOIN deliveries d ON d.id = heads.id
+         LEFT JOIN delivery_hosts h ON h.host = d.host
+         GROUP BY d.host ORDER BY d.host",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
 /// The outcome of one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttemptOutcome {
@@ -177,15 +191,46 @@ pub fn deliveries(
     before: Option<i64>,
     limit: u32,
 ) -> Result<Vec<DeliveryRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT d.id, d.log_index, e.activity_id, d.inbox, d.host, d.recipient, d.state,
-                d.attempts, d.created_ms, d.next_attempt_ms, d.last_attempt_ms, d.last_status,
-                d.last_error, d.done_ms
+    delivery_rows(conn, state, log_index, host, before, limit, false)
+}
+
+/// Like [`deliveries`], oldest first (the head of each inbox's queue first); `before` is then
+/// an id to start after.
+pub fn deliveries_oldest_first(
+    conn: &Connection,
+    state: Option<DeliveryState>,
+    log_index: Option<u64>,
+    after: Option<i64>,
+    limit: u32,
+) -> Result<Vec<DeliveryRow>> {
+    delivery_rows(conn, state, log_index, None, after, limit, true)
+}
+
+fn delivery_rows(
+    conn: &Connection,
+    state: Option<DeliveryState>,
+    log_index: Option<u64>,
+    host: Option<&str>,
+    cursor: Option<i64>,
+    limit: u32,
+    oldest_first: bool,
+) -> Result<Vec<DeliveryRow>> {
+    const COLUMNS: &str = "SELECT d.id, d.log_index, e.activity_id, d.inbox, d.host, d.recipient,
+                d.state, d.attempts, d.created_ms, d.next_attempt_ms, d.last_attempt_ms,
+                d.last_status, d.last_error, d.done_ms
          FROM deliveries d JOIN log_entries e ON e.idx = d.log_index
          WHERE (?1 IS NULL OR d.state = ?1) AND (?2 IS NULL OR d.log_index = ?2)
-           AND (?3 IS NULL OR d.host = ?3) AND (?4 IS NULL OR d.id < ?4)
-         ORDER BY d.id DESC LIMIT ?5",
-    )?;
+           AND (?3 IS NULL OR d.host = ?3)";
+    let mut stmt = if oldest_first {
+        conn.prepare_cached(&format!(
+            "{COLUMNS} AND (?4 IS NULL OR d.id > ?4) ORDER BY d.id LIMIT ?5"
+        ))?
+    } else {
+        conn.prepare_cached(&format!(
+            "{COLUMNS} AND (?4 IS NULL OR d.id < ?4) ORDER BY d.id DESC LIMIT ?5"
+        ))?
+    };
+    let before = cursor;
     let index = log_index.map(|i| to_i64(i, "index")).transpose()?;
     let rows = stmt.query_map(
         params![state.map(DeliveryState::as_str), index, host, before, limit],
