@@ -430,3 +430,124 @@ fn deliveries_are_listed_oldest_first_with_their_real_next_attempt() {
         "{out}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_killed_in_the_middle_of_a_pull_resumes_it_and_holds_the_whole_log() {
+    let (origin_dir, follower_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (op, fp) = (free_port(), free_port());
+    let (origin, follower) = (
+        format!("http://127.0.0.1:{op}"),
+        format!("http://127.0.0.1:{fp}"),
+    );
+    init_at(origin_dir.path(), "Origin", op);
+    let follower_token = init_at(follower_dir.path(), "Follower", fp);
+    // A long history, written directly (bulk, one transaction per thousand): a pull of it
+    // takes several batches of 5000 entries.
+    {
+        let node = punte_node::Node::open(punte_node::NodeSettings {
+            data_dir: origin_dir.path().join("punte-data"),
+            base_url: origin.clone(),
+            disclosure_k: 5,
+        })
+        .unwrap();
+        for chunk in 0..12 {
+            let contents = (0..1000)
+                .map(|i| serde_json::from_value(practice(chunk * 1000 + i)).unwrap())
+                .collect();
+            node.create_many::<punte_model::Practice>(contents).unwrap();
+        }
+    }
+    let client = reqwest::Client::new();
+    let _o = Killed(start(origin_dir.path(), op));
+    let mut f = Killed(start(follower_dir.path(), fp));
+    wait_up(&client, &origin).await;
+    wait_up(&client, &follower).await;
+    let origin_size = || async {
+        client
+            .get(format!("{origin}/log/checkpoint"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .lines()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let size = origin_size().await;
+    assert!(size > 12_000);
+    let replica = || async {
+        let body: Value = client
+            .get(format!("{follower}/api/v1/replicas"))
+            .bearer_auth(&follower_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["items"][0].clone()
+    };
+    let res = client
+        .post(format!("{follower}/api/v1/following"))
+        .bearer_auth(&follower_token)
+        .json(&json!({"target": format!("{origin}/actor")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+
+    // Killed once the first batch is in and before the last.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let held = replica().await["size"].as_u64().unwrap_or(0);
+        assert!(
+            held < size,
+            "the pull ended before the follower could be killed"
+        );
+        if held > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the pull did not start");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    f.0.kill().unwrap();
+    f.0.wait().unwrap();
+
+    // Back, it resumes from what it committed and ends with the whole log, verified.
+    let _f = Killed(start(follower_dir.path(), fp));
+    wait_up(&client, &follower).await;
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let size = loop {
+        let r = replica().await;
+        assert!(r["lastError"].is_null(), "{r}");
+        let size = origin_size().await;
+        if r["size"].as_u64() == Some(size) {
+            assert_eq!(r["upToDate"], true, "{r}");
+            break size;
+        }
+        assert!(Instant::now() < deadline, "the pull did not resume: {r}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (count, last): (u64, u64) =
+        rusqlite::Connection::open(follower_dir.path().join("punte-data").join("punte.db"))
+            .unwrap()
+            .query_row("SELECT count(*), max(idx) FROM replica_entries", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+    assert_eq!((count, last), (size, size - 1));
+}
+
+/// A child process killed (SIGKILL) when dropped, also when a test fails.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
