@@ -423,6 +423,22 @@ async fn a_node_restored_from_an_old_backup_refuses_to_append() {
     assert_eq!(refused.status, 409, "{}", refused.body);
     assert!(refused.is_problem());
     assert_eq!(restored.node.log_size().unwrap(), backed_up_size);
+    // Its inbox takes nothing in meanwhile: 503, so that partners retry later.
+    let sent = b
+        .node
+        .store()
+        .read(|conn| punte_store::log::entry(conn, 0))
+        .unwrap();
+    let status = deliver_by_hand(
+        &b.node,
+        &b.base,
+        &restored,
+        sent.activity.as_deref().unwrap(),
+        &sent.entry,
+        &b.node.log_checkpoint().unwrap(),
+    )
+    .await;
+    assert_eq!(status, 503);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -93,8 +93,21 @@ fn as2(value: &Value) -> HttpResponse {
         .json(value)
 }
 
+/// `Retry-After` of the inbox while the node refuses to append.
+const INBOX_RETRY_AFTER_SECS: u64 = 300;
+
 fn refusal(r: &InboxRefusal) -> ApiError {
     let status = StatusCode::from_u16(r.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    if let InboxRefusal::Unavailable(why) = r {
+        // a node that refuses to append takes nothing in; senders retry later
+        return ApiError::new(
+            status,
+            r.code(),
+            "temporarily unavailable",
+            format!("this node takes no activity in for now: {why}"),
+        )
+        .retry_after(INBOX_RETRY_AFTER_SECS);
+    }
     if status.is_server_error() {
         tracing::error!(error = %r, "inbox failed");
         return ApiError::internal();

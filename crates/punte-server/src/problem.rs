@@ -21,6 +21,8 @@ pub struct ApiError {
     pub errors: Vec<FieldError>,
     /// For 412: the current version, so the client can refetch.
     pub current_version: Option<u32>,
+    /// For 503 and 429: seconds the client should wait (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -69,7 +71,14 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             current_version: None,
+            retry_after: None,
         }
+    }
+
+    /// The error with a `Retry-After` of `seconds`.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -137,6 +146,7 @@ impl ApiError {
             detail: errors.to_string(),
             errors: errors.0,
             current_version: None,
+            retry_after: None,
         }
     }
 
@@ -175,6 +185,9 @@ impl ResponseError for ApiError {
         response.content_type(PROBLEM_JSON);
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header(("WWW-Authenticate", "Bearer realm=\"punte\""));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header(("Retry-After", seconds.to_string()));
         }
         response.json(body)
     }

@@ -64,6 +64,10 @@ pub enum InboxRefusal {
     /// applied any more.
     #[error("{0}")]
     Fork(String),
+    /// This node refuses to append (its append guard is set): nothing is taken in until the
+    /// operator has dealt with it; senders retry.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -81,6 +85,7 @@ impl InboxRefusal {
             Self::Membership(_) => 403,
             Self::Unprocessable(_) => 422,
             Self::Fork(_) => 409,
+            Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
         }
     }
@@ -106,6 +111,7 @@ impl InboxRefusal {
             Self::Membership(r) => r.code(),
             Self::Unprocessable(_) => "unprocessable",
             Self::Fork(_) => "log-fork",
+            Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
     }

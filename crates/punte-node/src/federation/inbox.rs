@@ -320,6 +320,23 @@ impl Federation {
     /// batch), each inside its own savepoint so a refused one leaves the others applied.
     /// Returns one result per activity, in order. Blocking.
     pub fn apply_batch(&self, batch: &[Verified]) -> Vec<Result<Received, InboxRefusal>> {
+        // a node that refuses to append (a damaged history, or behind its witnesses) takes
+        // nothing in: 503, and senders retry
+        match self.node.store().read(punte_store::witness::append_guard) {
+            Ok(Some(guard)) => {
+                return batch
+                    .iter()
+                    .map(|_| Err(InboxRefusal::Unavailable(guard.reason.clone())))
+                    .collect();
+            }
+            Ok(None) => {}
+            Err(e) => {
+                return batch
+                    .iter()
+                    .map(|_| Err(InboxRefusal::Internal(e.to_string())))
+                    .collect();
+            }
+        }
         let now = self.now_ms();
         let mut wake_sync = false;
         let mut results = Vec::with_capacity(batch.len());
