@@ -193,15 +193,7 @@ pub fn parse_actor(actor: &Value, expected_id: &str) -> Result<RemoteActor, Acto
         a.get("endpoints").and_then(|e| e.get("sharedInbox")),
     )?;
     let keys = ActorKeys::from_actor(actor);
-    let usable = keys
-        .assertion_method
-        .iter()
-        .any(|k| k.ed25519_key().is_ok())
-        || keys
-            .public_key
-            .as_ref()
-            .is_some_and(|k| k.rsa_key().is_ok());
-    if !usable {
+    if !keys.any_usable() {
         return Err(ActorError::NoKeys);
     }
     Ok(RemoteActor {

@@ -134,6 +134,15 @@ impl PublicKeyPem {
     pub fn rsa_key(&self) -> Result<RsaPublicKey, KeyError> {
         parse_rsa_public_key_pem(&self.public_key_pem)
     }
+
+    /// The Ed25519 key this object holds, when its PEM is an Ed25519 SPKI (Fedify lists one
+    /// beside its RSA key, and may sign HTTP requests with it).
+    pub fn ed25519_key(&self) -> Option<VerifyingKey> {
+        <VerifyingKey as ed25519_dalek::pkcs8::DecodePublicKey>::from_public_key_pem(
+            self.public_key_pem.trim(),
+        )
+        .ok()
+    }
 }
 
 /// The key members of an actor document: `assertionMethod` and `publicKey`.
@@ -145,9 +154,13 @@ pub struct ActorKeys {
     /// FEP-521a Multikeys.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assertion_method: Vec<Multikey>,
-    /// The RSA key for draft-cavage signatures.
+    /// The RSA key for draft-cavage signatures (of a received actor: the first `publicKey`
+    /// entry that holds one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<PublicKeyPem>,
+    /// Of a received actor: every `publicKey` entry it owns, in order (RSA or Ed25519).
+    #[serde(skip)]
+    pub public_keys: Vec<PublicKeyPem>,
 }
 
 impl ActorKeys {
@@ -160,12 +173,13 @@ impl ActorKeys {
         Ok(Self {
             assertion_method: vec![Multikey::ed25519(actor_id, ed25519)],
             public_key: rsa.map(|k| PublicKeyPem::rsa(actor_id, k)).transpose()?,
+            public_keys: Vec::new(),
         })
     }
 
     /// Reads the keys of a received actor document leniently: entries of `assertionMethod`
     /// that are not Multikey objects are ignored (FEP-521a says so), `publicKey` may be an
-    /// object or an array (the first well-formed entry is kept). Ownership is checked:
+    /// object or an array (every well-formed entry is kept, RSA or Ed25519). Ownership is checked:
     /// a Multikey's `controller` and a publicKey's `owner` must equal the actor `id`.
     pub fn from_actor(actor: &Value) -> Self {
         let actor_id = actor.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -181,29 +195,89 @@ impl ActorKeys {
             .filter_map(|v| serde_json::from_value::<Multikey>(v).ok())
             .filter(|k| k.kind == "Multikey" && k.controller == actor_id)
             .collect();
-        let public_key = as_list(actor.get("publicKey"))
+        let public_keys: Vec<PublicKeyPem> = as_list(actor.get("publicKey"))
             .into_iter()
             .filter_map(|v| serde_json::from_value::<PublicKeyPem>(v).ok())
-            .find(|k| k.owner == actor_id);
+            .filter(|k| k.owner == actor_id)
+            .collect();
+        let public_key = public_keys
+            .iter()
+            .find(|k| k.rsa_key().is_ok())
+            .or_else(|| public_keys.first())
+            .cloned();
         Self {
             assertion_method,
             public_key,
+            public_keys,
         }
     }
 
-    /// The Ed25519 key with id `key_id`, if listed and well formed.
+    /// Every `publicKey` entry: those read from a received actor, or this node's own.
+    fn pem_keys(&self) -> impl Iterator<Item = &PublicKeyPem> {
+        let own = self
+            .public_keys
+            .is_empty()
+            .then_some(())
+            .and(self.public_key.as_ref());
+        self.public_keys.iter().chain(own)
+    }
+
+    /// The Ed25519 key with id `key_id`, if listed (as a Multikey of `assertionMethod`, or
+    /// as an Ed25519 `publicKey`) and well formed.
     pub fn ed25519_key(&self, key_id: &str) -> Option<VerifyingKey> {
         self.assertion_method
             .iter()
-            .find(|k| k.id == key_id)
-            .and_then(|k| k.ed25519_key().ok())
+            .filter(|k| k.id == key_id)
+            .find_map(|k| k.ed25519_key().ok())
+            .or_else(|| {
+                self.pem_keys()
+                    .filter(|k| k.id == key_id)
+                    .find_map(PublicKeyPem::ed25519_key)
+            })
     }
 
-    /// The RSA key with id `key_id`, if listed and well formed.
+    /// The RSA key with id `key_id`, if listed in `publicKey` and well formed.
     pub fn rsa_key(&self, key_id: &str) -> Option<RsaPublicKey> {
-        self.public_key
-            .as_ref()
+        self.pem_keys()
             .filter(|k| k.id == key_id)
-            .and_then(|k| k.rsa_key().ok())
+            .find_map(|k| k.rsa_key().ok())
+    }
+
+    /// Whether `key_id` names one of the listed keys.
+    pub fn lists(&self, key_id: &str) -> bool {
+        self.assertion_method.iter().any(|k| k.id == key_id)
+            || self.pem_keys().any(|k| k.id == key_id)
+    }
+
+    /// Whether any listed key is usable (an Ed25519 or an RSA key that decodes).
+    pub fn any_usable(&self) -> bool {
+        self.assertion_method
+            .iter()
+            .any(|k| k.ed25519_key().is_ok())
+            || self
+                .pem_keys()
+                .any(|k| k.rsa_key().is_ok() || k.ed25519_key().is_some())
+    }
+
+    /// Every listed Ed25519 key: (key id, the key, `None` when malformed), `assertionMethod`
+    /// first.
+    pub fn ed25519_keys(&self) -> Vec<(String, Option<VerifyingKey>)> {
+        let mut keys: Vec<(String, Option<VerifyingKey>)> = self
+            .assertion_method
+            .iter()
+            .map(|k| (k.id.clone(), k.ed25519_key().ok()))
+            .collect();
+        keys.extend(
+            self.pem_keys()
+                .filter_map(|k| k.ed25519_key().map(|key| (k.id.clone(), Some(key)))),
+        );
+        keys
+    }
+
+    /// Every listed RSA key that decodes: (key id, the key).
+    pub fn rsa_keys(&self) -> Vec<(String, RsaPublicKey)> {
+        self.pem_keys()
+            .filter_map(|k| Some((k.id.clone(), k.rsa_key().ok()?)))
+            .collect()
     }
 }

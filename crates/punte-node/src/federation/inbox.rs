@@ -41,18 +41,7 @@ fn resolve_http_key(actor: &KnownActor, key_id: &str) -> Option<PublicKey> {
 }
 
 fn is_own_key(actor: &KnownActor, key_id: &str) -> bool {
-    actor
-        .remote
-        .keys
-        .assertion_method
-        .iter()
-        .any(|k| k.id == key_id)
-        || actor
-            .remote
-            .keys
-            .public_key
-            .as_ref()
-            .is_some_and(|k| k.id == key_id)
+    actor.remote.keys.lists(key_id)
 }
 
 impl Federation {

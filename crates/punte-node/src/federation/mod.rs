@@ -132,23 +132,15 @@ pub struct KnownActor {
     pub document: Value,
     /// The keys of `remote.keys`, decoded: `(key id, key)`, `None` for a malformed key.
     ed25519: Vec<(String, Option<ed25519_dalek::VerifyingKey>)>,
-    rsa: Option<(String, rsa::RsaPublicKey)>,
+    rsa: Vec<(String, rsa::RsaPublicKey)>,
 }
 
 impl KnownActor {
     /// Reads the actor's keys once.
     pub fn new(row: ActorRow, remote: RemoteActor, document: Value) -> Self {
-        let ed25519 = remote
-            .keys
-            .assertion_method
-            .iter()
-            .map(|k| (k.id.clone(), k.ed25519_key().ok()))
-            .collect();
-        let rsa = remote
-            .keys
-            .public_key
-            .as_ref()
-            .and_then(|k| Some((k.id.clone(), k.rsa_key().ok()?)));
+        // every listed key, matched by id later (an actor may list several, in any order)
+        let ed25519 = remote.keys.ed25519_keys();
+        let rsa = remote.keys.rsa_keys();
         Self {
             row,
             remote,
@@ -163,16 +155,13 @@ impl KnownActor {
     pub fn ed25519_key(&self, key_id: &str) -> Option<ed25519_dalek::VerifyingKey> {
         self.ed25519
             .iter()
-            .find(|(id, _)| id == key_id)
-            .and_then(|(_, k)| *k)
+            .filter(|(id, _)| id == key_id)
+            .find_map(|(_, k)| *k)
     }
 
     /// The actor's RSA key with id `key_id`, if listed and well formed.
     pub fn rsa_key(&self, key_id: &str) -> Option<&rsa::RsaPublicKey> {
-        self.rsa
-            .as_ref()
-            .filter(|(id, _)| id == key_id)
-            .map(|(_, k)| k)
+        self.rsa.iter().find(|(id, _)| id == key_id).map(|(_, k)| k)
     }
 }
 

@@ -66,7 +66,12 @@ fn actor_keys_wire_round_trip_and_lenient_reading() {
     assert_eq!(actor["assertionMethod"][0]["type"], "Multikey");
     assert_eq!(actor["publicKey"]["owner"], actor_id);
     let read = ActorKeys::from_actor(&actor);
-    assert_eq!(read, keys);
+    assert_eq!(read.assertion_method, keys.assertion_method);
+    assert_eq!(read.public_key, keys.public_key);
+    assert_eq!(
+        read.public_keys,
+        keys.public_key.iter().cloned().collect::<Vec<_>>()
+    );
     assert_eq!(read.ed25519_key(&ed25519_key_id(actor_id)), Some(ed));
     assert_eq!(read.rsa_key(&rsa_key_id(actor_id)), Some(rsa_public));
 
@@ -80,4 +85,46 @@ fn actor_keys_wire_round_trip_and_lenient_reading() {
     let read = ActorKeys::from_actor(&odd);
     assert!(read.assertion_method.is_empty());
     assert!(read.public_key.is_some());
+}
+
+#[test]
+fn every_public_key_entry_counts_whatever_its_order_and_kind() {
+    use ed25519_dalek::pkcs8::EncodePublicKey as _;
+    // As Fedify publishes an actor: an Ed25519 key first in `publicKey`, the RSA key second,
+    // and HTTP requests signed with either.
+    let ed = ed25519_dalek::SigningKey::from_bytes(&[4u8; 32]).verifying_key();
+    let ed_pem = ed
+        .to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .unwrap();
+    let cavage = vector("cavage/test-key.pem");
+    let rsa_public = parse_rsa_public_key_pem(&pem_block(&cavage, 0)).unwrap();
+    let actor_id = "https://fedify.example/users/a";
+    let actor = json!({
+        "id": actor_id,
+        "publicKey": [
+            {"id": format!("{actor_id}#key-2"), "owner": actor_id, "publicKeyPem": ed_pem},
+            {"id": format!("{actor_id}#main-key"), "owner": actor_id,
+             "publicKeyPem": pem_block(&cavage, 0)},
+            {"id": format!("{actor_id}#foreign"), "owner": "https://elsewhere.example/actor",
+             "publicKeyPem": pem_block(&cavage, 0)}
+        ]
+    });
+    let read = ActorKeys::from_actor(&actor);
+    assert_eq!(read.ed25519_key(&format!("{actor_id}#key-2")), Some(ed));
+    assert_eq!(
+        read.rsa_key(&format!("{actor_id}#main-key")),
+        Some(rsa_public)
+    );
+    assert!(
+        read.lists(&format!("{actor_id}#key-2")) && read.lists(&format!("{actor_id}#main-key"))
+    );
+    // a key of another owner is not the actor's
+    assert!(!read.lists(&format!("{actor_id}#foreign")));
+    assert_eq!(read.rsa_key(&format!("{actor_id}#foreign")), None);
+    // the RSA key is the one kept for draft-cavage, though it is not first
+    assert_eq!(read.public_key.unwrap().id, format!("{actor_id}#main-key"));
+    assert!(
+        ActorKeys::from_actor(&json!({"id": actor_id, "publicKey": actor["publicKey"][0]}))
+            .any_usable()
+    );
 }
