@@ -6,7 +6,7 @@
 //! connect and total timeouts; answers larger than the cap are cut off with an error;
 //! redirects only to the same origin, at most three; requests signed by the node.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,51 +107,7 @@ pub enum Signer<'a> {
     },
 }
 
-/// True for addresses a public server may have.
-pub fn is_public_address(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public_v4(v4);
-            }
-            is_public_v6(v6)
-        }
-    }
-}
-
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    !(ip.is_private()
-        || ip.is_loopback()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || ip.is_documentation()
-        || a == 0
-        // 100.64.0.0/10 shared address space (carrier-grade NAT)
-        || (a == 100 && (64..128).contains(&b))
-        // 192.0.0.0/24 protocol assignments, 198.18.0.0/15 benchmarking, 240.0.0.0/4 reserved
-        || (a == 192 && b == 0 && ip.octets()[2] == 0)
-        || (a == 198 && (b == 18 || b == 19))
-        || a >= 240)
-}
-
-fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    !(ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        // fc00::/7 unique local
-        || (first & 0xfe00) == 0xfc00
-        // fe80::/10 link-local
-        || (first & 0xffc0) == 0xfe80
-        // 2001:db8::/32 documentation
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8)
-        // ::ffff:0:0/96 handled by the caller; 64:ff9b::/96 NAT64 can reach anything
-        || first == 0x0064)
-}
+pub use super::addresses::is_public_address;
 
 /// DNS that drops non-public addresses (unless allowed) so a name cannot point the node at
 /// its own network.

@@ -8,6 +8,7 @@
 //! with the record of the received activity.
 
 pub mod adaptations;
+pub mod addresses;
 pub mod delivery;
 pub mod fetch;
 pub mod forks;
