@@ -150,6 +150,24 @@ async fn every_inbox_rule_refuses_precisely_and_changes_nothing() {
         .with_body(body.clone());
     refused(&target, &unsigned, 401, "unsigned").await;
 
+    // Not ActivityStreams: a text/plain body, or none named (signed, so only the type is wrong).
+    let mut plain = signed(&sender, &target, &body, t, Scheme::Rfc9421);
+    plain.set_header("Content-Type", "text/plain");
+    refused(&target, &plain, 415, "unsupported-media-type").await;
+    let ld = HttpRequest::new("POST", format!("{}/inbox", target.base))
+        .with_header(
+            "Content-Type",
+            "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"",
+        )
+        .with_body(body.clone());
+    refused(&target, &ld, 401, "unsigned").await;
+
+    // Not I-JSON: a member name twice (the proof and JCS are defined over I-JSON).
+    let text = String::from_utf8(body.clone()).unwrap();
+    let twice = text.replacen("{", "{\"type\":\"Delete\",", 1);
+    let dup = signed(&sender, &target, twice.as_bytes(), t, Scheme::Rfc9421);
+    refused(&target, &dup, 400, "not-json").await;
+
     // Bad signature: one byte of the signature changed.
     let mut bad = signed(&sender, &target, &body, t, Scheme::Rfc9421);
     let sig = bad.header("signature").unwrap();

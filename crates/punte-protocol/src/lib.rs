@@ -13,6 +13,7 @@ pub mod activity;
 pub mod actor;
 pub mod context;
 pub mod httpsig;
+pub mod ijson;
 pub mod jcs;
 pub mod keys;
 pub mod multikey;

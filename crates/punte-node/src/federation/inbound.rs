@@ -34,6 +34,8 @@ pub enum InboxRefusal {
     TooLarge(usize),
     #[error("body is not a JSON object: {0}")]
     NotJson(String),
+    #[error("content type {0:?} is not application/activity+json or application/ld+json")]
+    UnsupportedMediaType(String),
     #[error("activity has no {0}")]
     Missing(&'static str),
     #[error("the request is not signed")]
@@ -77,6 +79,7 @@ impl InboxRefusal {
     pub fn status(&self) -> u16 {
         match self {
             Self::TooLarge(_) => 413,
+            Self::UnsupportedMediaType(_) => 415,
             Self::NotJson(_) | Self::Missing(_) | Self::Digest(_) | Self::Malformed(_) => 400,
             Self::Unsigned | Self::Signature(_) | Self::Proof(_) | Self::ProofRequired => 401,
             Self::ActorUnavailable { .. } => 401,
@@ -95,6 +98,7 @@ impl InboxRefusal {
         match self {
             Self::TooLarge(_) => "too-large",
             Self::NotJson(_) => "not-json",
+            Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::Missing(_) => "missing-member",
             Self::Unsigned => "unsigned",
             Self::Signature(HttpSigError::OutsideWindow { .. } | HttpSigError::Expired(_)) => {

@@ -40,6 +40,24 @@ fn resolve_http_key(actor: &KnownActor, key_id: &str) -> Option<PublicKey> {
     actor.rsa_key(key_id).cloned().map(PublicKey::Rsa)
 }
 
+/// The inbox takes ActivityStreams only: `application/activity+json`, or
+/// `application/ld+json` (any parameters, e.g. the AS2 profile).
+fn check_media_type(headers: &[(String, String)]) -> Result<(), InboxRefusal> {
+    let given = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map(|(_, value)| value.as_str());
+    let essence = given
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        Some("application/activity+json" | "application/ld+json") => Ok(()),
+        _ => Err(InboxRefusal::UnsupportedMediaType(
+            given.unwrap_or("none").to_owned(),
+        )),
+    }
+}
+
 fn is_own_key(actor: &KnownActor, key_id: &str) -> bool {
     actor.remote.keys.lists(key_id)
 }
@@ -51,7 +69,9 @@ impl Federation {
         if request.body.len() > MAX_INBOX_BYTES {
             return Err(InboxRefusal::TooLarge(MAX_INBOX_BYTES));
         }
-        let value: Value = serde_json::from_slice(&request.body)
+        check_media_type(&request.headers)?;
+        // I-JSON: the proof and the canonical form are defined over it
+        let value: Value = punte_protocol::ijson::from_slice(&request.body)
             .map_err(|e| InboxRefusal::NotJson(e.to_string()))?;
         if !value.is_object() {
             return Err(InboxRefusal::NotJson("not an object".to_owned()));

@@ -349,8 +349,8 @@ impl Federation {
             url: id.chars().take(300).collect(),
             reason,
         };
-        let document: Value =
-            serde_json::from_slice(&fetched.body).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let document: Value = punte_protocol::ijson::from_slice(&fetched.body)
+            .map_err(|e| bad(format!("not I-JSON: {e}")))?;
         let remote = parse_actor(&document, id).map_err(|e| bad(e.to_string()))?;
         let host = host_of(id).ok_or_else(|| bad("no host".to_owned()))?;
         let row = ActorRow {
