@@ -164,10 +164,14 @@ fn describe(error: &reqwest::Error) -> String {
     text
 }
 
+/// Same-origin redirects followed (docs/protocol.md §5.6).
+const MAX_REDIRECTS: usize = 3;
+
 impl Fetcher {
     pub fn new(settings: FetchSettings) -> Result<Self, FetchError> {
         let policy = reqwest::redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() >= 3 {
+            // `previous` holds the first URL and each redirect before this one
+            if attempt.previous().len() > MAX_REDIRECTS {
                 return attempt.error("too many redirects");
             }
             let same = attempt
@@ -448,6 +452,49 @@ mod tests {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(is_public_address(ip), "{ip} is public");
         }
+    }
+
+    /// A server on loopback whose `/r/N` redirects to `/r/N-1` and `/r/0` answers JSON.
+    fn redirecting_server() -> String {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = [0_u8; 2048];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let left: u32 = path.trim_start_matches("/r/").parse().unwrap_or(0);
+                let answer = if left == 0 {
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}".to_owned()
+                } else {
+                    format!(
+                        "HTTP/1.1 302 Found\r\nlocation: /r/{}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                        left - 1
+                    )
+                };
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        base
+    }
+
+    #[tokio::test]
+    async fn three_same_origin_redirects_are_followed_and_a_fourth_is_refused() {
+        let base = redirecting_server();
+        let fetcher = Fetcher::new(FetchSettings {
+            allow_private_addresses: true,
+            ..FetchSettings::default()
+        })
+        .unwrap();
+        for n in 0..=3 {
+            let got = fetcher.get_json(&format!("{base}/r/{n}"), None, 0).await;
+            assert!(got.is_ok(), "{n} redirects: {got:?}");
+        }
+        let got = fetcher.get_json(&format!("{base}/r/4"), None, 0).await;
+        assert!(got.is_err(), "four redirects were followed");
     }
 
     #[test]
