@@ -175,6 +175,10 @@ pub enum HttpSigError {
     /// The body digest does not match, or names no supported algorithm.
     #[error("body digest does not match")]
     DigestMismatch,
+    /// A draft-cavage signature covers a `Host` other than this server's authority: it was
+    /// made for another server.
+    #[error("the signature is for host {signed:?}, this is {expected:?}")]
+    WrongHost { signed: String, expected: String },
     /// The resolver knows no key for the key id.
     #[error("no key known for key id {0:?}")]
     UnknownKey(String),

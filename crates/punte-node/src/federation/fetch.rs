@@ -464,7 +464,8 @@ mod tests {
                 let Ok(mut stream) = stream else { return };
                 let mut buf = [0_u8; 2048];
                 let n = stream.read(&mut buf).unwrap_or(0);
-                let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let request =
+                    String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).into_owned();
                 let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
                 let left: u32 = path.trim_start_matches("/r/").parse().unwrap_or(0);
                 let answer = if left == 0 {

@@ -271,6 +271,25 @@ pub fn verify(
         }
     }
     let covers = |h: &str| params.headers.iter().any(|c| c == h);
+    // a signature made for another server must not verify here (draft-cavage has no
+    // target URI component; the signed `Host` is what binds it)
+    if covers("host") {
+        let expected = request.target()?.normalized_authority();
+        let signed = request.header("host").unwrap_or_default();
+        let signed_host = crate::httpsig::request::TargetUri::parse(&format!(
+            "{}://{}/",
+            request.target()?.scheme,
+            signed.trim()
+        ))
+        .map(|t| t.normalized_authority())
+        .unwrap_or_else(|_| signed.trim().to_ascii_lowercase());
+        if signed_host != expected {
+            return Err(HttpSigError::WrongHost {
+                signed: signed.chars().take(200).collect(),
+                expected,
+            });
+        }
+    }
     let created = if covers("(created)") {
         params
             .created

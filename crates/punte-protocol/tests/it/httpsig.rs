@@ -469,6 +469,21 @@ fn cavage_mastodon_profile_hs2019_and_refusals() {
         ["(request-target)", "host", "date", "digest", "content-type"]
     );
 
+    // The same signed request replayed to another server: its signed Host is not ours.
+    let mut replayed = request.clone();
+    replayed.target_uri = "https://other.example/inbox".to_owned();
+    assert_eq!(
+        verify_request(&replayed, resolve, &policy, now + 60),
+        Err(HttpSigError::WrongHost {
+            signed: "mastodon.example".to_owned(),
+            expected: "other.example".to_owned(),
+        })
+    );
+    // A default port in either is the same authority.
+    let mut port = request.clone();
+    port.target_uri = "https://mastodon.example:443/inbox".to_owned();
+    assert!(verify_request(&port, resolve, &policy, now + 60).is_ok());
+
     // hs2019 with the same RSA key, as Mastodon accepts.
     let hs = request
         .header("signature")
