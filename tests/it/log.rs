@@ -201,7 +201,7 @@ async fn every_api_change_appends_a_signed_entry_and_a_checkpoint() {
         format!("{}/practices/{id}", node.base)
     );
 
-    // the outbox is the same log, in index order
+    // the outbox is the same log, newest first
     let outbox = node.get("/outbox").await;
     assert_eq!(outbox.body["type"], "OrderedCollection");
     assert_eq!(outbox.body["totalItems"], 6);
@@ -210,9 +210,10 @@ async fn every_api_change_appends_a_signed_entry_and_a_checkpoint() {
     assert_eq!(page.body["type"], "OrderedCollectionPage");
     let items = page.body["orderedItems"].as_array().unwrap();
     assert_eq!(items.len(), 6);
-    for (item, s) in items.iter().zip(&served) {
+    for (item, s) in items.iter().zip(served.iter().rev()) {
         assert_eq!(*item, activity_json(s));
     }
+    assert!(page.body["next"].is_null() && page.body["prev"].is_null());
     assert_eq!(node.get("/outbox?page=2").await.status, 404);
 }
 

@@ -170,8 +170,10 @@ async fn outbox(
             "id": outbox,
             "type": "OrderedCollection",
             "totalItems": total,
-            "first": page_url(1),
-            "last": page_url(last),
+            // newest first (ActivityPub §5.1): the first page is the newest; page numbers
+            // count from the oldest, so a page's address keeps its items as the log grows
+            "first": page_url(last),
+            "last": page_url(1),
         })));
     };
     let found = web::block(move || node.outbox_page(page)).await??;
@@ -181,13 +183,16 @@ async fn outbox(
     body.insert("type".into(), "OrderedCollectionPage".into());
     body.insert("partOf".into(), outbox.clone().into());
     body.insert("totalItems".into(), found.total.into());
+    // `next` goes to older activities, `prev` to newer ones; items newest first
     if found.page > 1 {
-        body.insert("prev".into(), page_url(found.page - 1).into());
+        body.insert("next".into(), page_url(found.page - 1).into());
     }
     if found.page < found.last_page {
-        body.insert("next".into(), page_url(found.page + 1).into());
+        body.insert("prev".into(), page_url(found.page + 1).into());
     }
-    body.insert("orderedItems".into(), found.items.into());
+    let mut items = found.items;
+    items.reverse();
+    body.insert("orderedItems".into(), items.into());
     let body = serde_json::Value::Object(body);
     Ok(activity_json(&body))
 }
