@@ -379,3 +379,39 @@ async fn a_node_dropped_while_serving_stops_its_workers_without_a_panic() {
         "dropping the serving future must not panic: {ended}"
     );
 }
+
+#[tokio::test]
+async fn an_indicator_definition_dereferences_at_its_own_id() {
+    let node = spawn_node().await;
+    assert_eq!(
+        node.post("/api/v1/indicators", indicator_json())
+            .await
+            .status,
+        201
+    );
+    let id = format!("{}/indicators/esl-rate@1", node.base);
+    let res = node
+        .client
+        .get(&id)
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["id"], id.as_str());
+    assert!(
+        body["@context"].is_array() || body["@context"].is_string(),
+        "{body}"
+    );
+    assert!(body.to_string().contains("IndicatorDefinition"), "{body}");
+    for missing in ["esl-rate@2", "nothing@1", "not-a-reference"] {
+        let res = node
+            .client
+            .get(format!("{}/indicators/{missing}", node.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{missing}");
+    }
+}

@@ -56,7 +56,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/adaptations/{id}",
             web::get().guard(as2()).to(object::<Adaptation>),
-        );
+        )
+        .route("/indicators/{reference}", web::get().to(indicator_object));
+}
+
+/// `GET BASE/indicators/{code}@{version}`: an indicator definition of the catalogue, the id of
+/// its `IndicatorDefinition` object, as AS2 JSON (there is no HTML page of one definition).
+async fn indicator_object(
+    path: web::Path<String>,
+    node: web::Data<Node>,
+) -> Result<HttpResponse, ApiError> {
+    let reference: punte_model::IndicatorRef = path
+        .into_inner()
+        .parse()
+        .map_err(|e: String| ApiError::not_found(e))?;
+    let urls = urls(&node)?;
+    let definition = web::block(move || node.indicator(&reference)).await??;
+    Ok(as2(&punte_protocol::objects::standalone(
+        &punte_protocol::objects::indicator_to_object(&definition, &urls),
+    )))
 }
 
 /// The admin API for federation, under `/api/v1`.
