@@ -375,3 +375,54 @@ async fn evaluation_values_are_checked_against_their_indicator() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_body_dribbled_slower_than_the_read_deadline_is_cut_with_408() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let node = crate::support::spawn_node_with(|c| c.server.body_read_timeout_secs = 2).await;
+    let addr = node.base.trim_start_matches("http://").to_owned();
+    for (path, media_type) in [
+        ("/inbox", "application/activity+json"),
+        ("/api/v1/practices", "application/json"),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let (mut read, mut write) = stream.split();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {media_type}\r\nAuthorization: Bearer {}\r\nContent-Length: 1000\r\n\r\n{{",
+            node.editor
+        );
+        write.write_all(head.as_bytes()).await.unwrap();
+        // one byte every 200 ms: the whole body would take over 3 minutes
+        let dribble = async {
+            for _ in 0..999 {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                if write.write_all(b" ").await.is_err() {
+                    break;
+                }
+            }
+        };
+        let answer = async {
+            let mut got = Vec::new();
+            let mut buf = [0_u8; 1024];
+            while let Ok(n) = read.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(buf.get(..n).unwrap_or_default());
+                if got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+            String::from_utf8_lossy(&got).into_owned()
+        };
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            tokio::select! {
+                a = answer => a,
+                () = dribble => String::new(),
+            }
+        })
+        .await
+        .expect("the node kept reading a dribbled body");
+        assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+    }
+}

@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub base_url: Option<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Seconds a client gets to send a whole request body; slower ones get 408.
+    pub body_read_timeout_secs: u64,
     /// Seconds in-flight requests get to finish on shutdown.
     pub shutdown_timeout_secs: u64,
     /// Worker threads; 0 = one per core.
@@ -210,6 +212,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             base_url: None,
             max_body_bytes: 1024 * 1024,
+            body_read_timeout_secs: 20,
             shutdown_timeout_secs: 30,
             workers: 0,
         }
@@ -321,6 +324,9 @@ impl Config {
         }
         if self.server.max_body_bytes < 1024 {
             return bad("server.max_body_bytes", "must be at least 1024".into());
+        }
+        if self.server.body_read_timeout_secs == 0 {
+            return bad("server.body_read_timeout_secs", "must be at least 1".into());
         }
         if let Some(c) = &self.membership.coordinator
             && (punte_protocol::urls::origin_of(c).is_err() || !c.ends_with("/actor"))

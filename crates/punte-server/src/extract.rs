@@ -18,14 +18,49 @@ use crate::problem::ApiError;
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_body_bytes: usize,
+    /// How long reading one whole body may take.
+    pub body_read_timeout: std::time::Duration,
 }
 
-/// Reads the whole body, refusing more than the configured limit with 413.
-pub async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Bytes, ApiError> {
+/// Reads the whole body, refusing more than the configured limit with 413, and a body not
+/// read within the configured time with 408.
+pub async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<Bytes, ApiError> {
     let limit = req
         .app_data::<web::Data<Limits>>()
         .map(|l| l.max_body_bytes)
         .unwrap_or(1024 * 1024);
+    read_body_within(req, payload, limit).await
+}
+
+/// [`read_body`] with the limit `limit`.
+pub async fn read_body_within(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    let deadline = req
+        .app_data::<web::Data<Limits>>()
+        .map(|l| l.body_read_timeout)
+        .unwrap_or(std::time::Duration::from_secs(20));
+    match tokio::time::timeout(deadline, read_limited(req, payload, limit)).await {
+        Ok(read) => read,
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body-timeout",
+            "Request body too slow",
+            format!(
+                "the request body was not received within {} s",
+                deadline.as_secs()
+            ),
+        )),
+    }
+}
+
+async fn read_limited(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
     if let Some(len) = req
         .headers()
         .get(header::CONTENT_LENGTH)

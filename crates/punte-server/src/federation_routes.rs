@@ -267,10 +267,17 @@ async fn nodeinfo(node: web::Data<Node>) -> Result<HttpResponse, ApiError> {
 
 async fn inbox(
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     node: web::Data<Node>,
     fed: web::Data<Federation>,
 ) -> Result<HttpResponse, ApiError> {
+    // the body within the inbox limit and the read deadline (a dribbled body is cut: 408)
+    let body = crate::extract::read_body_within(&req, payload, MAX_INBOX_BYTES + 1)
+        .await
+        .map_err(|e| match e.status {
+            StatusCode::PAYLOAD_TOO_LARGE => refusal(&InboxRefusal::TooLarge(MAX_INBOX_BYTES)),
+            _ => e,
+        })?;
     let request = InboundRequest {
         method: req.method().as_str().to_owned(),
         target_uri: target_uri(&node, &req),

@@ -127,6 +127,9 @@ impl Application {
         let stopping = web::Data::new(Stopping(stopping_rx));
         let limits = web::Data::new(Limits {
             max_body_bytes: config.server.max_body_bytes,
+            body_read_timeout: std::time::Duration::from_secs(
+                config.server.body_read_timeout_secs.max(1),
+            ),
         });
         let app_node = node.clone();
         let witness_policy = config.witness.policy();
