@@ -11,6 +11,7 @@ const KEYS: &[&str] = &[
     "server.listen",
     "server.base_url",
     "server.max_body_bytes",
+    "server.body_read_timeout_secs",
     "server.shutdown_timeout_secs",
     "server.workers",
     "storage.data_dir",
