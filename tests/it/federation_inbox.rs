@@ -373,3 +373,36 @@ async fn a_rotated_key_replaces_the_decoded_one_in_the_actor_cache() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_signature_that_cannot_verify_whatever_the_key_fetches_nothing() {
+    let target = spawn_node().await;
+    let sender = spawn_node().await;
+    let t = now();
+    let body = jcs::canonicalize(&follow(&sender, &target, "quiet", true)).unwrap();
+    let sender_actor = format!("{}/actor", sender.base);
+    let known = || {
+        target
+            .node
+            .store()
+            .read(|conn| punte_store::federation::actor(conn, &sender_actor))
+            .unwrap()
+            .is_some()
+    };
+    // expired, and a body that does not match its digest: refused before any fetch
+    let old = signed(&sender, &target, &body, t - 7200, Scheme::Rfc9421);
+    refused(&target, &old, 401, "signature-expired").await;
+    let mut tampered = signed(&sender, &target, &body, t, Scheme::Cavage);
+    let mut other_body = follow(&sender, &target, "quiet", true);
+    other_body["id"] = json!(format!("{}/activities/test-follow-other", sender.base));
+    tampered.body = jcs::canonicalize(&other_body).unwrap();
+    refused(&target, &tampered, 400, "digest-mismatch").await;
+    assert!(
+        !known(),
+        "the sender's actor was fetched for a request that could not verify"
+    );
+    // a request that could verify is checked against the fetched actor
+    let good = signed(&sender, &target, &body, t, Scheme::Rfc9421);
+    assert_eq!(send(&target, &good).await.status, 202);
+    assert!(known());
+}

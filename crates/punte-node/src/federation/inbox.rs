@@ -110,6 +110,22 @@ impl Federation {
             Err(HttpSigError::Unsigned) => return Err(InboxRefusal::Unsigned),
             Err(e) => return Err(InboxRefusal::Signature(e)),
         };
+        let policy = VerifyPolicy {
+            max_skew_seconds: i64::try_from(self.settings.signature_window.as_secs())
+                .unwrap_or(3600),
+            ..VerifyPolicy::default()
+        };
+        let now = self.now_secs();
+        // Everything of the signature but the key first (parameters, covered components,
+        // time window, digest, host): a request that cannot verify whatever the key makes
+        // the node fetch nothing.
+        match httpsig::verify_request(&http, |_| None, &policy, now) {
+            Err(HttpSigError::UnknownKey(_)) | Ok(_) => {}
+            Err(e @ (HttpSigError::DigestMismatch | HttpSigError::MissingDigest)) => {
+                return Err(InboxRefusal::Digest(e));
+            }
+            Err(e) => return Err(InboxRefusal::Signature(e)),
+        }
         let unavailable = |e: RemoteError| InboxRefusal::ActorUnavailable {
             actor: actor_id.chars().take(300).collect(),
             reason: e.to_string(),
@@ -126,12 +142,6 @@ impl Federation {
                 });
             }
         }
-        let policy = VerifyPolicy {
-            max_skew_seconds: i64::try_from(self.settings.signature_window.as_secs())
-                .unwrap_or(3600),
-            ..VerifyPolicy::default()
-        };
-        let now = self.now_secs();
         let verified = loop {
             match httpsig::verify_request(&http, |k| resolve_http_key(&actor, k), &policy, now) {
                 Ok(v) => break v,
