@@ -77,6 +77,10 @@ pub struct FederationConfig {
     pub require_partner_witnesses: u32,
     /// Distinct countries those witnesses must come from.
     pub require_partner_countries: u32,
+    /// Most activities kept from actors that are neither followed nor followers.
+    pub stranger_activities_max: u64,
+    /// Days such activities are kept.
+    pub stranger_activities_days: u64,
 }
 
 impl Default for FederationConfig {
@@ -97,6 +101,8 @@ impl Default for FederationConfig {
             replica_poll_interval_secs: d.replica_poll_interval.as_secs(),
             require_partner_witnesses: 0,
             require_partner_countries: 0,
+            stranger_activities_max: d.stranger_activities_max,
+            stranger_activities_days: d.stranger_activities_max_age.as_secs() / 86_400,
         }
     }
 }
@@ -119,6 +125,10 @@ impl FederationConfig {
             replica_poll_interval: Duration::from_secs(self.replica_poll_interval_secs.max(1)),
             actor_ttl: Duration::from_secs(24 * 3600),
             authorized_fetch: self.authorized_fetch,
+            stranger_activities_max: self.stranger_activities_max,
+            stranger_activities_max_age: Duration::from_secs(
+                self.stranger_activities_days.saturating_mul(86_400),
+            ),
             membership: punte_node::membership::MembershipSettings::default(),
             partner_witness_policy: (self.require_partner_witnesses > 0
                 || self.require_partner_countries > 0)

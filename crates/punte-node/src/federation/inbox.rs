@@ -579,12 +579,46 @@ pub(crate) struct Job {
     reply: tokio::sync::oneshot::Sender<(Verified, Result<Received, InboxRefusal>)>,
 }
 
+/// How often the inbox writer prunes activities of strangers.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Federation {
+    /// Drops activities of actors that are neither followers nor followed beyond
+    /// `stranger_activities_max` and `stranger_activities_max_age` (partners' are kept).
+    pub fn prune_stranger_activities(&self) -> u64 {
+        let max_age = i64::try_from(self.settings.stranger_activities_max_age.as_millis())
+            .unwrap_or(i64::MAX);
+        let before = self.now_ms().saturating_sub(max_age);
+        let keep = self.settings.stranger_activities_max;
+        match self
+            .node
+            .store()
+            .write(|tx| store::prune_stranger_activities(tx, keep, before))
+        {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::info!(
+                        dropped = n,
+                        "pruned activities of actors that are not partners"
+                    );
+                }
+                n
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot prune activities of actors that are not partners");
+                0
+            }
+        }
+    }
+}
+
 /// Most activities committed in one transaction.
 const MAX_BATCH: usize = 256;
 
 /// The inbox writer: takes every job waiting (up to [`MAX_BATCH`]), applies them in one
 /// transaction, answers each. Ends when all senders are gone or the federation is dropped.
 fn write_inbox(fed: &std::sync::Weak<Federation>, jobs: &std::sync::mpsc::Receiver<Job>) {
+    let mut pruned = std::time::Instant::now();
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -597,6 +631,11 @@ fn write_inbox(fed: &std::sync::Weak<Federation>, jobs: &std::sync::mpsc::Receiv
         let (verified, replies): (Vec<Verified>, Vec<_>) =
             batch.into_iter().map(|j| (j.verified, j.reply)).unzip();
         let results = apply_guarded(&fed, &verified);
+        // the store of strangers' activities stays bounded (once a minute at most)
+        if pruned.elapsed() >= PRUNE_EVERY {
+            pruned = std::time::Instant::now();
+            fed.prune_stranger_activities();
+        }
         drop(fed);
         for ((reply, verified), result) in replies.into_iter().zip(verified).zip(results) {
             let _ = reply.send((verified, result));

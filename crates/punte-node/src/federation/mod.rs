@@ -72,6 +72,11 @@ pub struct FederationSettings {
     /// Apply partners' entries only up to a checkpoint whose cosignatures meet this policy
     /// (`require_partner_witnesses` / `require_partner_countries`); `None` = no requirement.
     pub partner_witness_policy: Option<crate::federation::witness::WitnessPolicy>,
+    /// Most activities kept from actors that are neither followed nor followers (the newest
+    /// are kept).
+    pub stranger_activities_max: u64,
+    /// Activities from such actors are dropped this long after they arrived.
+    pub stranger_activities_max_age: Duration,
 }
 
 impl Default for FederationSettings {
@@ -92,6 +97,8 @@ impl Default for FederationSettings {
             authorized_fetch: false,
             membership: crate::federation::membership::MembershipSettings::default(),
             partner_witness_policy: None,
+            stranger_activities_max: 10_000,
+            stranger_activities_max_age: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }

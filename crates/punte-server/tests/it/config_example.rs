@@ -12,6 +12,8 @@ const KEYS: &[&str] = &[
     "server.base_url",
     "server.max_body_bytes",
     "server.body_read_timeout_secs",
+    "federation.stranger_activities_max",
+    "federation.stranger_activities_days",
     "server.shutdown_timeout_secs",
     "server.workers",
     "storage.data_dir",

@@ -32,6 +32,26 @@ fn inbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InboxRow> {
     })
 }
 
+/// Drops activities received from actors that are neither followers nor followed (in any
+/// state): all but the newest `keep`, and those received before `before_ms`. Returns how
+/// many were dropped. Partners' activities are kept.
+pub fn prune_stranger_activities(conn: &Connection, keep: u64, before_ms: i64) -> Result<u64> {
+    let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM inbox_activities WHERE seq IN (
+                 SELECT seq FROM (
+                     SELECT seq, received_ms,
+                            row_number() OVER (ORDER BY seq DESC) AS newer
+                     FROM inbox_activities i
+                     WHERE NOT EXISTS (SELECT 1 FROM followers f WHERE f.actor = i.actor)
+                       AND NOT EXISTS (SELECT 1 FROM following f WHERE f.actor = i.actor))
+                 WHERE newer > ?1 OR received_ms < ?2)",
+        )?
+        .execute(params![keep, before_ms])?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// Records a received activity; `false` (and nothing written) if its id was seen before.
 #[allow(clippy::too_many_arguments)]
 pub fn insert_inbox_activity(
@@ -88,4 +108,67 @@ pub fn inbox_latest(conn: &Connection, limit: u32) -> Result<Vec<InboxRow>> {
     )?;
     let rows = stmt.query_map(params![limit], inbox_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::federation::{ActorRow, FollowState, upsert_actor, upsert_follower};
+
+    #[test]
+    fn only_strangers_activities_are_pruned_the_newest_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open(&dir.path().join("t.db")).unwrap();
+        store
+            .write(|tx| {
+                let partner = "https://partner.example/actor";
+                upsert_actor(
+                    tx,
+                    &ActorRow {
+                        id: partner.into(),
+                        host: "partner.example".into(),
+                        inbox: "https://partner.example/inbox".into(),
+                        shared_inbox: None,
+                        username: None,
+                        document: b"{}".to_vec(),
+                        is_punte: true,
+                        fetched_ms: 0,
+                    },
+                )?;
+                upsert_follower(tx, partner, "f", b"{}", FollowState::Accepted, 0)?;
+                for i in 0..5 {
+                    insert_inbox_activity(
+                        tx,
+                        &format!("p{i}"),
+                        partner,
+                        "Create",
+                        i,
+                        b"{}",
+                        "{}",
+                        "ok",
+                    )?;
+                    insert_inbox_activity(
+                        tx,
+                        &format!("s{i}"),
+                        "https://stranger.example/actor",
+                        "Create",
+                        100 + i,
+                        b"{}",
+                        "{}",
+                        "ok",
+                    )?;
+                }
+                // keep the 3 newest of strangers; the partner's 5 stay
+                assert_eq!(prune_stranger_activities(tx, 3, 0)?, 2);
+                assert!(!inbox_seen(tx, "s0")? && !inbox_seen(tx, "s1")?);
+                assert!(inbox_seen(tx, "s2")? && inbox_seen(tx, "p0")?);
+                // and none older than a time
+                assert_eq!(prune_stranger_activities(tx, 100, 104)?, 2);
+                assert!(inbox_seen(tx, "s4")? && !inbox_seen(tx, "s3")?);
+                assert!((0..5).all(|i| inbox_seen(tx, &format!("p{i}")).unwrap()));
+                Ok::<_, crate::StoreError>(())
+            })
+            .unwrap();
+    }
 }
