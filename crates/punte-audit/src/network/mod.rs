@@ -18,7 +18,7 @@ use punte_log::note::{KeyType, NoteVerifier};
 use punte_log::tree::{parse_proof, verify_consistency};
 
 use punte_protocol::urls::{base_of_actor, percent_encode};
-use punte_protocol::witness::{WITNESS_PREFIX, WitnessedList};
+use punte_protocol::witness::WITNESS_PREFIX;
 
 use crate::{AuditError, FindingSeverity, ReportFinding};
 
@@ -301,6 +301,30 @@ pub struct ServedProof {
     pub proof: Option<String>,
 }
 
+/// The signed checkpoints of `origin` a witness (`/witness/checkpoints`) or a partner
+/// (`/federation/checkpoints`) lists at `url` (both `{"items": [{"origin", "checkpoint"}]}`),
+/// or why they could not be read.
+async fn listed_checkpoints(
+    client: &reqwest::Client,
+    url: &str,
+    origin: &str,
+) -> (Vec<String>, Option<String>) {
+    match get(client, url).await {
+        Ok(body) => match serde_json::from_slice::<PartnerCheckpointList>(&body) {
+            Ok(list) => (
+                list.items
+                    .into_iter()
+                    .filter(|i| i.origin == origin)
+                    .map(|i| i.checkpoint)
+                    .collect(),
+                None,
+            ),
+            Err(e) => (Vec::new(), Some(format!("{url}: malformed: {e}"))),
+        },
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    }
+}
+
 /// Compares what the node, its witnesses and its partners serve for the node's log:
 /// fetches everything ([`NetworkObservations`]) and then [`judge`]s it.
 pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, AuditError> {
@@ -355,20 +379,7 @@ pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, Au
             evidence: Vec::new(),
         };
         let url = format!("{prefix}/checkpoints?origin={}", percent_encode(&origin));
-        match get(&client, &url).await {
-            Ok(body) => match serde_json::from_slice::<WitnessedList>(&body) {
-                Ok(list) => {
-                    observed.checkpoints = list
-                        .items
-                        .into_iter()
-                        .filter(|i| i.origin == origin)
-                        .map(|i| i.checkpoint)
-                        .collect();
-                }
-                Err(e) => observed.error = Some(format!("{url}: malformed: {e}")),
-            },
-            Err(e) => observed.error = Some(e.to_string()),
-        }
+        (observed.checkpoints, observed.error) = listed_checkpoints(&client, &url, &origin).await;
         let url = format!("{prefix}/evidence?origin={}", percent_encode(&origin));
         if let Ok(body) = get(&client, &url).await
             && let Ok(list) = serde_json::from_slice::<EvidenceList>(&body)
@@ -396,20 +407,7 @@ pub async fn network_audit(request: &NetworkRequest) -> Result<NetworkReport, Au
             "{p}/federation/checkpoints?origin={}",
             percent_encode(&origin)
         );
-        match get(&client, &url).await {
-            Ok(body) => match serde_json::from_slice::<PartnerCheckpointList>(&body) {
-                Ok(list) => {
-                    observed.checkpoints = list
-                        .items
-                        .into_iter()
-                        .filter(|i| i.origin == origin)
-                        .map(|i| i.checkpoint)
-                        .collect();
-                }
-                Err(e) => observed.error = Some(format!("{url}: malformed: {e}")),
-            },
-            Err(e) => observed.error = Some(e.to_string()),
-        }
+        (observed.checkpoints, observed.error) = listed_checkpoints(&client, &url, &origin).await;
         partners.push(observed);
     }
 
