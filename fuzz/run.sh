@@ -21,7 +21,7 @@ run() {
   local t=$1
   local work=fuzz/work/$t
   mkdir -p "$work" "fuzz/regressions/$t" "fuzz/artifacts/$t"
-  cp -n fuzz/corpus/"$t"/* "$work"/ 2>/dev/null || true
+  cp -n fuzz/seeds/"$t"/* fuzz/corpus/"$t"/* "$work"/ 2>/dev/null || true
   # -timeout=1: an input that takes over a second is a hang; -rss_limit_mb: unbounded
   # allocation is a crash
   "$BIN_DIR/$t" -artifact_prefix="fuzz/artifacts/$t/" -max_total_time="$SECONDS_EACH" \
