@@ -282,7 +282,8 @@ fn no_crate_has_a_circle_of_imports_between_its_modules() {
     for src in crates() {
         let edges = graph(&src);
         assert!(
-            edges.len() > 1 || src.ends_with("punte-bench/src"),
+            // crates of one file have no module graph to check
+            edges.len() > 1 || src.ends_with("punte-bench/src") || src.ends_with("punte-fuzz/src"),
             "{src:?}"
         );
         for cycle in cycles(&edges) {
