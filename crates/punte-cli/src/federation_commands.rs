@@ -151,8 +151,7 @@ pub fn deliveries(
     };
     let fed = federation(node, settings)?;
     let (summary, hosts) = fed.delivery_hosts()?;
-    let now = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
-        .unwrap_or(i64::MAX);
+    let now = punte_node::publish::unix_ms(time::OffsetDateTime::now_utc());
     // a pause that ended is no pause
     let paused_until = |host: &str| {
         hosts

@@ -11,6 +11,7 @@ pub mod iati;
 mod indicators;
 pub mod keys;
 mod log;
+mod logged;
 pub mod publish;
 #[cfg(test)]
 mod published_tests;

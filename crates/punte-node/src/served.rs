@@ -16,29 +16,12 @@ use punte_store::documents::{self as docs, DocKind};
 use crate::Node;
 use crate::documents::{Document, decode};
 use crate::error::{NodeError, Result};
+use crate::logged::logged_object;
 
 /// Log entries read per step while matching versions with their entries.
 const BATCH: u64 = 1_000;
 /// `node_meta` key: the log size up to which versions were matched with their entries.
 const MATCHED_UP_TO: &str = "version_entries_matched_up_to";
-
-/// The object of the activity of entry `index` (`Null` when it carries none), or the reason
-/// its bytes were erased.
-fn logged_object(conn: &Connection, index: u64) -> Result<std::result::Result<Value, String>> {
-    let entry = punte_store::log::entry(conn, index)?;
-    let Some(bytes) = entry.activity else {
-        return Ok(Err(entry.redaction_reason.unwrap_or_default()));
-    };
-    let mut activity: Value =
-        serde_json::from_slice(&bytes).map_err(|source| NodeError::Decode {
-            what: format!("the activity of log entry {index}"),
-            source,
-        })?;
-    Ok(Ok(activity
-        .get_mut("object")
-        .map(Value::take)
-        .unwrap_or(Value::Null)))
-}
 
 /// Checks `published` (a version as it leaves the node) against the object of the entry
 /// that published it.
@@ -63,7 +46,7 @@ pub(crate) fn check_served<D: Document>(
     match logged_object(conn, index)? {
         Err(reason) => Err(NodeError::Erased { what, reason }),
         // compared as signed: canonical JSON (JCS writes 35.0 as 35)
-        Ok(logged)
+        Ok((_, logged))
             if jcs::canonicalize(&logged)? == jcs::canonicalize(&published.to_object(urls))? =>
         {
             Ok(())

@@ -585,7 +585,7 @@ async fn list_deliveries(
     let (rows, hosts) = web::block(move || {
         Ok::<_, punte_node::NodeError>((
             fed.deliveries(state, q.index, q.host.as_deref(), q.before, limit)?,
-            fed.delivery_hosts()?.1,
+            fed.delivery_breakers()?,
         ))
     })
     .await??;

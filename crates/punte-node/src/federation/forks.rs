@@ -19,19 +19,24 @@ pub(crate) struct ForkSeen {
     pub keep: Option<store::PartnerCheckpoint>,
 }
 
+/// What an operator reads of `fork`: the kind of conflict and where.
+fn message(fork: &store::PartnerFork) -> String {
+    match fork.kind.as_str() {
+        "entry" => format!(
+            "the signed history of {} forked: two entries at index {} signed by its key",
+            fork.actor, fork.at
+        ),
+        _ => format!(
+            "the signed history of {} forked: two signed checkpoints of size {} with different roots",
+            fork.actor, fork.at
+        ),
+    }
+}
+
 impl ForkSeen {
     /// What an operator reads: the kind of conflict and where.
     pub fn message(&self) -> String {
-        match self.fork.kind.as_str() {
-            "entry" => format!(
-                "the signed history of {} forked: two entries at index {} signed by its key",
-                self.fork.actor, self.fork.at
-            ),
-            _ => format!(
-                "the signed history of {} forked: two signed checkpoints of size {} with different roots",
-                self.fork.actor, self.fork.at
-            ),
-        }
+        message(&self.fork)
     }
 
     /// Records the fork (the first one of a partner is kept) and keeps the conflicting
@@ -52,14 +57,7 @@ pub(crate) fn forked(
     conn: &punte_store::Connection,
     actor: &str,
 ) -> Result<Option<String>, NodeError> {
-    Ok(store::partner_fork(conn, actor)?.map(|f| {
-        ForkSeen {
-            fork: f,
-            keep: None,
-        }
-        .message()
-            + "; nothing more of it is applied"
-    }))
+    Ok(store::partner_fork(conn, actor)?.map(|f| message(&f) + "; nothing more of it is applied"))
 }
 
 /// A delivered entry at an index the replica holds: a fork when its bytes differ and it is

@@ -204,15 +204,8 @@ fn logged_membership(
             )));
         }
     };
-    let entry = punte_store::log::entry(conn, index)?;
-    let bytes = entry
-        .activity
-        .ok_or_else(|| unlogged(format!("the bytes of log entry {index} were erased")))?;
-    let activity: Value = serde_json::from_slice(&bytes).map_err(|source| NodeError::Decode {
-        what: format!("the activity of log entry {index}"),
-        source,
-    })?;
-    let object = activity.get("object").cloned().unwrap_or(Value::Null);
+    let (activity_id, object) = crate::logged::logged_object(conn, index)?
+        .map_err(|reason| unlogged(format!("log entry {index} was erased ({reason})")))?;
     let stored: Value = serde_json::from_str(&row.object).map_err(|source| NodeError::Decode {
         what: "stored membership list".into(),
         source,
@@ -229,7 +222,7 @@ fn logged_membership(
         list,
         object,
         log_index: index,
-        activity_id: entry.activity_id,
+        activity_id,
     }))
 }
 

@@ -568,6 +568,11 @@ impl Federation {
         })?)
     }
 
+    /// The breaker state of every host delivered to.
+    pub fn delivery_breakers(&self) -> Result<Vec<store::HostRow>> {
+        Ok(self.node.store().read(store::hosts)?)
+    }
+
     /// Per host with pending deliveries: when its next attempt is due (Unix ms).
     pub fn next_attempts(&self) -> Result<Vec<(String, i64)>> {
         Ok(self.node.store().read(store::next_attempt_per_host)?)
