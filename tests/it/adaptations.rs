@@ -112,8 +112,63 @@ async fn an_adaptation_reaches_its_origin_is_countersigned_and_the_attestation_r
         "not countersigned yet: not a replication"
     );
 
-    // RO countersigns: a Create of an Attestation in RO's log.
+    // RO first declines, with a reason: its own record, nothing appended or sent.
     let size_before = ro.node.log_size().unwrap();
+    for (reason, status) in [("", 422), ("   ", 422), ("a\u{7}b", 422)] {
+        let r = ro
+            .send(
+                Method::POST,
+                "/api/v1/adaptations/decline",
+                Some(&ro.admin),
+                Some(json!({ "adaptation": a_url, "reason": reason })),
+            )
+            .await;
+        assert_eq!(r.status, status, "{reason:?}: {}", r.body);
+        assert!(r.body.to_string().contains("reason"), "{}", r.body);
+    }
+    let unknown = ro
+        .send(
+            Method::POST,
+            "/api/v1/adaptations/decline",
+            Some(&ro.admin),
+            Some(json!({ "adaptation": format!("{}/adaptations/none", it.base), "reason": "no" })),
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    let editor_token = ro.editor.clone();
+    let refused = ro
+        .send(
+            Method::POST,
+            "/api/v1/adaptations/decline",
+            Some(&editor_token),
+            Some(json!({ "adaptation": a_url, "reason": "not yet" })),
+        )
+        .await;
+    assert_eq!(
+        refused.status, 403,
+        "only an admin declines: {}",
+        refused.body
+    );
+    let declined = admin(
+        &ro,
+        Method::POST,
+        "/api/v1/adaptations/decline",
+        Some(json!({ "adaptation": a_url, "reason": "  The training plan is missing  " })),
+    )
+    .await;
+    assert_eq!(
+        declined["decline"]["reason"],
+        "The training plan is missing"
+    );
+    assert_eq!(declined["decline"]["version"], 1);
+    assert!(declined["countersignature"].is_null());
+    assert_eq!(
+        ro.node.log_size().unwrap(),
+        size_before,
+        "a decline is not published"
+    );
+
+    // RO countersigns after all: a Create of an Attestation in RO's log.
     let signed = admin(
         &ro,
         Method::POST,
@@ -135,6 +190,19 @@ async fn an_adaptation_reaches_its_origin_is_countersigned_and_the_attestation_r
         "countersigning twice keeps the first"
     );
     assert_eq!(ro.node.log_size().unwrap(), size_before + 1);
+    let late = ro
+        .send(
+            Method::POST,
+            "/api/v1/adaptations/decline",
+            Some(&ro.admin),
+            Some(json!({ "adaptation": a_url, "reason": "changed our mind" })),
+        )
+        .await;
+    assert_eq!(
+        late.status, 409,
+        "a countersigned adaptation is not declined: {}",
+        late.body
+    );
     let activity_url = c["activity"].as_str().unwrap();
     let served: Value = ro
         .client

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::support::{indicator_json, spawn_node};
+use crate::support::{follow_and_approve, indicator_json, spawn_node};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -825,12 +825,16 @@ async fn a_practice_created_on_one_node_appears_on_its_partners_network_page() {
     );
     let source = client.source().await.unwrap();
     assert!(source.contains("Three villages near Bergamo"), "{source}");
+    let practice_path = url_of_practice(&ro, &source);
+
+    transfer_loop(&client, &ro, &it, &practice_path).await;
 
     // On a phone: nothing wider than the screen (tables scroll inside their own box).
     client.set_window_size(390, 844).await.unwrap();
     for (path, name) in [
         ("/network", "network-phone"),
         ("/network/practices", "network-practices-phone"),
+        ("/compare?indicator=esl-rate@1", "compare-phone"),
     ] {
         client.goto(&format!("{}{path}", it.base)).await.unwrap();
         let fits = client
@@ -846,4 +850,169 @@ async fn a_practice_created_on_one_node_appears_on_its_partners_network_page() {
 
     client.close().await.unwrap();
     drop(driver);
+}
+
+/// The path on `origin` of the practice a partners' practices page links to.
+fn url_of_practice(origin: &crate::support::TestNode, source: &str) -> String {
+    let prefix = format!("{}/practices/", origin.base);
+    let start = source
+        .find(&prefix)
+        .expect("a link to the origin's practice")
+        + origin.base.len();
+    let end = source[start..]
+        .find(['"', '#', '?'])
+        .map_or(source.len(), |e| start + e);
+    source[start..end].to_string()
+}
+
+/// Clicks the element `css` and waits until the page that follows has an `h1`.
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+    client.wait().for_element(Locator::Css("h1")).await.unwrap();
+}
+
+/// The transfer loop of issue #12 in the browser: IT (the adopter) opens its adaptation's
+/// page; RO (the origin) finds it on its practice page, declines with a reason, then
+/// countersigns; IT sees the countersignature, marks the adaptation implemented and
+/// evaluates it; both Compare pages count the replication. RO follows IT (through the API),
+/// so that its analysis reads IT's adaptation and evaluation.
+async fn transfer_loop(
+    client: &Client,
+    ro: &crate::support::TestNode,
+    it: &crate::support::TestNode,
+    practice_path: &str,
+) {
+    for node in [ro, it] {
+        let r = node.post("/api/v1/indicators", indicator_json()).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    follow_and_approve(ro, it).await;
+
+    // IT: the adaptation's own page, not countersigned yet.
+    click(client, ".own-adaptations a[href^='/adaptations/']").await;
+    let adaptation_path = client.current_url().await.unwrap().path().to_string();
+    let source = client.source().await.unwrap();
+    assert!(source.contains("Not countersigned yet"), "{source}");
+    assert!(source.contains("Village homework club"), "{source}");
+    assert!(
+        source.contains("the origin organisation has not countersigned it"),
+        "{source}"
+    );
+    shoot(client, "adaptation-page").await;
+
+    // RO: the practice page lists IT's adaptation as received; decline, then countersign.
+    sign_in(client, &ro.base, &ro.admin).await;
+    let practice = format!("{}{practice_path}", ro.base);
+    let source = reload_until(client, &practice, "Three villages near Bergamo", 60).await;
+    assert!(
+        source.contains("sent to you by the adopting organisation"),
+        "{source}"
+    );
+    assert!(source.contains("Ponte Network"), "{source}");
+    client
+        .find(Locator::Css("#adaptations textarea[name=reason]"))
+        .await
+        .unwrap()
+        .send_keys("We need the volunteers' training plan first")
+        .await
+        .unwrap();
+    click(client, "#adaptations button[id^='decline-']").await;
+    let source = client.source().await.unwrap();
+    assert!(
+        source.contains("Your organisation declined to countersign it")
+            && (source.contains("the volunteers&#x27; training plan first")
+                || source.contains("the volunteers' training plan first")),
+        "{source}"
+    );
+    shoot(client, "practice-adaptation-declined").await;
+    click(client, "#adaptations button[id^='countersign-']").await;
+    let source = client.source().await.unwrap();
+    assert!(
+        source.contains("Countersigned by the organisation of the practice")
+            && !source.contains("Your organisation declined"),
+        "{source}"
+    );
+    assert!(
+        !source.contains("id=\"countersign-"),
+        "a countersigned adaptation offers no second countersignature: {source}"
+    );
+    shoot(client, "practice-adaptation-countersigned").await;
+
+    // IT: the countersignature arrives (RO's signed history, replicated); IT marks the
+    // adaptation implemented and evaluates it from its page.
+    sign_in(client, &it.base, &it.admin).await;
+    let page = format!("{}{adaptation_path}", it.base);
+    reload_until(
+        client,
+        &page,
+        "Countersigned by the organisation of the practice",
+        60,
+    )
+    .await;
+    click(client, "a[href$='/edit']").await;
+    client
+        .find(Locator::Id("state"))
+        .await
+        .unwrap()
+        .select_by_value("implemented")
+        .await
+        .unwrap();
+    let context = client
+        .find(Locator::Id("context"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(context.as_deref(), Some("Three villages near Bergamo"));
+    save(client).await;
+    let url = client.current_url().await.unwrap();
+    assert_eq!(url.path(), adaptation_path, "{}", errors(client).await);
+    let source = client.source().await.unwrap();
+    assert!(
+        source.contains("Counts as a replication"),
+        "implemented, countersigned, core kept: {source}"
+    );
+    click(client, "a[href$='/evaluations/new']").await;
+    fill(client, "evaluatorName", "Giulia Rossi").await;
+    set_date(client, "periodStart", "2025-01-01").await;
+    client
+        .find(Locator::Id("indicator_0"))
+        .await
+        .unwrap()
+        .select_by_value("esl-rate@1")
+        .await
+        .unwrap();
+    fill(client, "baseline_0", "21.5").await;
+    fill(client, "actual_0", "15.2").await;
+    fill(client, "n_0", "180").await;
+    save(client).await;
+    let url = client.current_url().await.unwrap();
+    assert_eq!(url.path(), adaptation_path, "{}", errors(client).await);
+    let source = client.source().await.unwrap();
+    assert!(
+        source.contains("Giulia Rossi") && source.contains("15.2"),
+        "{source}"
+    );
+    shoot(client, "adaptation-evaluated").await;
+
+    // Both Compare pages count the replication.
+    let compare = format!("{}/compare?indicator=esl-rate@1", it.base);
+    let source = reload_until(client, &compare, "Counts as a replication", 30).await;
+    assert!(source.contains("replicated in 1 country"), "{source}");
+    sign_in(client, &ro.base, &ro.admin).await;
+    let compare = format!("{}/compare?indicator=esl-rate@1", ro.base);
+    let source = reload_until(client, &compare, "Counts as a replication", 60).await;
+    assert!(source.contains("replicated in 1 country"), "{source}");
+    shoot(client, "compare-replication").await;
+    // and the origin's practice page says so too
+    let source = reload_until(client, &practice, "Counts as a replication", 60).await;
+    assert!(source.contains("Three villages near Bergamo"), "{source}");
+    sign_in(client, &it.base, &it.admin).await;
 }

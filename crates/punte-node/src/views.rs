@@ -1,7 +1,7 @@
 //! Read-only views for the web interface that the served log routes and the admin API do not
 //! need: the identity key history with the index range each key signed, entries of the
-//! signed history checked the way an auditor checks them, and the adaptations whose origin is
-//! a given practice. Nothing here writes.
+//! signed history checked the way an auditor checks them, the adaptations whose origin is a
+//! given practice, and the evaluations of an adaptation. Nothing here writes.
 //!
 //! The entry checks read the checkpoint, the key history, the entries and their inclusion
 //! proofs in one read transaction, so they describe one state of the log.
@@ -11,10 +11,10 @@ use ed25519_dalek::VerifyingKey;
 use punte_log::note::KeyType;
 use punte_log::tree::{inclusion_proof_from, verify_inclusion};
 use punte_log::{Checkpoint, Hash, Note, NoteVerifier, SignedEntry, open_checkpoint, sha256};
-use punte_model::Adaptation;
-use punte_store::Connection;
+use punte_model::{Adaptation, Evaluation};
 use punte_store::documents::{self as docs, DocKind};
 use punte_store::log::{self as store, LeafHashes};
+use punte_store::{Connection, StoreError};
 
 pub use punte_store::log::{KeyRecord, StoredEntry};
 
@@ -222,6 +222,28 @@ impl Node {
                 out.push(adaptation);
             }
         }
+        Ok(out)
+    }
+
+    /// The current version of every evaluation (not deleted) of this node's adaptation `id`,
+    /// oldest first.
+    pub fn evaluations_of_adaptation(&self, id: &str) -> Result<Vec<Evaluation>> {
+        let records = self.store.read(|conn| {
+            let mut records = Vec::new();
+            for eid in punte_store::adaptations::evaluation_ids_of_adaptation(conn, id)? {
+                match docs::get_current(conn, DocKind::Evaluation, &eid) {
+                    Ok(r) => records.push(r),
+                    Err(StoreError::NotFound { .. } | StoreError::Gone { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(records)
+        })?;
+        let mut out: Vec<Evaluation> = records
+            .iter()
+            .map(|r| documents::decode(DocKind::Evaluation, r))
+            .collect::<Result<_>>()?;
+        out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         Ok(out)
     }
 }

@@ -1,6 +1,7 @@
 //! The adaptation workflow's admin API under `/api/v1` (issue #5, docs/protocol.md §5.7):
 //! adaptations of this node's practices received from other organisations, and
-//! countersigning one (an `Attestation` in this node's signed log).
+//! countersigning one (an `Attestation` in this node's signed log) or declining it with a
+//! reason (this node's own record, not published).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -18,7 +19,8 @@ use crate::problem::ApiError;
 /// `/adaptations/{id}` document routes (which would take `incoming` for an id).
 pub fn configure_api(cfg: &mut web::ServiceConfig) {
     cfg.route("/adaptations/incoming", web::get().to(list_incoming))
-        .route("/adaptations/countersign", web::post().to(countersign));
+        .route("/adaptations/countersign", web::post().to(countersign))
+        .route("/adaptations/decline", web::post().to(decline));
 }
 
 /// The JSON of a received adaptation.
@@ -40,6 +42,11 @@ pub fn incoming_json(a: &IncomingAdaptation) -> Value {
             "attestation": c.attestation_id,
             "activity": c.activity_id,
             "at": ms_to_rfc3339(c.countersigned_ms),
+        })),
+        "decline": a.decline.as_ref().map(|d| json!({
+            "at": ms_to_rfc3339(d.declined_ms),
+            "version": d.version,
+            "reason": d.reason,
         })),
         "object": serde_json::from_str::<Value>(&a.object).unwrap_or(Value::Null),
     })
@@ -81,5 +88,26 @@ async fn countersign(
     who.require(Role::Admin)?;
     let body: CountersignBody = json_body(&req, payload).await?;
     let row = web::block(move || fed.countersign(&body.adaptation)).await??;
+    Ok(HttpResponse::Ok().json(incoming_json(&row)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeclineBody {
+    /// The adaptation's URL on the adopter's node.
+    adaptation: String,
+    /// Why this organisation does not countersign it.
+    reason: String,
+}
+
+async fn decline(
+    who: Principal,
+    req: HttpRequest,
+    payload: web::Payload,
+    fed: web::Data<Federation>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(Role::Admin)?;
+    let body: DeclineBody = json_body(&req, payload).await?;
+    let row = web::block(move || fed.decline(&body.adaptation, &body.reason)).await??;
     Ok(HttpResponse::Ok().json(incoming_json(&row)))
 }

@@ -1,6 +1,7 @@
 //! The adaptation workflow's tables: adaptations of this node's practices received from other
-//! organisations (`incoming_adaptations`), their countersignatures, and the attestations
-//! replicated from partners (read from `replica_objects`).
+//! organisations (`incoming_adaptations`), their countersignatures or declines, the
+//! attestations replicated from partners (read from `replica_objects`), and the evaluations of
+//! an adaptation (own ones from `evaluation_subjects`, partners' from `replica_objects`).
 //!
 //! Times are Unix milliseconds (`*_ms`), chosen by the caller.
 
@@ -32,6 +33,18 @@ pub struct IncomingAdaptation {
     pub updated_ms: i64,
     pub deleted: bool,
     pub countersignature: Option<Countersignature>,
+    /// This organisation's decision not to countersign, with its reason (its own record,
+    /// not published); a countersignature given later supersedes it.
+    pub decline: Option<Decline>,
+}
+
+/// The origin organisation declined to countersign an adaptation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decline {
+    pub declined_ms: i64,
+    /// The adaptation version seen when declining.
+    pub version: u32,
+    pub reason: String,
 }
 
 /// The attestation entry this node appended for an adaptation.
@@ -48,7 +61,8 @@ pub struct Countersignature {
 
 const COLUMNS: &str = "object_id, adopter, practice_id, practice_version, adaptation_version,
     country, state, object, activity_id, received_ms, updated_ms, deleted, countersign_index,
-    attestation_id, attestation_activity, countersigned_ms";
+    attestation_id, attestation_activity, countersigned_ms, declined_ms, declined_version,
+    decline_reason";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncomingAdaptation> {
     let countersignature = match (
@@ -67,6 +81,18 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncomingAdaptation> {
         }
         _ => None,
     };
+    let decline = match (
+        r.get::<_, Option<i64>>(16)?,
+        r.get::<_, Option<u32>>(17)?,
+        r.get::<_, Option<String>>(18)?,
+    ) {
+        (Some(declined_ms), Some(version), Some(reason)) => Some(Decline {
+            declined_ms,
+            version,
+            reason,
+        }),
+        _ => None,
+    };
     Ok(IncomingAdaptation {
         object_id: r.get(0)?,
         adopter: r.get(1)?,
@@ -81,6 +107,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncomingAdaptation> {
         updated_ms: r.get(10)?,
         deleted: r.get(11)?,
         countersignature,
+        decline,
     })
 }
 
@@ -172,6 +199,45 @@ pub fn set_countersigned(conn: &Connection, object_id: &str, c: &Countersignatur
             c.countersigned_ms
         ])?;
     Ok(n > 0)
+}
+
+/// Records that this organisation declined to countersign `object_id` (replacing an earlier
+/// decline); `false` when it is unknown or already countersigned.
+pub fn set_declined(conn: &Connection, object_id: &str, d: &Decline) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE incoming_adaptations SET declined_ms = ?2, declined_version = ?3,
+                 decline_reason = ?4
+             WHERE object_id = ?1 AND countersign_index IS NULL",
+        )?
+        .execute(params![object_id, d.declined_ms, d.version, d.reason])?;
+    Ok(n > 0)
+}
+
+/// The ids of this node's evaluations whose subject is its adaptation `adaptation_id`.
+pub fn evaluation_ids_of_adaptation(conn: &Connection, adaptation_id: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT evaluation_id FROM evaluation_subjects WHERE adaptation_id = ?1
+         ORDER BY evaluation_id",
+    )?;
+    let rows = stmt.query_map(params![adaptation_id], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+}
+
+/// How many partners' evaluations (replicated, not deleted) evaluate the adaptation at
+/// `adaptation_url`.
+pub fn replicated_evaluations_of_adaptation(
+    conn: &Connection,
+    adaptation_url: &str,
+) -> Result<u64> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM replica_objects
+             WHERE kind = 'evaluation' AND deleted = 0
+               AND json_extract(object, '$.evaluates.adaptation') = ?1",
+        )?
+        .query_row(params![adaptation_url], |r| r.get(0))?;
+    Ok(to_u64(n, "count")?)
 }
 
 /// An attestation replicated from a partner's verified log.

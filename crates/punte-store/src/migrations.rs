@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_published_evaluations.sql"),
     include_str!("migrations/0012_partner_forks.sql"),
     include_str!("migrations/0013_version_entries.sql"),
+    include_str!("migrations/0014_adaptation_declines.sql"),
 ];
 
 /// The schema version this build creates and understands.

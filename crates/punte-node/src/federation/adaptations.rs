@@ -162,6 +162,7 @@ fn receive(
             updated_ms: now,
             deleted: false,
             countersignature: None,
+            decline: None,
         },
     )?;
     Ok(Incoming::Applied(if written {

@@ -17,6 +17,7 @@ pub mod inbox;
 pub mod membership;
 pub mod partner_witnesses;
 pub mod replica;
+pub mod transfer;
 pub mod views;
 pub mod witness;
 

@@ -1,7 +1,10 @@
-//! The form to record an adaptation of a practice: the local context, what changed and why
-//! (FRAME: nature, timing, planned or not, who decided, reason category and reason, whether
-//! the core stays intact), which core components are kept, how it is scaled and where it
-//! stands. Adaptations of this node's practices are listed on the practice page.
+//! The form to record and edit an adaptation of a practice: the local context, what changed
+//! and why (FRAME: nature, timing, planned or not, who decided, reason category and reason,
+//! whether the core stays intact), which core components are kept, how it is scaled and where
+//! it stands. Adaptations are listed on the practice page and each of this node's has its own
+//! page (`transfer.rs`). Editing keeps the texts in languages the form does not show and, like
+//! the API's If-Match, refuses to overwrite a version saved by someone else since the form
+//! opened.
 //!
 //! The same form adapts a partner's practice (replicated from a followed node): its origin is
 //! then the practice's URL, the version replicated, and the partner's actor as organisation
@@ -18,6 +21,8 @@ use serde_json::{Map, Value as Json, json};
 use punte_model::common::CountryCode;
 use punte_model::{Adaptation, AdaptationContent, LanguageTag, Practice};
 use punte_node::{NodeError, Role};
+use punte_protocol::urls::{Collection, NodeUrls};
+use punte_store::StoreError;
 
 use super::form::{self, FormData, FormErrors, leading_index, split_path};
 use super::network::anchor_of;
@@ -88,6 +93,7 @@ struct CoreOption {
 }
 
 /// The practice an adaptation starts from.
+#[derive(Debug, Clone)]
 enum Source {
     /// A practice of this node, by id.
     Local(String),
@@ -107,6 +113,29 @@ impl Source {
     }
 }
 
+impl Source {
+    /// Where the origin practice `practice` of a stored adaptation is: one of this node's
+    /// (named by its id or its URL here) or a partner's (its URL; `organisation` is the
+    /// origin's organisation when the adaptation names it).
+    fn of_origin(urls: &NodeUrls, practice: &str, organisation: Option<&str>) -> Self {
+        if !practice.contains("://") {
+            return Self::Local(practice.to_owned());
+        }
+        if let Some(id) = urls.local_id(Collection::Practices, practice) {
+            return Self::Local(id.to_owned());
+        }
+        let actor = organisation.map(str::to_owned).unwrap_or_else(|| {
+            punte_protocol::urls::origin_of(practice)
+                .map(|base| format!("{base}/actor"))
+                .unwrap_or_default()
+        });
+        Self::Partner {
+            url: practice.to_owned(),
+            actor,
+        }
+    }
+}
+
 /// Whose practice a partner adaptation starts from, for the form's note.
 #[derive(Serialize)]
 struct PartnerNote {
@@ -118,6 +147,12 @@ struct PartnerNote {
 #[derive(Serialize)]
 struct AdaptationForm {
     action: String,
+    /// Editing a stored adaptation (else recording one).
+    editing: bool,
+    /// The stored version was changed by someone else since the form was opened.
+    stale: bool,
+    /// Where Cancel goes: the practice, or the adaptation's page when editing.
+    cancel_href: String,
     practice_href: String,
     practice_title: TextView,
     partner: Option<PartnerNote>,
@@ -141,6 +176,7 @@ impl AdaptationForm {
     fn empty_row() -> BTreeMap<String, String> {
         let mut row: BTreeMap<String, String> = ROW_FIELDS
             .iter()
+            .chain(&["from"])
             .map(|f| (f.to_string(), String::new()))
             .collect();
         row.insert("nature".into(), "tailoring".into());
@@ -349,6 +385,9 @@ async fn blank_form(ctx: &Ctx, source: &Source) -> Result<AdaptationForm, WebErr
     }
     Ok(AdaptationForm {
         action,
+        editing: false,
+        stale: false,
+        cancel_href: practice_href.clone(),
         practice_href,
         practice_title: view::pick(&practice.content.title, want.as_ref(), original),
         partner,
@@ -378,7 +417,7 @@ async fn blank_form(ctx: &Ctx, source: &Source) -> Result<AdaptationForm, WebErr
 }
 
 fn fill(page: &mut AdaptationForm, data: &FormData) {
-    for name in SCALARS {
+    for name in SCALARS.iter().chain(&["version"]) {
         page.values
             .insert(name.to_string(), data.get(name).to_string());
     }
@@ -390,6 +429,7 @@ fn fill(page: &mut AdaptationForm, data: &FormData) {
         .map(|i| {
             ROW_FIELDS
                 .iter()
+                .chain(&["from"])
                 .map(|f| (f.to_string(), data.get(&format!("{f}_{i}")).to_string()))
                 .collect()
         })
@@ -508,6 +548,212 @@ async fn save(ctx: Ctx, data: &FormData, source: Source) -> WebResult {
             page.errors = errors;
             ctx.render_status(unprocessable, "adaptation_form.html", section, &page)
                 .await
+        }
+        Err(other) => Err(WebError::from_node(ctx.lang, other)),
+    }
+}
+
+/// The form filled from a stored adaptation, in the language of its context (the first one
+/// when it has several), plus one empty modification row.
+fn fill_from_adaptation(page: &mut AdaptationForm, a: &Adaptation) {
+    let c = &a.content;
+    let lang = c.context.languages().next().cloned();
+    // Only the texts in the form's language: one in another language stays as it is (it is
+    // put back on save) rather than be relabelled.
+    let text = |m: Option<&punte_model::LangMap>| -> String {
+        match (m, &lang) {
+            (Some(m), Some(l)) => m.get(l).unwrap_or_default().to_owned(),
+            _ => String::new(),
+        }
+    };
+    let enum_text = |v: Json| v.as_str().map(String::from).unwrap_or_default();
+    let v = &mut page.values;
+    v.insert(
+        "lang".into(),
+        lang.as_ref().map(|l| l.to_string()).unwrap_or_default(),
+    );
+    v.insert("title".into(), text(c.title.as_ref()));
+    v.insert("context".into(), text(Some(&c.context)));
+    v.insert("country".into(), c.country.to_string());
+    v.insert("scaling".into(), enum_text(json!(c.scaling)));
+    v.insert("state".into(), enum_text(json!(c.state)));
+    v.insert("fidelityNotes".into(), text(c.fidelity.notes.as_ref()));
+    v.insert("originVersion".into(), c.origin.version.to_string());
+    v.insert("version".into(), a.version.to_string());
+    if !page.versions.contains(&c.origin.version) {
+        page.versions.push(c.origin.version);
+    }
+    for core in page.core.iter_mut() {
+        core.kept =
+            u32::try_from(core.index).is_ok_and(|i| c.fidelity.core_components_kept.contains(&i));
+    }
+    page.rows = c
+        .modifications
+        .iter()
+        .take(MAX_ROWS.saturating_sub(1))
+        .enumerate()
+        .map(|(i, m)| {
+            let mut row = AdaptationForm::empty_row();
+            row.insert("what".into(), text(Some(&m.what)));
+            row.insert("nature".into(), enum_text(json!(m.nature)));
+            row.insert("when".into(), enum_text(json!(m.when)));
+            row.insert(
+                "planned".into(),
+                if m.planned { "yes" } else { "no" }.into(),
+            );
+            row.insert("decidedBy".into(), m.decided_by.clone().unwrap_or_default());
+            row.insert("reasonCategory".into(), enum_text(json!(m.reason_category)));
+            row.insert("reason".into(), text(Some(&m.reason)));
+            row.insert(
+                "consistent".into(),
+                if m.fidelity_consistent { "yes" } else { "no" }.into(),
+            );
+            row.insert("from".into(), i.to_string());
+            row
+        })
+        .collect();
+    page.rows.push(AdaptationForm::empty_row());
+}
+
+/// Puts back into an edited adaptation's JSON the texts in languages the form did not show
+/// (per modification through its row's `from`), and the origin's organisation as stored.
+fn keep_other_languages(
+    body: &mut Json,
+    stored: &Adaptation,
+    rows: &[BTreeMap<String, String>],
+    origin: &[usize],
+) {
+    let Ok(Json::Object(old)) = serde_json::to_value(&stored.content) else {
+        return;
+    };
+    let Json::Object(new) = body else {
+        return;
+    };
+    fn merge(new: Option<&mut Json>, old: Option<&Json>) {
+        if let (Some(Json::Object(new)), Some(Json::Object(old))) = (new, old) {
+            for (lang, text) in old {
+                new.entry(lang.clone()).or_insert_with(|| text.clone());
+            }
+        }
+    }
+    merge(new.get_mut("title"), old.get("title"));
+    merge(new.get_mut("context"), old.get("context"));
+    merge(
+        new.get_mut("fidelity").and_then(|f| f.get_mut("notes")),
+        old.get("fidelity").and_then(|f| f.get("notes")),
+    );
+    if let (Some(Json::Object(o)), Some(Json::Object(stored_origin))) =
+        (new.get_mut("origin"), old.get("origin"))
+        && let Some(org) = stored_origin.get("organisation")
+    {
+        o.insert("organisation".into(), org.clone());
+    }
+    let old_mods = old.get("modifications").and_then(Json::as_array);
+    if let Some(Json::Array(mods)) = new.get_mut("modifications") {
+        for (m, row) in mods.iter_mut().zip(origin) {
+            let from = rows
+                .get(*row)
+                .and_then(|r| r.get("from"))
+                .and_then(|f| f.parse::<usize>().ok());
+            let Some(before) = from.and_then(|f| old_mods.and_then(|o| o.get(f))) else {
+                continue;
+            };
+            merge(m.get_mut("what"), before.get("what"));
+            merge(m.get_mut("reason"), before.get("reason"));
+        }
+    }
+}
+
+/// The stored adaptation `id` and the form to edit it.
+async fn edit_page(ctx: &Ctx, id: &str) -> Result<(Adaptation, Source, AdaptationForm), WebError> {
+    let lookup = id.to_string();
+    let stored: Adaptation = ctx.fetch(move |n| n.get(&lookup, None)).await?;
+    let urls =
+        NodeUrls::new(&ctx.node.settings().base_url).map_err(|_| WebError::internal(ctx.lang))?;
+    let origin = &stored.content.origin;
+    let source = Source::of_origin(&urls, &origin.practice, origin.organisation.as_deref());
+    let mut page = blank_form(ctx, &source).await?;
+    page.action = format!("/adaptations/{id}/edit");
+    page.editing = true;
+    page.cancel_href = format!("/adaptations/{id}");
+    fill_from_adaptation(&mut page, &stored);
+    Ok((stored, source, page))
+}
+
+/// `GET /adaptations/{id}/edit` (editors).
+pub async fn edit_form(req: HttpRequest, path: web::Path<String>) -> WebResult {
+    let ctx = Ctx::load(&req).await?;
+    if let Some(answer) = ctx.require(Role::Editor) {
+        return answer;
+    }
+    let id = checked_id(&ctx, &path)?;
+    let (_, _, page) = edit_page(&ctx, &id).await?;
+    ctx.render("adaptation_form.html", "practices", &page).await
+}
+
+/// `POST /adaptations/{id}/edit` (editors): a new version of the adaptation.
+pub async fn update(req: HttpRequest, path: web::Path<String>, payload: web::Payload) -> WebResult {
+    let ctx = Ctx::load(&req).await?;
+    let data = form::read(&ctx, &req, payload).await?;
+    ctx.check_csrf(&data)?;
+    if let Some(answer) = ctx.require(Role::Editor) {
+        return answer;
+    }
+    let id = checked_id(&ctx, &path)?;
+    let (stored, source, mut page) = edit_page(&ctx, &id).await?;
+    fill(&mut page, &data);
+    if data.get("action") == "add_row" {
+        if page.rows.len() < MAX_ROWS {
+            page.rows.push(AdaptationForm::empty_row());
+        }
+        return ctx.render("adaptation_form.html", "practices", &page).await;
+    }
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let mut errors = FormErrors::default();
+    let (mut body, origin) = page.to_json(&ctx, &source, &mut errors);
+    if !errors.is_empty() {
+        page.errors = errors;
+        return ctx
+            .render_status(unprocessable, "adaptation_form.html", "practices", &page)
+            .await;
+    }
+    keep_other_languages(&mut body, &stored, &page.rows, &origin);
+    let content: AdaptationContent = match crate::extract::from_value(body) {
+        Ok(c) => c,
+        Err(e) => {
+            if e.errors.is_empty() {
+                errors.add(None, e.detail.clone(), Some("en".into()));
+            }
+            errors.add_model_errors(&ctx, &e.errors, |f| AdaptationForm::input_for(f, &origin));
+            page.errors = errors;
+            return ctx
+                .render_status(unprocessable, "adaptation_form.html", "practices", &page)
+                .await;
+        }
+    };
+    let expected = page.value("version").parse::<u32>().ok();
+    let update_id = id.clone();
+    match ctx
+        .run(move |n| n.update::<Adaptation>(&update_id, expected, content))
+        .await?
+    {
+        Ok(_) => Ok(ctx.redirect(&format!("/adaptations/{id}"))),
+        Err(NodeError::Invalid(e)) => {
+            errors.add_model_errors(&ctx, &e.0, |f| AdaptationForm::input_for(f, &origin));
+            page.errors = errors;
+            ctx.render_status(unprocessable, "adaptation_form.html", "practices", &page)
+                .await
+        }
+        Err(NodeError::Store(StoreError::VersionConflict { current, .. })) => {
+            page.stale = true;
+            page.values.insert("version".into(), current.to_string());
+            ctx.render_status(
+                StatusCode::CONFLICT,
+                "adaptation_form.html",
+                "practices",
+                &page,
+            )
+            .await
         }
         Err(other) => Err(WebError::from_node(ctx.lang, other)),
     }

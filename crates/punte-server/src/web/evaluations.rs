@@ -1,5 +1,5 @@
-//! The forms to add, edit and delete an evaluation of a practice, with rows of indicator
-//! values. Editing keeps what the form does not show (titles, DAC ratings, numerators and
+//! The forms to add, edit and delete an evaluation of a practice or of one of this node's
+//! adaptations ([`Subject`]), with rows of indicator values. Editing keeps what the form does not show (titles, DAC ratings, numerators and
 //! denominators, per-value periods, the practice version evaluated) and, like the API's
 //! If-Match, refuses to overwrite a version saved by someone else since the form was opened.
 
@@ -12,7 +12,7 @@ use serde_json::{Map, Value as Json, json};
 
 use punte_model::common::Date;
 use punte_model::evaluation::EvaluationStage;
-use punte_model::{Evaluation, EvaluationContent, Practice};
+use punte_model::{Adaptation, Evaluation, EvaluationContent, Practice};
 use punte_node::{NodeError, Role};
 use punte_store::StoreError;
 
@@ -60,6 +60,46 @@ const METHODS: [&str; 9] = [
     "rct",
     "mixed",
 ];
+
+/// What an evaluation made on the web evaluates: a practice or an adaptation of this node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Practice(String),
+    Adaptation(String),
+}
+
+impl Subject {
+    /// The subject of a stored evaluation, when it is one of this node's documents (an
+    /// evaluation of a practice keeps its practice, even when it also names an adaptation).
+    fn of(e: &Evaluation) -> Option<Self> {
+        let s = &e.content.subject;
+        match (&s.practice, &s.adaptation) {
+            (Some(p), _) => Some(Self::Practice(p.clone())),
+            (None, Some(a)) => Some(Self::Adaptation(a.clone())),
+            (None, None) => None,
+        }
+    }
+
+    fn json(&self) -> Json {
+        match self {
+            Self::Practice(id) => json!({ "practice": id }),
+            Self::Adaptation(id) => json!({ "adaptation": id }),
+        }
+    }
+
+    /// The page the evaluation is shown on.
+    fn href(&self) -> String {
+        match self {
+            Self::Practice(id) => format!("/practices/{id}"),
+            Self::Adaptation(id) => format!("/adaptations/{id}"),
+        }
+    }
+
+    /// Where the form to add one posts.
+    fn action(&self) -> String {
+        format!("{}/evaluations", self.href())
+    }
+}
 
 #[derive(Serialize)]
 struct IndicatorOption {
@@ -115,9 +155,9 @@ impl EvaluationForm {
     }
 
     /// The JSON of the evaluation and, per value index, the form row it came from.
-    fn to_json(&self, ctx: &Ctx, practice: &str, errors: &mut FormErrors) -> (Json, Vec<usize>) {
+    fn to_json(&self, ctx: &Ctx, subject: &Subject, errors: &mut FormErrors) -> (Json, Vec<usize>) {
         let mut body = Map::new();
-        body.insert("subject".into(), json!({ "practice": practice }));
+        body.insert("subject".into(), subject.json());
         let name = self.value("evaluatorName");
         if name.is_empty() {
             errors.local(ctx, "evaluatorName", "err_required");
@@ -261,26 +301,45 @@ impl EvaluationForm {
     }
 }
 
-/// A form for an evaluation of practice `id`, with the usual defaults and empty rows.
-async fn blank_form(ctx: &Ctx, id: String) -> Result<EvaluationForm, WebError> {
-    let lookup = id.clone();
-    let (practice, definitions, plans) = ctx
+/// A form for an evaluation of `subject`, with the usual defaults and empty rows.
+async fn blank_form(ctx: &Ctx, subject: Subject) -> Result<EvaluationForm, WebError> {
+    let want = ctx.content_lang();
+    let lookup = subject.clone();
+    let (title, definitions, plans) = ctx
         .fetch(move |n| {
-            let p: Practice = n.get(&lookup, None)?;
-            let filter = punte_node::EvaluationFilter {
-                practice: Some(lookup.clone()),
-                indicator: None,
+            let is_plan = |e: &Evaluation| e.content.stage == EvaluationStage::Plan;
+            let (title, plans) = match &lookup {
+                Subject::Practice(id) => {
+                    let p: Practice = n.get(id, None)?;
+                    let filter = punte_node::EvaluationFilter {
+                        practice: Some(id.clone()),
+                        indicator: None,
+                    };
+                    let plans: Vec<Evaluation> = n
+                        .list_evaluations(&filter, None, punte_node::MAX_PAGE)?
+                        .items
+                        .into_iter()
+                        .filter(|e| is_plan(e) && e.content.subject.practice.as_deref() == Some(id))
+                        .collect();
+                    let title = view::pick(
+                        &p.content.title,
+                        want.as_ref(),
+                        Some(&p.content.original_language),
+                    );
+                    (title, plans)
+                }
+                Subject::Adaptation(id) => {
+                    let a: Adaptation = n.get(id, None)?;
+                    let plans: Vec<Evaluation> = n
+                        .evaluations_of_adaptation(id)?
+                        .into_iter()
+                        .filter(|e| is_plan(e) && e.content.subject.practice.is_none())
+                        .collect();
+                    let title = view::adaptation_title(&a, want.as_ref());
+                    (title, plans)
+                }
             };
-            let plans: Vec<Evaluation> = n
-                .list_evaluations(&filter, None, punte_node::MAX_PAGE)?
-                .items
-                .into_iter()
-                .filter(|e| {
-                    e.content.stage == EvaluationStage::Plan
-                        && e.content.subject.practice.as_deref() == Some(lookup.as_str())
-                })
-                .collect();
-            Ok((p, n.list_indicators(None)?, plans))
+            Ok((title, n.list_indicators(None)?, plans))
         })
         .await?;
     let want = ctx.content_lang();
@@ -294,16 +353,12 @@ async fn blank_form(ctx: &Ctx, id: String) -> Result<EvaluationForm, WebError> {
     values.insert("stage".into(), "results".into());
     values.insert("version".into(), String::new());
     Ok(EvaluationForm {
-        action: format!("/practices/{id}/evaluations"),
+        action: subject.action(),
         editing: false,
         stale: false,
         delete_href: None,
-        practice_href: format!("/practices/{id}"),
-        practice_title: view::pick(
-            &practice.content.title,
-            want.as_ref(),
-            Some(&practice.content.original_language),
-        ),
+        practice_href: subject.href(),
+        practice_title: title,
         values,
         rows: (0..START_ROWS)
             .map(|_| EvaluationForm::empty_row())
@@ -344,19 +399,51 @@ pub async fn new_form(req: HttpRequest, path: web::Path<String>) -> WebResult {
         return answer;
     }
     let id = checked_id(&ctx, &path)?;
-    let page = blank_form(&ctx, id).await?;
+    let page = blank_form(&ctx, Subject::Practice(id)).await?;
+    ctx.render("evaluation_form.html", "practices", &page).await
+}
+
+/// `GET /adaptations/{id}/evaluations/new`: the form to evaluate one of this node's
+/// adaptations.
+pub async fn adaptation_new_form(req: HttpRequest, path: web::Path<String>) -> WebResult {
+    let ctx = Ctx::load(&req).await?;
+    if let Some(answer) = ctx.require(Role::Editor) {
+        return answer;
+    }
+    let id = checked_id(&ctx, &path)?;
+    let page = blank_form(&ctx, Subject::Adaptation(id)).await?;
     ctx.render("evaluation_form.html", "practices", &page).await
 }
 
 pub async fn create(req: HttpRequest, path: web::Path<String>, payload: web::Payload) -> WebResult {
     let ctx = Ctx::load(&req).await?;
-    let data = form::read(&ctx, &req, payload).await?;
+    let id = checked_id(&ctx, &path)?;
+    create_for(ctx, &req, payload, Subject::Practice(id)).await
+}
+
+/// `POST /adaptations/{id}/evaluations`.
+pub async fn adaptation_create(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> WebResult {
+    let ctx = Ctx::load(&req).await?;
+    let id = checked_id(&ctx, &path)?;
+    create_for(ctx, &req, payload, Subject::Adaptation(id)).await
+}
+
+async fn create_for(
+    ctx: Ctx,
+    req: &HttpRequest,
+    payload: web::Payload,
+    subject: Subject,
+) -> WebResult {
+    let data = form::read(&ctx, req, payload).await?;
     ctx.check_csrf(&data)?;
     if let Some(answer) = ctx.require(Role::Editor) {
         return answer;
     }
-    let id = checked_id(&ctx, &path)?;
-    let mut page = blank_form(&ctx, id.clone()).await?;
+    let mut page = blank_form(&ctx, subject.clone()).await?;
     fill(&mut page, &data);
     if data.get("action") == "add_row" {
         if page.rows.len() < MAX_ROWS {
@@ -365,7 +452,7 @@ pub async fn create(req: HttpRequest, path: web::Path<String>, payload: web::Pay
         return ctx.render("evaluation_form.html", "practices", &page).await;
     }
     let mut errors = FormErrors::default();
-    let (body, origin) = page.to_json(&ctx, &id, &mut errors);
+    let (body, origin) = page.to_json(&ctx, &subject, &mut errors);
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     if !errors.is_empty() {
         page.errors = errors;
@@ -387,7 +474,7 @@ pub async fn create(req: HttpRequest, path: web::Path<String>, payload: web::Pay
         }
     };
     match ctx.run(move |n| n.create::<Evaluation>(content)).await? {
-        Ok(_) => Ok(ctx.redirect(&format!("/practices/{id}#evaluations"))),
+        Ok(_) => Ok(ctx.redirect(&format!("{}#evaluations", subject.href()))),
         Err(NodeError::Invalid(e)) => {
             errors.add_model_errors(&ctx, &e.0, |f| EvaluationForm::input_for(f, &origin));
             page.errors = errors;
@@ -548,36 +635,17 @@ fn keep_hidden_fields(
     }
 }
 
-/// The practice an evaluation belongs under on the web: its subject, or the practice its
-/// subject adaptation adapts.
-fn practice_of(n: &punte_node::Node, e: &Evaluation) -> punte_node::Result<String> {
-    if let Some(p) = &e.content.subject.practice {
-        return Ok(p.clone());
-    }
-    match &e.content.subject.adaptation {
-        Some(a) => {
-            let adaptation: punte_model::Adaptation = n.get(a, None)?;
-            Ok(adaptation.content.origin.practice)
-        }
-        None => Err(NodeError::Store(StoreError::not_found(format!(
-            "the subject of evaluation {}",
-            e.id
-        )))),
-    }
-}
-
-/// The stored evaluation `id` and the form to edit it.
+/// The stored evaluation `id` and the form to edit it. An evaluation whose subject is not
+/// one of this node's documents (the form cannot show it) is 404.
 async fn edit_page(ctx: &Ctx, id: &str) -> Result<(Evaluation, EvaluationForm), WebError> {
     let lookup = id.to_string();
-    let (stored, practice) = ctx
-        .fetch(move |n| {
-            let e: Evaluation = n.get(&lookup, None)?;
-            let p = practice_of(n, &e)?;
-            Ok((e, p))
-        })
-        .await?;
-    let practice = checked_id(ctx, &practice)?;
-    let mut page = blank_form(ctx, practice).await?;
+    let stored: Evaluation = ctx.fetch(move |n| n.get(&lookup, None)).await?;
+    let subject = match Subject::of(&stored) {
+        Some(Subject::Practice(p)) => Subject::Practice(checked_id(ctx, &p)?),
+        Some(Subject::Adaptation(a)) => Subject::Adaptation(checked_id(ctx, &a)?),
+        None => return Err(WebError::not_found(ctx.lang)),
+    };
+    let mut page = blank_form(ctx, subject).await?;
     page.action = format!("/evaluations/{id}/edit");
     page.editing = true;
     page.delete_href = Some(format!("/evaluations/{id}/delete"));
@@ -613,8 +681,8 @@ pub async fn update(req: HttpRequest, path: web::Path<String>, payload: web::Pay
     }
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let mut errors = FormErrors::default();
-    let practice = stored.content.subject.practice.clone().unwrap_or_default();
-    let (mut body, origin) = page.to_json(&ctx, &practice, &mut errors);
+    let subject = Subject::of(&stored).unwrap_or_else(|| Subject::Practice(String::new()));
+    let (mut body, origin) = page.to_json(&ctx, &subject, &mut errors);
     if !errors.is_empty() {
         page.errors = errors;
         return ctx

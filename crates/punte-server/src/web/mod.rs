@@ -21,6 +21,7 @@ mod pages;
 mod practice_form;
 mod practices;
 mod svg;
+mod transfer;
 mod view;
 
 use std::sync::LazyLock;
@@ -66,6 +67,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "evaluation_delete.html",
         include_str!("../../templates/evaluation_delete.html"),
+    ),
+    (
+        "adaptation.html",
+        include_str!("../../templates/adaptation.html"),
+    ),
+    (
+        "adaptation_card.html",
+        include_str!("../../templates/adaptation_card.html"),
+    ),
+    (
+        "evaluation_list.html",
+        include_str!("../../templates/evaluation_list.html"),
     ),
     (
         "adaptation_form.html",
@@ -170,6 +183,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/practices/{id}/adaptations",
             web::post().to(adaptations::create),
+        )
+        .route(
+            "/practices/{id}/adaptations/countersign",
+            web::post().to(transfer::countersign),
+        )
+        .route(
+            "/practices/{id}/adaptations/decline",
+            web::post().to(transfer::decline),
+        )
+        .route("/adaptations/{id}", web::get().to(transfer::show))
+        .route(
+            "/adaptations/{id}/edit",
+            web::get().to(adaptations::edit_form),
+        )
+        .route(
+            "/adaptations/{id}/edit",
+            web::post().to(adaptations::update),
+        )
+        .route(
+            "/adaptations/{id}/evaluations/new",
+            web::get().to(evaluations::adaptation_new_form),
+        )
+        .route(
+            "/adaptations/{id}/evaluations",
+            web::post().to(evaluations::adaptation_create),
         )
         .route("/history", web::get().to(history::show))
         .route("/history/{index}", web::get().to(history::entry))

@@ -12,7 +12,8 @@ use punte_model::{Maturity, Practice};
 use punte_node::{EvaluationFilter, PracticeFilter};
 
 use super::form::{self, FormData};
-use super::view::{self, AdaptationView, DiffRow, EvaluationView, PracticeView};
+use super::transfer::{self, TransferView};
+use super::view::{self, DiffRow, EvaluationView, PracticeView};
 use super::{Ctx, WebError, WebResult};
 
 /// Practices per page of the list.
@@ -116,7 +117,11 @@ struct PracticePage {
     disclosure_k: u64,
     /// Whether the values shown are the published ones (suppressed cells blank).
     published_values: bool,
-    adaptations: Vec<AdaptationView>,
+    /// Every adaptation of the practice, this node's and partners'.
+    adaptations: Vec<TransferView>,
+    /// Where the countersign and decline forms post.
+    transfer_action: String,
+    single: bool,
 }
 
 pub async fn show(req: HttpRequest, path: web::Path<String>) -> WebResult {
@@ -139,8 +144,9 @@ async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult
     // Signed-in people of the organisation see every value, with the cells disclosure
     // control hides marked; everyone else sees the values as they are published.
     let published_values = ctx.user.is_none();
-    let (practice, current, versions, (evaluations, adherence, reasons), definitions, adaptations) =
-        ctx.fetch(move |n| {
+    let practice_id = id.clone();
+    let (practice, current, versions, (evaluations, adherence, reasons), definitions) = ctx
+        .fetch(move |n| {
             let current: Practice = n.get(&id, None)?;
             let practice: Practice = match version {
                 Some(v) if v != current.version => n.get(&id, Some(v))?,
@@ -170,7 +176,6 @@ async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult
                 .into_iter()
                 .map(|d| (d.reference().to_string(), d))
                 .collect();
-            let adaptations = n.adaptations_of_practice(&id)?;
             let adherence = n.plan_adherence(&evaluations)?;
             Ok((
                 practice,
@@ -178,10 +183,11 @@ async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult
                 versions,
                 (evaluations, adherence, reasons),
                 definitions,
-                adaptations,
             ))
         })
         .await?;
+    let adaptations =
+        transfer::practice_adaptations(ctx, &practice_id, &current.content.core_components).await?;
     let want = ctx.content_lang();
     let shown = practice.version;
     let page = PracticePage {
@@ -220,10 +226,9 @@ async fn practice_page(ctx: &Ctx, id: String, version: Option<u32>) -> WebResult
             .collect(),
         disclosure_k: ctx.node.settings().disclosure_k,
         published_values,
-        adaptations: adaptations
-            .iter()
-            .map(|a| view::adaptation(a, &current.content.core_components, want.as_ref()))
-            .collect(),
+        adaptations,
+        transfer_action: format!("/practices/{}/adaptations", practice.id),
+        single: false,
         p: view::practice(&practice, want.as_ref()),
     };
     ctx.render("practice.html", "practices", &page).await

@@ -439,6 +439,20 @@ pub struct ModificationView {
 }
 
 /// `core` are the core components of the practice adapted, to name the ones kept.
+/// How an adaptation is named: its title, else the start of its context.
+pub fn adaptation_title(a: &Adaptation, want: Option<&LanguageTag>) -> TextView {
+    match &a.content.title {
+        Some(t) => pick(t, want, None),
+        None => {
+            let mut context = pick(&a.content.context, want, None);
+            if context.text.chars().count() > 80 {
+                context.text = context.text.chars().take(79).collect::<String>() + "…";
+            }
+            context
+        }
+    }
+}
+
 pub fn adaptation(a: &Adaptation, core: &[LangMap], want: Option<&LanguageTag>) -> AdaptationView {
     let c = &a.content;
     AdaptationView {
