@@ -24,9 +24,9 @@ use punte_node::{NodeError, Role};
 use punte_protocol::urls::{Collection, NodeUrls};
 use punte_store::StoreError;
 
+use super::checked_id;
 use super::form::{self, FormData, FormErrors, leading_index, split_path};
 use super::network::anchor_of;
-use super::practices::checked_id;
 use super::view::{self, TextView};
 use super::{Ctx, WebError, WebResult};
 

@@ -16,9 +16,9 @@ use punte_model::{Adaptation, Evaluation, EvaluationContent, Practice};
 use punte_node::{NodeError, Role};
 use punte_store::StoreError;
 
+use super::checked_id;
 use super::evaluation_groups as groups;
 use super::form::{self, FormData, FormErrors, leading_index, split_path};
-use super::practices::checked_id;
 use super::view::{self, TextView};
 use super::{Ctx, WebError, WebResult};
 

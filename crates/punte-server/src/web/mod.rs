@@ -353,6 +353,18 @@ impl Ui {
     }
 }
 
+/// A document id as this node makes them (uuid), else 404.
+pub fn checked_id(ctx: &Ctx, id: &str) -> Result<String, WebError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        Ok(id.to_string())
+    } else {
+        Err(WebError::not_found(ctx.lang))
+    }
+}
+
 /// An error answered as an HTML page in the reader's language.
 #[derive(Debug)]
 pub struct WebError {

@@ -14,8 +14,8 @@ use punte_model::{LangMap, LanguageTag, Maturity, Practice, PracticeContent};
 use punte_node::{NodeError, Role};
 use punte_store::StoreError;
 
+use super::checked_id;
 use super::form::{self, FormData, FormErrors, leading_index, split_path};
-use super::practices::checked_id;
 use super::{Ctx, WebError, WebResult};
 
 /// Most language groups a practice form handles.

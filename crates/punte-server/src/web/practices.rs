@@ -14,22 +14,10 @@ use punte_node::{EvaluationFilter, PracticeFilter};
 use super::form::{self, FormData};
 use super::transfer::{self, TransferView};
 use super::view::{self, DiffRow, EvaluationView, PracticeView};
-use super::{Ctx, WebError, WebResult};
+use super::{Ctx, WebError, WebResult, checked_id};
 
 /// Practices per page of the list.
 const PAGE_SIZE: u32 = 20;
-
-/// A practice id as this node makes them (uuid), else 404.
-pub fn checked_id(ctx: &Ctx, id: &str) -> Result<String, WebError> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if ok {
-        Ok(id.to_string())
-    } else {
-        Err(WebError::not_found(ctx.lang))
-    }
-}
 
 fn query_pairs(req: &HttpRequest) -> FormData {
     FormData::parse(req.query_string())

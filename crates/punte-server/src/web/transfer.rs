@@ -14,9 +14,9 @@ use punte_node::Role;
 use punte_node::federation::transfer::{TransferRow, TransferSource};
 use punte_protocol::urls::{Collection, NodeUrls};
 
+use super::checked_id;
 use super::form;
 use super::network::anchor_of;
-use super::practices::checked_id;
 use super::view::{self, AdaptationView, EvaluationView, TextView};
 use super::{Ctx, WebError, WebResult};
 
