@@ -197,6 +197,146 @@ fn a_zero_cell_gets_the_half_correction_as_escalc_does() {
     );
 }
 
+/// Two-group rows of dat.bcg under another share metric, pooled by fixed effect and by
+/// DerSimonian–Laird.
+fn bcg_pooled(metric: EffectMetric) -> (FixedEffect, RandomEffects) {
+    let table = table(Measure::Proportion, metric, &bcg_values());
+    for r in &table.rows {
+        assert_eq!(r.design, Some(Design::TwoGroupPost));
+        assert!(r.assumptions.is_empty(), "{:?}", r.assumptions);
+    }
+    let effects = effects(&table);
+    let dl = PoolOptions {
+        tau: TauEstimator::DerSimonianLaird,
+        ci: CiMethod::Normal,
+    };
+    (
+        pool_fixed_effect(&effects).unwrap(),
+        pool_random_effects(&effects, dl).unwrap(),
+    )
+}
+
+#[test]
+#[allow(clippy::approx_constant)] // the published zi −1.5708 is a data value, not −π/2
+fn bcg_first_trial_log_odds_ratio_matches_escalc() {
+    // metafor's test_misc_escalc.r: summary(escalc(measure = "OR", …, data = dat.bcg)) gives
+    // trial 1 zi −1.5708, sei 0.5976, ci.lb −2.1100, ci.ub 0.2326 (4 decimals).
+    let t = table(
+        Measure::Proportion,
+        EffectMetric::LogOddsRatio,
+        &bcg_values(),
+    );
+    let r = &t.rows[0];
+    assert_eq!(r.formula, Some(Formula::TwoGroupLogOddsRatio));
+    let e = r.effect().unwrap();
+    printed(e.z, -1.5708, 4, "zi of trial 1");
+    printed(e.se, 0.5976, 4, "sei of trial 1");
+    printed(e.ci_lower, -2.1100, 4, "ci.lb of trial 1");
+    printed(e.ci_upper, 0.2326, 4, "ci.ub of trial 1");
+}
+
+#[test]
+fn bcg_log_odds_ratios_pool_to_metafor_and_stata_metan() {
+    // metafor's test_misc_metan_vs_rma.uni_with_dat.bcg.r, measure = "OR" (checked there
+    // against Stata's metan): FE −0.4361 (−0.5190, −0.3533), z −10.3190, QE 163.1649; DL
+    // −0.7474 (−1.1242, −0.3706), z −3.8873, τ² 0.3663, I² 92.6455 %.
+    let (fe, dl) = bcg_pooled(EffectMetric::LogOddsRatio);
+    printed(fe.estimate, -0.4361, 4, "FE estimate");
+    printed(fe.ci_lower, -0.5190, 4, "FE ci lower");
+    printed(fe.ci_upper, -0.3533, 4, "FE ci upper");
+    printed(fe.z, -10.3190, 4, "FE z");
+    printed(dl.q, 163.1649, 4, "QE");
+    printed(dl.estimate, -0.7474, 4, "DL estimate");
+    printed(dl.ci_lower, -1.1242, 4, "DL ci lower");
+    printed(dl.ci_upper, -0.3706, 4, "DL ci upper");
+    printed(dl.statistic, -3.8873, 4, "DL z");
+    printed(dl.tau2, 0.3663, 4, "DL tau^2");
+    printed(dl.i2.unwrap(), 92.6455, 4, "DL I^2");
+}
+
+#[test]
+fn bcg_risk_differences_pool_to_metafor_and_stata_metan() {
+    // Same file, measure = "RD": FE −0.0009 (−0.0014, −0.0005), z −4.0448, QE 276.4737; DL
+    // −0.0071 (−0.0101, −0.0040), z −4.5128, τ² 0.0000, I² 95.6596 %.
+    let (fe, dl) = bcg_pooled(EffectMetric::RiskDifference);
+    printed(fe.estimate, -0.0009, 4, "FE estimate");
+    printed(fe.ci_lower, -0.0014, 4, "FE ci lower");
+    printed(fe.ci_upper, -0.0005, 4, "FE ci upper");
+    printed(fe.z, -4.0448, 4, "FE z");
+    printed(dl.q, 276.4737, 4, "QE");
+    printed(dl.estimate, -0.0071, 4, "DL estimate");
+    printed(dl.ci_lower, -0.0101, 4, "DL ci lower");
+    printed(dl.ci_upper, -0.0040, 4, "DL ci upper");
+    printed(dl.statistic, -4.5128, 4, "DL z");
+    printed(dl.tau2, 0.0000, 4, "DL tau^2");
+    printed(dl.i2.unwrap(), 95.6596, 4, "DL I^2");
+}
+
+// ---------------------------------------------------------------------------------------------
+// matched pairs: one cohort's share before and after
+
+/// metafor's test_misc_escalc.r: the paired table `ai = 20` (event at both times), `bi = 10`
+/// (at the first only), `ci = 5` (at the second only), `di = 20` (at neither); escalc's
+/// first measurement is our follow-up, its second our baseline.
+const PAIRED: (u64, u64, u64, u64) = (20, 10, 5, 20);
+
+/// The row our model takes for [`PAIRED`]: the two shares and the phi coefficient of the
+/// table, `(ad − bc)/√((a+b)(c+d)(a+c)(b+d))` = 350/750 = 7/15, which rebuilds exactly that
+/// table from the shares.
+fn paired_row() -> IndicatorValue {
+    let (a, b, c, d) = PAIRED;
+    let n = a + b + c + d;
+    let (a, b, c, d) = (a as f64, b as f64, c as f64, d as f64);
+    let phi = (a * d - b * c) / ((a + b) * (c + d) * (a + c) * (b + d)).sqrt();
+    assert!((phi - 7.0 / 15.0).abs() < 1e-15);
+    value(Groups {
+        intervention: GroupCells {
+            baseline: Some(share_cell(PAIRED.0 + PAIRED.2, n)),
+            follow_up: Some(share_cell(PAIRED.0 + PAIRED.1, n)),
+        },
+        comparison: None,
+        correlation: Some(phi),
+    })
+}
+
+#[test]
+fn matched_pairs_measures_match_escalc_mprd_mprr_mpor() {
+    // escalc(measure = "MPRD" | "MPRR" | "MPOR", ai = 20, bi = 10, ci = 5, di = 20):
+    // yi 0.0909 / 0.1823 / 0.3646, vi 0.0048 / 0.0200 / 0.0782 (4 decimals).
+    for (metric, formula, yi, vi) in [
+        (
+            EffectMetric::RiskDifference,
+            Formula::PrePostRiskDifference,
+            0.0909,
+            0.0048,
+        ),
+        (
+            EffectMetric::LogRiskRatio,
+            Formula::PrePostLogRiskRatio,
+            0.1823,
+            0.0200,
+        ),
+        (
+            EffectMetric::LogOddsRatio,
+            Formula::PrePostLogOddsRatio,
+            0.3646,
+            0.0782,
+        ),
+    ] {
+        let t = table(Measure::Proportion, metric, &[paired_row()]);
+        let r = &t.rows[0];
+        let e = r
+            .effect()
+            .unwrap_or_else(|| panic!("{metric:?}: {:?}", r.exclusion()));
+        printed(e.estimate, yi, 4, &format!("yi of {metric:?}"));
+        printed(e.variance, vi, 4, &format!("vi of {metric:?}"));
+        assert_eq!(r.design, Some(Design::PrePost));
+        assert_eq!(r.formula, Some(formula));
+        assert!(r.assumptions.is_empty(), "{metric:?}: {:?}", r.assumptions);
+        assert!(r.sensitivity.is_none(), "the evaluator gave r");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // dat.hine1989: risk differences
 
