@@ -144,7 +144,8 @@ impl LangMap {
         }
     }
 
-    /// Checks every text against a maximum length in characters.
+    /// Checks every text against a maximum length in characters, and for characters XML 1.0
+    /// forbids (see [`check_text_chars`]).
     pub fn check_max_chars(&self, max: usize) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::new();
         for (lang, text) in &self.0 {
@@ -156,8 +157,84 @@ impl LangMap {
                 );
             }
         }
+        if let Err(e) = self.check_chars() {
+            errors.0.extend(e.0);
+        }
         errors.into_result()
     }
+
+    /// Checks every text for characters XML 1.0 forbids; each error names the language.
+    pub fn check_chars(&self) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        for (lang, text) in &self.0 {
+            if let Err(e) = check_text_chars(text) {
+                errors.add(lang.as_str(), e);
+            }
+        }
+        errors.into_result()
+    }
+}
+
+/// Whether XML 1.0 allows `c` in a document: tab, line feed, carriage return, and everything
+/// from U+0020 up except U+FFFE and U+FFFF (XML 1.0, production 2 `Char`). Surrogates cannot
+/// occur in a Rust `char`, and serde_json refuses a lone `\ud800` escape when it decodes a
+/// string.
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= '\u{20}' && !matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+}
+
+/// Refuses free text holding a character XML 1.0 forbids (C0 controls other than tab, line
+/// feed and carriage return; U+FFFE; U+FFFF): such text could not be exported (IATI XML) or
+/// shown faithfully. The message names the first such character and where it is.
+pub fn check_text_chars(text: &str) -> Result<(), String> {
+    match text.chars().enumerate().find(|(_, c)| !is_xml_char(*c)) {
+        None => Ok(()),
+        Some((i, c)) => Err(format!(
+            "contains the control or non-character U+{:04X} at character {}; XML 1.0 does not \
+             allow it (remove it: only tab, line feed and carriage return are allowed below \
+             U+0020, and U+FFFE and U+FFFF never)",
+            c as u32,
+            i + 1
+        )),
+    }
+}
+
+/// Every string in `value` (keys included) that holds a character XML 1.0 forbids, by its
+/// JSON path (`title.ro`, `values[2].disaggregation.sex`): one check for every free-text field
+/// of a document, whatever its type. Use on input (create, update, replicate), not on stored
+/// data.
+pub fn check_json_text_chars(value: &serde_json::Value) -> Result<(), ValidationErrors> {
+    fn walk(value: &serde_json::Value, path: &str, errors: &mut ValidationErrors) {
+        match value {
+            serde_json::Value::String(s) => {
+                if let Err(e) = check_text_chars(s) {
+                    errors.add(path, e);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, &format!("{path}[{i}]"), errors);
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    if let Err(e) = check_text_chars(k) {
+                        errors.add(p.clone(), format!("(the key) {e}"));
+                    }
+                    walk(v, &p, errors);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut errors = ValidationErrors::new();
+    walk(value, "", &mut errors);
+    errors.into_result()
 }
 
 use crate::error::ValidationErrors;
@@ -235,5 +312,67 @@ mod tests {
         let ro = LanguageTag::parse("ro").unwrap();
         assert_eq!(m.best(&en, &ro).1, "School");
         assert_eq!(m.best(&LanguageTag::parse("fr").unwrap(), &ro).1, "Școală");
+    }
+
+    #[test]
+    fn characters_xml_forbids_are_refused_by_text_validation() {
+        for bad in [
+            "a\u{FFFE}b",
+            "a\u{FFFF}",
+            "\u{0}",
+            "page\u{C}break",
+            "\u{1B}[0m",
+        ] {
+            let e = check_text_chars(bad).unwrap_err();
+            assert!(e.contains("XML 1.0"), "{e}");
+        }
+        assert!(check_text_chars("U+FFFF at 2").is_ok());
+        assert!(
+            check_text_chars("tab\tline\nreturn\r \u{FFFD} \u{10FFFF} Școală \u{7F} \u{85}")
+                .is_ok()
+        );
+        assert!(
+            check_text_chars("a\u{FFFE}b")
+                .unwrap_err()
+                .contains("U+FFFE at character 2")
+        );
+
+        // A language map keeps decoding (stored documents stay readable) but fails validation,
+        // naming the language.
+        let m: LangMap = serde_json::from_str(r#"{"en": "a\uFFFFb", "ro": "bine"}"#).unwrap();
+        let e = m.check_max_chars(10).unwrap_err();
+        assert_eq!(e.0.len(), 1);
+        assert_eq!(e.0[0].field, "en");
+        assert!(m.check_chars().is_err());
+
+        // serde_json refuses lone surrogates itself: they never reach a String.
+        for lone in [r#""\ud800""#, r#""a\udfffb""#, r#""\ud800\u0041""#] {
+            assert!(serde_json::from_str::<String>(lone).is_err(), "{lone}");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(lone).is_err(),
+                "{lone}"
+            );
+        }
+        // a proper pair is one character
+        assert_eq!(
+            serde_json::from_str::<String>(r#""\ud83d\ude00""#).unwrap(),
+            "\u{1F600}"
+        );
+
+        let doc = serde_json::json!({
+            "title": {"en": "ok", "ro": "r\u{FFFE}u"},
+            "values": [{"disaggregation": {"sex\u{1}": "f"}}, {"n": 3, "note": "\u{8}"}]
+        });
+        let e = check_json_text_chars(&doc).unwrap_err();
+        let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "title.ro",
+                "values[0].disaggregation.sex\u{1}",
+                "values[1].note"
+            ]
+        );
+        assert!(check_json_text_chars(&serde_json::json!({"a": ["b", 1, null]})).is_ok());
     }
 }
