@@ -174,6 +174,17 @@ impl Document for Adaptation {
     }
 }
 
+/// Refuses `content` when any of its strings (keys included) holds a character XML 1.0 forbids,
+/// naming each by its JSON path ([`punte_model::lang::check_json_text_chars`]): such text
+/// could not be exported (IATI XML) nor shown faithfully. Run on input, never on stored data.
+pub(crate) fn check_text<T: Serialize>(content: &T) -> Result<()> {
+    let value = serde_json::to_value(content).map_err(|source| NodeError::Encode {
+        what: "document",
+        source,
+    })?;
+    Ok(punte_model::lang::check_json_text_chars(&value)?)
+}
+
 pub(crate) fn decode<D: DeserializeOwned>(kind: DocKind, rec: &DocRecord) -> Result<D> {
     serde_json::from_str(&rec.body).map_err(|source| NodeError::Decode {
         what: format!("{} {} version {}", kind.as_str(), rec.id, rec.version),
@@ -185,6 +196,7 @@ impl Node {
     /// Stores version 1 of a new document.
     pub fn create<D: Document>(&self, mut content: D::Content) -> Result<D> {
         content.validate()?;
+        check_text(&content)?;
         let id = uuid::Uuid::now_v7().to_string();
         let now = timestamp(self.now());
         self.change(|tx, log| {
@@ -206,6 +218,7 @@ impl Node {
     pub fn create_many<D: Document>(&self, contents: Vec<D::Content>) -> Result<Vec<D>> {
         for content in &contents {
             content.validate()?;
+            check_text(content)?;
         }
         let now = timestamp(self.now());
         self.change(|tx, log| {
@@ -235,6 +248,7 @@ impl Node {
         mut content: D::Content,
     ) -> Result<D> {
         content.validate()?;
+        check_text(&content)?;
         let now = timestamp(self.now());
         self.change(|tx, log| {
             let current = docs::current_version(tx, D::KIND, id, expected)?;

@@ -68,6 +68,11 @@ impl Node {
             if let Err(e) = d.validate() {
                 errors.extend_nested(&format!("[{i}]"), e);
             }
+            match crate::documents::check_text(d) {
+                Err(NodeError::Invalid(e)) => errors.extend_nested(&format!("[{i}]"), e),
+                Err(other) => return Err(other),
+                Ok(()) => {}
+            }
         }
         if !errors.is_empty() {
             return Err(if definitions.len() == 1 {

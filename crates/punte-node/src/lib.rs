@@ -260,6 +260,7 @@ impl Node {
 
     pub fn set_organisation(&self, profile: &OrganisationProfile) -> Result<()> {
         profile.validate()?;
+        documents::check_text(profile)?;
         let json = serde_json::to_string(profile).map_err(|source| NodeError::Encode {
             what: "organisation",
             source,
