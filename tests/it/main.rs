@@ -10,6 +10,7 @@
 
 mod adaptations;
 mod analysis;
+mod analysis_network;
 mod api;
 mod bad_input;
 mod browser;
