@@ -14,6 +14,10 @@
 //! Compare web page's work: effects, ranking and map from three gatherings of the rows, or
 //! from one (`Node::analysis_all`).
 //!
+//! A second group (`analysis_100k_two_group_values_200_nodes`, issue #12) does the same over
+//! 100,000 comparison-group values of `dropout@1` (follow-up events out of `n` in each group)
+//! on a database of its own, against the SQL floor of the two groups' mean difference.
+//!
 //! Run: `cargo bench -p punte-node --bench analysis`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -43,7 +47,63 @@ fn definition() -> IndicatorDefinition {
     .unwrap()
 }
 
-fn evaluation(node: usize, i: usize) -> Evaluation {
+/// Which rows a bench node holds: one-group pre-post values of `esl-rate@1`, or two-group
+/// (intervention and comparison, follow-up counts) values of `dropout@1`.
+#[derive(Clone, Copy)]
+enum Design {
+    OneGroup,
+    TwoGroup,
+}
+
+impl Design {
+    fn indicator(self) -> &'static str {
+        match self {
+            Design::OneGroup => "esl-rate@1",
+            Design::TwoGroup => "dropout@1",
+        }
+    }
+}
+
+fn two_group_definition() -> IndicatorDefinition {
+    serde_json::from_value(json!({
+        "code": "dropout", "version": 1,
+        "label": {"en": "Pupils who dropped out"},
+        "unit": "share", "measure": "proportion", "direction": "decrease", "aggregation": "sum"
+    }))
+    .unwrap()
+}
+
+/// A two-group (comparison-group design) evaluation: follow-up dropouts out of `n` in each
+/// group, different group sizes, never a zero cell.
+fn two_group_evaluation(node: usize, i: usize) -> Evaluation {
+    let n1 = 80 + (i % 50) as u64;
+    let n2 = 70 + (i % 40) as u64;
+    let e1 = 5 + ((node + i) % 11) as u64;
+    let e2 = 9 + ((node * 3 + i) % 13) as u64;
+    let cell = |e: u64, n: u64| json!({"n": n, "events": e, "mean": e as f64 / n as f64});
+    serde_json::from_value(json!({
+        "id": format!("e{i}"),
+        "version": 1,
+        "subject": {"practice": format!("p{}", i % PRACTICES_PER_NODE), "practiceVersion": 1},
+        "evaluator": {"name": "Evaluator", "role": "external"},
+        "method": "comparisonGroup",
+        "evidenceLevel": 4,
+        "period": {"start": "2024-09-01", "end": "2025-06-30"},
+        "stage": "results",
+        "values": [{
+            "indicator": "dropout@1",
+            "groups": {
+                "intervention": {"followUp": cell(e1, n1)},
+                "comparison": {"followUp": cell(e2, n2)}
+            }
+        }],
+        "createdAt": "2025-07-01T00:00:00Z",
+        "updatedAt": "2025-07-01T00:00:00Z"
+    }))
+    .unwrap()
+}
+
+fn one_group_evaluation(node: usize, i: usize) -> Evaluation {
     let baseline = 15.0 + (node % 17) as f64;
     let actual = baseline - 2.0 - (i % 7) as f64 * 0.5;
     serde_json::from_value(json!({
@@ -84,7 +144,7 @@ fn practice_object(urls: &NodeUrls, p: usize) -> serde_json::Value {
 }
 
 /// Writes the 200 partners' replicas into the node's store; returns the values written.
-fn synthesise(node: &Node) -> usize {
+fn synthesise(node: &Node, design: Design) -> usize {
     let mut values = 0;
     node.store()
         .write(|tx| -> Result<(), punte_store::StoreError> {
@@ -162,7 +222,10 @@ fn synthesise(node: &Node) -> usize {
                     )?;
                 }
                 for i in 0..EVALUATIONS_PER_NODE {
-                    let e = evaluation(n, i);
+                    let e = match design {
+                        Design::OneGroup => one_group_evaluation(n, i),
+                        Design::TwoGroup => two_group_evaluation(n, i),
+                    };
                     values += 1;
                     put(
                         urls.evaluation(&e.id),
@@ -177,41 +240,69 @@ fn synthesise(node: &Node) -> usize {
     values
 }
 
-fn bench(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
+/// A coordinator node holding the 200 partners' replicas of one design.
+fn coordinator(dir: &tempfile::TempDir, design: Design) -> (Node, usize) {
     let node = Node::open(NodeSettings {
         data_dir: dir.path().join("data"),
         base_url: "https://coordinator.example.org".into(),
         disclosure_k: 5,
     })
     .unwrap();
-    node.create_indicator(definition()).unwrap();
-    let values = synthesise(&node);
-    let indicator: IndicatorRef = "esl-rate@1".parse().unwrap();
+    node.create_indicator(match design {
+        Design::OneGroup => definition(),
+        Design::TwoGroup => two_group_definition(),
+    })
+    .unwrap();
+    let values = synthesise(&node, design);
+    (node, values)
+}
 
-    // Both sides see the same rows.
+/// The floor: one SQL statement over the same rows (the mean change of one-group rows, the
+/// mean difference of the two groups' follow-up shares of two-group rows).
+fn sql_aggregate(node: &Node, design: Design) -> (u64, Option<f64>) {
+    node.store()
+        .read(|c| match design {
+            Design::OneGroup => {
+                punte_store::analysis::replicated_change_aggregate(c, design.indicator())
+            }
+            Design::TwoGroup => {
+                punte_store::analysis::replicated_group_difference_aggregate(c, design.indicator())
+            }
+        })
+        .unwrap()
+}
+
+fn bench_design(c: &mut Criterion, design: Design, group: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, values) = coordinator(&dir, design);
+    let indicator: IndicatorRef = design.indicator().parse().unwrap();
+
+    // Both sides see the same rows, and the analysis estimates every one of them.
     let report = node.analysis_effects(&indicator, None).unwrap();
-    let (count, mean) = node
-        .store()
-        .read(|c| punte_store::analysis::replicated_change_aggregate(c, "esl-rate@1"))
-        .unwrap();
+    let (count, mean) = sql_aggregate(&node, design);
     assert_eq!(report.result.rows.len(), values);
     assert_eq!(count as usize, values);
+    let estimated = report
+        .result
+        .rows
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.outcome,
+                punte_model::analysis::EffectOutcome::Estimated(_)
+            )
+        })
+        .count();
+    assert_eq!(estimated, values, "every synthesised value has an effect");
     eprintln!(
-        "{values} values from {NODES} nodes; analysis rows {}, SQL count {count}, mean change {mean:?}",
+        "{group}: {values} values from {NODES} nodes; analysis rows {}, SQL count {count}, mean {mean:?}",
         report.result.rows.len()
     );
 
-    let mut g = c.benchmark_group("analysis_100k_values_200_nodes");
+    let mut g = c.benchmark_group(group);
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(20));
-    g.bench_function("sql_aggregate", |b| {
-        b.iter(|| {
-            node.store()
-                .read(|c| punte_store::analysis::replicated_change_aggregate(c, "esl-rate@1"))
-                .unwrap()
-        })
-    });
+    g.bench_function("sql_aggregate", |b| b.iter(|| sql_aggregate(&node, design)));
     g.bench_function("effects", |b| {
         b.iter(|| node.analysis_effects(&indicator, None).unwrap())
     });
@@ -221,19 +312,21 @@ fn bench(c: &mut Criterion) {
                 .unwrap()
         })
     });
-    // The Compare page shows the table, the ranking and the map: three gatherings of the
-    // rows (as it did), against one gathering feeding all three (`analysis_all`).
-    g.bench_function("compare_three_gatherings", |b| {
-        b.iter(|| {
-            (
-                node.analysis_effects(&indicator, None).unwrap(),
-                node.analysis_ranking(&indicator, None, Default::default())
-                    .unwrap(),
-                node.analysis_replication_map(&indicator, None, Default::default())
-                    .unwrap(),
-            )
-        })
-    });
+    if let Design::OneGroup = design {
+        // The Compare page shows the table, the ranking and the map: three gatherings of the
+        // rows (as it did), against one gathering feeding all three (`analysis_all`).
+        g.bench_function("compare_three_gatherings", |b| {
+            b.iter(|| {
+                (
+                    node.analysis_effects(&indicator, None).unwrap(),
+                    node.analysis_ranking(&indicator, None, Default::default())
+                        .unwrap(),
+                    node.analysis_replication_map(&indicator, None, Default::default())
+                        .unwrap(),
+                )
+            })
+        });
+    }
     g.bench_function("compare_one_gathering", |b| {
         b.iter(|| {
             node.analysis_all(&indicator, None, Default::default())
@@ -241,6 +334,15 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+fn bench(c: &mut Criterion) {
+    bench_design(c, Design::OneGroup, "analysis_100k_values_200_nodes");
+    bench_design(
+        c,
+        Design::TwoGroup,
+        "analysis_100k_two_group_values_200_nodes",
+    );
 }
 
 criterion_group!(benches, bench);

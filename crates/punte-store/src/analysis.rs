@@ -102,6 +102,31 @@ pub fn replicated_change_aggregate(
     Ok((count, mean))
 }
 
+/// The same floor for two-group rows: count and mean difference of the intervention and
+/// comparison groups' follow-up shares (`events / n`) of the whole-population values of
+/// `indicator`, straight from the stored JSON.
+pub fn replicated_group_difference_aggregate(
+    conn: &Connection,
+    indicator: &str,
+) -> Result<(u64, Option<f64>)> {
+    let (count, mean) = conn
+        .prepare_cached(
+            "SELECT count(*),
+                    avg(1.0 * json_extract(v.value, '$.groups.intervention.followUp.events')
+                          / json_extract(v.value, '$.groups.intervention.followUp.sampleSize')
+                        - 1.0 * json_extract(v.value, '$.groups.comparison.followUp.events')
+                          / json_extract(v.value, '$.groups.comparison.followUp.sampleSize'))
+             FROM replica_objects o, json_each(o.object, '$.indicatorValues') v
+             WHERE o.kind = 'evaluation' AND o.deleted = 0
+               AND json_extract(v.value, '$.indicator') = ?1
+               AND json_extract(v.value, '$.disaggregation') IS NULL",
+        )?
+        .query_row(params![indicator], |r| {
+            Ok((to_u64(r.get(0)?, "count")?, r.get::<_, Option<f64>>(1)?))
+        })?;
+    Ok((count, mean))
+}
+
 // ----- analysis_values: what the analysis keeps of each replicated evaluation -----
 
 /// What the analysis keeps of one replicated evaluation for one indicator code (a row of
