@@ -725,6 +725,36 @@ fn xmllint(xml: &str) -> Result<(), String> {
     }
 }
 
+/// Runs pyIATI's full validation (schema, codelists, the IATI Standard Ruleset) on `xml`;
+/// `Ok` with its warnings when there is no error, else its report.
+fn iati_ruleset(xml: &str) -> Result<String, String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/pyiati");
+    let python = format!("{dir}/.venv/bin/python");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), xml).unwrap();
+    let out = std::process::Command::new(&python)
+        .arg(format!("{dir}/validate.py"))
+        .arg(file.path())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "pyIATI is needed to check the IATI ruleset: {python}: {e}; install it as .ci/run does \
+                 (python3 -m venv tests/interop/pyiati/.venv && \
+                 tests/interop/pyiati/.venv/bin/pip install --no-deps -r tests/interop/pyiati/requirements.txt)"
+            )
+        });
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    match out.status.code() {
+        Some(0) => Ok(report),
+        Some(1) => Err(report),
+        _ => panic!("pyIATI did not run: {report}"),
+    }
+}
+
 #[tokio::test]
 async fn the_iati_export_validates_against_the_iati_2_03_schema() {
     let ro = spawn_node().await;
@@ -760,6 +790,30 @@ async fn the_iati_export_validates_against_the_iati_2_03_schema() {
     plan["stage"] = json!("plan");
     plan["period"] = json!({"start": "2025-09-01"});
     created(&ro, "/api/v1/evaluations", plan).await;
+    // A comparison-group design of a proportion: 29 % of 100 pupils left school in the
+    // intervention group (0.29 × 100 is 28.999999999999996 in floating point), 41 of 120 in
+    // the comparison group; a comparison-group baseline of 3 pupils is suppressed.
+    let mut share = indicator_json();
+    share["code"] = json!("dropout");
+    share["unit"] = json!("share");
+    share["measure"] = json!("proportion");
+    share["aggregation"] = json!("sum");
+    created(&ro, "/api/v1/indicators", share).await;
+    let mut dated = practice_json();
+    dated["period"] = json!({"start": "2023-02-01", "end": "2024-06-30"});
+    dated["themes"] = json!([]);
+    dated["sdgTargets"] = json!(["4.1", "4.6", "10.2"]);
+    let q = created(&ro, "/api/v1/practices", dated).await;
+    let mut two_group = evaluation(
+        json!({"practice": q}),
+        json!([{"indicator": "dropout@1", "groups": {
+            "intervention": {"baseline": {"n": 100, "events": 35}, "followUp": {"n": 100, "events": 29, "mean": 0.29}},
+            "comparison": {"baseline": {"n": 3, "events": 1}, "followUp": {"n": 120, "events": 41}}
+        }}]),
+    );
+    two_group["method"] = json!("differenceInDifferences");
+    two_group["evidenceLevel"] = json!(4);
+    let two_group_id = created(&ro, "/api/v1/evaluations", two_group).await;
 
     let res = ro
         .client
@@ -786,12 +840,97 @@ async fn the_iati_export_validates_against_the_iati_2_03_schema() {
     assert!(xml.contains("<indicator measure=\"1\" ascending=\"1\">"));
     assert!(xml.contains("<reference vocabulary=\"99\" code=\"esl-rate@1\""));
     assert!(xml.contains("<baseline year=\"2024\" iso-date=\"2024-09-01\" value=\"20\">"));
-    assert!(xml.contains("<dimension name=\"sex\" value=\"female\"/>"));
-    assert_eq!(xml.matches("<result type=\"2\">").count(), 2);
-    // The small cell is there, without its value: disclosure control applies.
-    assert!(!xml.contains("33.3"), "{xml}");
+    // nonBinary (3 people) is suppressed, and female with it so that it cannot be recovered
+    // by subtraction from the total; male stays
+    assert!(
+        xml.contains("<dimension name=\"sex\" value=\"male\"/>"),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<result type=\"2\">").count(), 3);
+    // The small cell is left out, its value never written: disclosure control applies.
+    assert!(!xml.contains("value=\"33.3\""), "{xml}");
     assert!(xml.contains("suppressed by disclosure control"));
     xmllint(&xml).unwrap_or_else(|e| panic!("the export does not validate: {e}\n{xml}"));
+    let warnings = iati_ruleset(&xml)
+        .unwrap_or_else(|e| panic!("the export breaks the IATI ruleset: {e}\n{xml}"));
+    eprintln!("pyIATI warnings on the export:\n{warnings}");
+
+    // The ruleset: no baseline, target or actual without a value (the suppressed cell is an
+    // XML comment, the sex=nonBinary actual above too).
+    for element in ["<baseline ", "<target", "<actual"] {
+        for at in xml.match_indices(element).map(|(i, _)| i) {
+            let tag = &xml[at..at + xml[at..].find('>').unwrap()];
+            assert!(tag.contains(" value=\""), "{tag} has no value:\n{xml}");
+        }
+    }
+    assert!(
+        xml.contains(
+            "<!-- value (baseline and actual), sex nonBinary: suppressed by disclosure control"
+        ),
+        "{xml}"
+    );
+    // Sectors from the SDG targets (vocabulary 8) and themes (vocabulary 99), each
+    // vocabulary's percentages summing to 100.
+    assert!(xml.contains("<sector vocabulary=\"8\" code=\"4.1\" percentage=\"100\"/>"));
+    assert!(xml.contains("<sector vocabulary=\"99\" code=\"education\" percentage=\"50\">"));
+    assert!(xml.contains("<sector vocabulary=\"99\" code=\"youth\" percentage=\"50\">"));
+    assert!(xml.contains("<sector vocabulary=\"8\" code=\"4.6\" percentage=\"33.33\"/>"));
+    assert!(xml.contains("<sector vocabulary=\"8\" code=\"10.2\" percentage=\"33.33\"/>"));
+    assert!(xml.contains("<sector vocabulary=\"8\" code=\"4.1\" percentage=\"33.34\"/>"));
+    // The dated practice: actual start and end from its period; the other, from its
+    // evaluation.
+    assert!(xml.contains("<activity-date type=\"2\" iso-date=\"2023-02-01\"/>"));
+    assert!(xml.contains("<activity-date type=\"4\" iso-date=\"2024-06-30\"/>"));
+    assert!(xml.contains("<activity-date type=\"2\" iso-date=\"2024-09-01\"/>"));
+    // The two-group value: each group's cells, the comparison group never a baseline of the
+    // intervention; numbers without float noise (0.29 × 100 is 29).
+    let activity = &xml[xml.find(&format!("-{q}</iati-identifier>")).unwrap()..];
+    let activity = &activity[..activity.find("</iati-activity>").unwrap()];
+    let tight: String = activity.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        tight.contains("<baseline year=\"2024\" iso-date=\"2024-09-01\" value=\"35\"> <dimension name=\"evaluation-group\" value=\"intervention\"/> </baseline>"),
+        "{activity}"
+    );
+    assert!(
+        tight.contains("<actual value=\"29\"> <dimension name=\"evaluation-group\" value=\"intervention\"/> </actual>"),
+        "{activity}"
+    );
+    assert!(
+        tight.contains("<actual value=\"34.1666666666667\"> <dimension name=\"evaluation-group\" value=\"comparison\"/> </actual>"),
+        "{activity}"
+    );
+    assert_eq!(tight.matches("<baseline ").count(), 1, "{activity}");
+    assert!(
+        tight.contains("<!-- baseline of the comparison group: suppressed by disclosure control"),
+        "{activity}"
+    );
+    assert!(!activity.contains("28.99"), "{activity}");
+    // last-updated-datetime: the latest of the practice and its evaluations.
+    let evaluation = ro.get(&format!("/api/v1/evaluations/{two_group_id}")).await;
+    let updated = evaluation.body["updatedAt"].as_str().unwrap().to_owned();
+    assert!(
+        xml.contains(&format!("last-updated-datetime=\"{updated}\"")),
+        "{updated}: {xml}"
+    );
+
+    // The ruleset check is real: the same document without its sectors, or with a baseline
+    // without a value, is refused.
+    let unclassified: String = xml
+        .lines()
+        .filter(|l| {
+            !l.trim_start().starts_with("<sector") && !l.trim_start().starts_with("</sector")
+        })
+        .filter(|l| !l.contains("<narrative xml:lang=\"en\">education<") && !l.contains(">youth<"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let err =
+        iati_ruleset(&unclassified).expect_err("an activity without a sector breaks the ruleset");
+    assert!(err.contains("rule"), "{err}");
+    let valueless = xml.replacen(" value=\"20\">", ">", 1);
+    assert_ne!(valueless, xml);
+    xmllint(&valueless).unwrap();
+    let err = iati_ruleset(&valueless).expect_err("a baseline without a value breaks the ruleset");
+    assert!(err.contains("rule"), "{err}");
 
     // The validation is real: the same document without its reporting-org fails.
     let start = xml.find("<reporting-org").unwrap();
@@ -813,6 +952,7 @@ async fn the_iati_export_validates_against_the_iati_2_03_schema() {
         .unwrap();
     assert!(placeholder.contains("placeholder"));
     xmllint(&placeholder).unwrap();
+    iati_ruleset(&placeholder).unwrap_or_else(|e| panic!("{e}\n{placeholder}"));
     ro.handle.stop(true).await;
 }
 

@@ -112,6 +112,31 @@ async fn practice_input_errors_name_the_field() {
             with(practice_json(), "/period", json!({"start": "2025-02-30"})),
             "period.start",
         ),
+        // characters XML 1.0 forbids could never be exported (IATI): refused where they are
+        (
+            with(
+                practice_json(),
+                "/solution",
+                json!({"ro": "Mentori\u{FFFE}", "en": "Mentors"}),
+            ),
+            "solution.ro",
+        ),
+        (
+            with(
+                practice_json(),
+                "/translations",
+                json!({"en": {"method": "human", "translator": "Ana\u{FFFF}"}}),
+            ),
+            "translations.en.translator",
+        ),
+        (
+            with(
+                practice_json(),
+                "/summary",
+                json!({"ro": "Sprijin", "en": "Bell\u{7}"}),
+            ),
+            "summary.en",
+        ),
     ];
     for (body, field) in cases {
         check(&node, p, body, 422, Some(field)).await;

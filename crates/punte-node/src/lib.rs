@@ -92,6 +92,8 @@ fn prepare_data_dir(dir: &Path) -> Result<()> {
 }
 
 const META_ORGANISATION: &str = "organisation";
+/// When the organisation profile last changed (RFC 3339), for the IATI export.
+const META_ORGANISATION_UPDATED: &str = "organisation_updated_at";
 const META_BASE_URL: &str = "base_url";
 
 /// The public base URL stored by `punte init`, if any (read before opening a node).
@@ -238,6 +240,13 @@ impl Node {
 
     // ----- organisation -----
 
+    /// When the organisation profile last changed (RFC 3339); none when it was set before
+    /// the node recorded it.
+    pub fn organisation_updated_at(&self) -> Result<Option<String>> {
+        self.store
+            .read(|conn| Ok(punte_store::meta::get(conn, META_ORGANISATION_UPDATED)?))
+    }
+
     pub fn organisation(&self) -> Result<Option<OrganisationProfile>> {
         self.store.read(|conn| {
             let Some(json) = punte_store::meta::get(conn, META_ORGANISATION)? else {
@@ -265,8 +274,10 @@ impl Node {
             what: "organisation",
             source,
         })?;
+        let updated = punte_store::timestamp(self.now());
         self.change(|tx, log| {
             punte_store::meta::set(tx, META_ORGANISATION, &json)?;
+            punte_store::meta::set(tx, META_ORGANISATION_UPDATED, &updated)?;
             let mut object = serde_json::Map::new();
             object.insert("id".into(), log.urls().actor().into());
             object.insert("type".into(), "Organization".into());
