@@ -958,7 +958,7 @@ async fn the_iati_export_validates_against_the_iati_2_03_schema() {
 
 /// dat.bcg (Colditz et al. 1994), the file the model's tests read: (cases, total) vaccinated,
 /// then control.
-fn bcg() -> Vec<(u64, u64, u64, u64)> {
+pub(crate) fn bcg() -> Vec<(u64, u64, u64, u64)> {
     include_str!("../../crates/punte-model/tests/vectors/dat.bcg.csv")
         .lines()
         .skip(1)

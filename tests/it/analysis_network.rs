@@ -13,26 +13,9 @@ use std::sync::Arc;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{TestNode, admin, eventually, follow, partner_with, practice_json};
+use crate::analysis::bcg;
+use crate::support::{TestNode, admin, eventually, follow, partner_with, practice_json, synced};
 use crate::web::{Browser, unescape};
-
-/// dat.bcg (Colditz et al. 1994), the file the model's tests read: (cases, total) vaccinated,
-/// then control, in metafor's order.
-fn bcg() -> Vec<(u64, u64, u64, u64)> {
-    include_str!("../../crates/punte-model/tests/vectors/dat.bcg.csv")
-        .lines()
-        .skip(1)
-        .filter(|l| !l.is_empty())
-        .map(|line| {
-            let f: Vec<u64> = line
-                .split(',')
-                .skip(1)
-                .map(|x| x.parse().unwrap())
-                .collect();
-            (f[0], f[0] + f[1], f[2], f[2] + f[3])
-        })
-        .collect()
-}
 
 /// `escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)`: yi
 /// of the 13 trials as printed in metafor's documentation (4 decimals).
@@ -44,22 +27,6 @@ const BCG_YI: [f64; 13] = [
 /// Which organisation records which trials (indices into [`bcg`]): the origin four, the
 /// adopters three each.
 const SPLIT: [std::ops::Range<usize>; 4] = [0..4, 4..7, 7..10, 10..13];
-
-/// Waits until `node`'s replica of `origin` holds every entry of `origin`'s log.
-async fn wait_replica_complete(node: &TestNode, origin: &TestNode) {
-    let actor = format!("{}/actor", origin.base);
-    let size = origin.node.log_size().unwrap();
-    eventually(60, "the replica to catch up", || async {
-        let b = admin(node, Method::GET, "/api/v1/replicas", None).await;
-        b["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["actor"] == actor.as_str() && r["size"].as_u64() == Some(size))
-            .then_some(())
-    })
-    .await;
-}
 
 async fn created(node: &TestNode, path: &str, body: Value) -> String {
     let a = node.post(path, body).await;
@@ -132,7 +99,7 @@ async fn the_bcg_trials_of_four_organisations_pool_on_a_coordinator_to_metafors_
     );
     let co_actor = format!("{}/actor", co.base);
     for node in nodes {
-        wait_replica_complete(node, &co).await;
+        synced(node, &co).await;
         let imported = admin(
             node,
             Method::POST,
@@ -214,7 +181,7 @@ async fn the_bcg_trials_of_four_organisations_pool_on_a_coordinator_to_metafors_
         follow(&co, &pt)
     );
     for node in nodes {
-        wait_replica_complete(&co, node).await;
+        synced(&co, node).await;
     }
 
     // Each row on the coordinator: metafor's yi of its trial (sign flipped: fewer cases is

@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::{
-    TestNode, admin, eventually, follow_and_approve, indicator_json, practice_json, spawn_node,
+    TestNode, admin, follow_and_approve, indicator_json, practice_json, spawn_node, synced,
 };
 
 fn plan(practice: &str) -> Value {
@@ -55,22 +55,6 @@ async fn edited(node: &TestNode, id: &str, edit: impl FnOnce(&mut Value)) {
         .send(Method::PUT, &path, Some(&node.editor), Some(current))
         .await;
     assert_eq!(a.status, 200, "{}", a.body);
-}
-
-/// Waits until `node`'s replica of `origin` holds every entry of `origin`'s log.
-async fn synced(node: &TestNode, origin: &TestNode) {
-    let actor = format!("{}/actor", origin.base);
-    let size = origin.node.log_size().unwrap();
-    eventually(60, "the replica to catch up", || async {
-        let b = admin(node, Method::GET, "/api/v1/replicas", None).await;
-        b["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["actor"] == actor.as_str() && r["size"].as_u64() == Some(size))
-            .then_some(())
-    })
-    .await;
 }
 
 /// The effect rows by evaluation URL, and the one practice's evidence grade, on `node`.

@@ -426,3 +426,19 @@ pub async fn replica_when(
     })
     .await
 }
+
+/// Waits until `node`'s replica of `origin` holds every entry of `origin`'s log.
+pub async fn synced(node: &TestNode, origin: &TestNode) {
+    let actor = format!("{}/actor", origin.base);
+    let size = origin.node.log_size().unwrap();
+    eventually(60, "the replica to catch up", || async {
+        let b = admin(node, Method::GET, "/api/v1/replicas", None).await;
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["actor"] == actor.as_str() && r["size"].as_u64() == Some(size))
+            .then_some(())
+    })
+    .await;
+}
