@@ -13,25 +13,10 @@ use serde_json::{Value, json};
 
 use crate::support::{
     TestNode, admin, eventually, follow_and_approve, indicator_json, practice_json, spawn_node,
+    synced,
 };
 
 use punte_model::analysis::{EffectSize, NETWORK_POOLING, pool_random_effects};
-
-/// Waits until `node`'s replica of `origin` holds every entry of `origin`'s log.
-async fn wait_replica_complete(node: &TestNode, origin: &TestNode) {
-    let actor = format!("{}/actor", origin.base);
-    let size = origin.node.log_size().unwrap();
-    eventually(60, "the replica to catch up", || async {
-        let b = admin(node, Method::GET, "/api/v1/replicas", None).await;
-        b["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["actor"] == actor.as_str() && r["size"].as_u64() == Some(size))
-            .then_some(())
-    })
-    .await;
-}
 
 async fn set_organisation(node: &TestNode, name: &str, country: &str) {
     admin(
@@ -162,7 +147,7 @@ async fn four_nodes_compare_one_indicator_as_computed_by_hand() {
     );
     let co_actor = format!("{}/actor", co.base);
     for node in [&ro, &it, &es] {
-        wait_replica_complete(node, &co).await;
+        synced(node, &co).await;
         let imported = admin(
             node,
             Method::POST,
@@ -296,7 +281,7 @@ async fn four_nodes_compare_one_indicator_as_computed_by_hand() {
         follow_and_approve(&co, &es),
     );
     for origin in [&ro, &it, &es] {
-        wait_replica_complete(&co, origin).await;
+        synced(&co, origin).await;
     }
 
     // No cell below k ever left a node: every replicated evaluation, on the coordinator.
@@ -536,7 +521,7 @@ async fn four_nodes_compare_one_indicator_as_computed_by_hand() {
         }
     };
     let signed_it = countersign(a_it_url.clone()).await;
-    wait_replica_complete(&co, &ro).await;
+    synced(&co, &ro).await;
     let (ranking, map) = ranking_and_map(&co).await;
     let first = &ranking["practices"][0];
     assert_eq!(first["practice"], p_ro_url.as_str());
@@ -577,7 +562,7 @@ async fn four_nodes_compare_one_indicator_as_computed_by_hand() {
 
     // Then ES's: replicated in 2 countries (ES, IT) by 2 organisations.
     let signed_es = countersign(a_es_url.clone()).await;
-    wait_replica_complete(&co, &ro).await;
+    synced(&co, &ro).await;
     let (ranking, map) = ranking_and_map(&co).await;
     let first = &ranking["practices"][0];
     assert_eq!(first["replications"]["organisations"], 2);
@@ -1174,7 +1159,7 @@ async fn versions_and_indicators_of_one_evaluation_are_protected_together() {
         )
         .await;
     assert_eq!(updated.status, 200, "{}", updated.body);
-    wait_replica_complete(&follower, &origin).await;
+    synced(&follower, &origin).await;
 
     let replicated = follower
         .fed
@@ -1315,7 +1300,7 @@ async fn the_eight_leaks_are_closed_on_a_followers_replica() {
     let mut body = evaluation(json!({"practice": practice}), values);
     body["period"] = whole.clone();
     created(&origin, "/api/v1/evaluations", body).await;
-    wait_replica_complete(&follower, &origin).await;
+    synced(&follower, &origin).await;
 
     let replicated = follower
         .fed
